@@ -1,0 +1,105 @@
+/*
+ * mimonet/io.h — files: atomic writes, safetensors checkpoints, and data sources
+ * (npy, MAT, CSV, SigMF).
+ *
+ * Every writer is atomic: data goes to a temporary file in the destination's folder, is
+ * fsync'ed, then renamed over the destination, so a crash leaves either the old file or the
+ * new one, never half of one.  Every reader validates sizes, offsets, shapes and dtypes before
+ * it allocates, and reports the file and field at fault through mn_error_msg().
+ */
+#ifndef MIMONET_IO_H
+#define MIMONET_IO_H
+
+#include <complex.h>
+#include <stdio.h>
+#include "mimonet/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- atomic files */
+
+typedef struct {
+    FILE *f;
+    char *path;     /* destination */
+    char *tmp_path; /* temporary in the same folder */
+    mn_status status;
+} mn_atomic_file;
+
+/* Open a temporary beside `path`.  Write with mn_atomic_write (or fwrite on af->f), then
+ * mn_atomic_commit (flush, fsync, rename, fsync folder) or mn_atomic_abort (unlink). */
+mn_status mn_atomic_open(mn_atomic_file *af, const char *path);
+mn_status mn_atomic_write(mn_atomic_file *af, const void *data, size_t bytes);
+mn_status mn_atomic_commit(mn_atomic_file *af);
+void mn_atomic_abort(mn_atomic_file *af);
+/* Whole buffer to `path`, atomically. */
+mn_status mn_file_write_atomic(const char *path, const void *data, size_t bytes);
+/* Read a whole file (at most max_bytes) into a new buffer (mn_free it), NUL-terminated. */
+mn_status mn_file_read_all(const char *path, size_t max_bytes, char **data, size_t *bytes);
+
+/* ---------------------------------------------------------------- safetensors */
+
+/* Save every tensor of the table (F32, little-endian, the table's shapes and names), with
+ * `metadata` as the "__metadata__" string map (pairs key[i] -> value[i]; may be 0 pairs).
+ * Loadable by Python's safetensors and by torch through it. */
+mn_status mn_safetensors_save(const char *path, const mn_params *p, const char *const *keys,
+                              const char *const *values, int n_meta);
+
+/* Load into an allocated table: every tensor of the table must be present with the same shape
+ * and dtype F32; extra tensors are an error.  Every offset and size is validated against the
+ * file length before use.  If meta_json != NULL, receives the "__metadata__" object as JSON
+ * text (mn_free it), or NULL when absent. */
+mn_status mn_safetensors_load(mn_params *p, const char *path, char **meta_json);
+
+/* Read only the metadata map (as JSON text; mn_free it) — to learn the architecture before
+ * building the model. */
+mn_status mn_safetensors_read_meta(const char *path, char **meta_json);
+
+/* Read every tensor of a file (F32 only) into a NEW table defined from the file's header, in
+ * the file's order, and allocated; only w is filled.  For reference data and `mimonet info`. */
+mn_status mn_safetensors_load_new(mn_params *p, const char *path, char **meta_json);
+
+/* ---------------------------------------------------------------- data sources
+ * (section owned by the data-I/O work: npy, MAT, CSV, SigMF) */
+
+/* A complex multi-channel signal: nch rows of n samples each, row-major (x[c * n + i]). */
+typedef struct {
+    float complex *x;
+    int nch;
+    int64_t n;
+    double sample_rate; /* Hz; 0 when the file does not say */
+} mn_signal;
+
+mn_status mn_signal_alloc(mn_signal *s, int nch, int64_t n); /* zero-filled */
+void mn_signal_free(mn_signal *s);
+
+/* Read a data source named as on the command line:
+ *   x.npy          complex64/complex128 [nch, n] or [n]; or float32/float64 [..., 2] as I/Q
+ *   x.mat:VAR      MAT v5 / v7.3 through matio (complex; real is accepted with Im = 0)
+ *   x.csv          columns I,Q or I0,Q0,I1,Q1,... ; header optional
+ *   x.sigmf-meta   SigMF (cf32_le, ci16_le; multi-channel via core:num_channels); .sigmf-data
+ *                  is accepted too and finds its meta file.
+ * Validates shape, dtype, size and finiteness; errors name the file and field. */
+mn_status mn_source_read(mn_signal *s, const char *src);
+
+/* Writers (all atomic).  npy: complex64, shape [nch, n] (or [n] when nch == 1 and squeeze). */
+mn_status mn_npy_write_c64(const char *path, const mn_signal *s, bool squeeze);
+mn_status mn_npy_write_f32(const char *path, const float *x, int ndim, const int64_t *shape);
+mn_status mn_csv_write(const char *path, const mn_signal *s);
+/* SigMF pair <base>.sigmf-meta / <base>.sigmf-data; datatype "cf32_le" or "ci16_le" (scaled
+ * to full range, scale recorded).  extra_global_json: an object whose members are merged
+ * into "global" (may be NULL). */
+mn_status mn_sigmf_write(const char *base, const mn_signal *s, const char *datatype,
+                         const char *extra_global_json);
+/* MAT v5 (or v7.3 when v73) through matio; MN_ERR_UNSUPPORTED without matio. */
+mn_status mn_mat_write(const char *path, const char *var, const mn_signal *s, bool v73);
+
+/* One paragraph describing what a file holds (kind, dtype, shape, rate, model metadata), for
+ * `mimonet info`.  Writes into buf (NUL-terminated, truncated at n). */
+mn_status mn_describe_file(const char *path, char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,260 @@
+/*
+ * mimonet/nn.h — layers as forward/backward pairs, losses, and model composition.
+ *
+ * Conventions (every kernel here follows them)
+ * --------------------------------------------
+ * - Activations are float tensors of shape [B, C, T] (batch, channel, time), row-major: the
+ *   element (b, c, t) is at ((b * C) + c) * T + t.  This is PyTorch's Conv1d layout.
+ * - Complex IQ enters a network as separate real channels: channel 2c is Re, 2c+1 is Im of
+ *   antenna c (mn_complex_to_channels / mn_channels_to_complex).
+ * - Weights use PyTorch's shapes: conv1d [Cout, Cin/groups, K], linear [Out, In].
+ * - forward writes its output (overwrites).  backward ACCUMULATES (+=) into every gradient
+ *   it is given (dinp, dw, db ...), so one zero_grad clears a model; any gradient pointer may
+ *   be NULL when not needed (e.g. dinp of the first layer).
+ * - Nothing here allocates; caches are caller-provided buffers of the documented size.
+ * - Kernels parallelize over outputs with OpenMP and never reduce across threads, so results
+ *   are identical for any thread count.
+ *
+ * conv1d output length
+ * --------------------
+ *     T_out = T_in + pad_left + pad_right - dil * (K - 1)           (stride 1)
+ * 'valid': pad_left = pad_right = 0.
+ * 'same':  span = dil*(K-1); pad_left = span / 2, pad_right = span - pad_left (PyTorch's
+ *          choice: the extra sample goes right), so T_out = T_in.
+ * Padding is zeros.  out[b, o, t] = bias[o] + sum_{i in group(o)} sum_k
+ *          w[o, i - g0, k] * in[b, i, t - pad_left + k*dil]   (zero outside [0, T_in)).
+ *
+ * Model composition
+ * -----------------
+ * A model is declared as a list of nodes.  Each builder call takes the index of its input
+ * node(s) and returns the new node's index; errors are sticky (m->status) so a declaration
+ * reads top to bottom and is checked once at mn_model_build:
+ *
+ *     mn_model m; mn_model_init(&m);
+ *     int x = mn_model_input(&m, 64);
+ *     x = mn_model_dsconv(&m, x, "l1", &(mn_dsconv_cfg){.cout = 32, .k = 3, .dil = 1,
+ *                          .act = MN_ACT_LEAKY, .norm = MN_NORM_BATCH});
+ *     ...
+ *     mn_model_build(&m, max_batch, max_T, &rng);
+ *     mn_model_forward(&m, x, B, T, true);  mn_model_backward(&m, dy);
+ */
+#ifndef MIMONET_NN_H
+#define MIMONET_NN_H
+
+#include <complex.h>
+#include "mimonet/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- conv1d */
+
+typedef enum { MN_PAD_VALID = 0, MN_PAD_SAME } mn_pad;
+
+typedef struct {
+    int cin, cout; /* channels; both divisible by groups */
+    int k;         /* kernel taps >= 1 */
+    int dil;       /* dilation >= 1 */
+    int groups;    /* 1: standard; cin (== cout or cout a multiple): depthwise */
+    mn_pad pad;
+    bool bias;
+} mn_conv1d_cfg;
+
+/* pad_left/pad_right for a config; returns T_out (may be <= 0 when T_in is too short). */
+int mn_conv1d_out_len(const mn_conv1d_cfg *c, int t_in, int *pad_left, int *pad_right);
+
+/* out [B, cout, T_out]; inp [B, cin, T_in]; w [cout, cin/groups, k]; b [cout] or NULL. */
+void mn_conv1d_forward(float *out, const float *inp, const float *w, const float *b, int B,
+                       int t_in, const mn_conv1d_cfg *c);
+/* dinp [B, cin, T_in] (+=), dw (+=), db (+=); dout [B, cout, T_out]. */
+void mn_conv1d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int B, int t_in, const mn_conv1d_cfg *c);
+
+/* ---------------------------------------------------------------- per-time-step linear */
+
+/* out[b, o, t] = bias[o] + sum_i w[o, i] inp[b, i, t]; out [B, nout, T]; w [nout, nin]. */
+void mn_linear_forward(float *out, const float *inp, const float *w, const float *b, int B,
+                       int nin, int nout, int T);
+void mn_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int B, int nin, int nout, int T);
+
+/* ---------------------------------------------------------------- LUT interpolation */
+
+/* A learnable lookup table per channel: table [C, n_knots] samples a function on n_knots
+ * equally spaced knots over [lo, hi].  y = piecewise-linear interpolation of the table at x;
+ * x is clamped to [lo, hi] (so dy/dx = 0 outside).  Inside, x in [knot_j, knot_{j+1}) uses
+ * segment j (the last knot belongs to the last segment), and dy/dx is that segment's slope. */
+typedef struct {
+    int channels;
+    int n_knots; /* >= 2 */
+    float lo, hi; /* lo < hi */
+} mn_lut_cfg;
+
+void mn_lut_forward(float *out, const float *inp, const float *table, int B, int T,
+                    const mn_lut_cfg *c);
+void mn_lut_backward(float *dinp, float *dtable, const float *dout, const float *inp,
+                     const float *table, int B, int T, const mn_lut_cfg *c);
+
+/* ---------------------------------------------------------------- activations */
+
+typedef enum { MN_ACT_NONE = 0, MN_ACT_RELU, MN_ACT_LEAKY, MN_ACT_SIGMOID, MN_ACT_TANH } mn_act;
+
+/* Elementwise over n values; alpha is LeakyReLU's negative slope (ignored by others).
+ * backward reads the forward OUTPUT (enough for all four), and accumulates into dinp. */
+void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float alpha);
+void mn_act_backward(float *dinp, const float *dout, const float *out, size_t n, mn_act kind,
+                     float alpha);
+const char *mn_act_name(mn_act kind);
+int mn_act_from_name(const char *name); /* -1 if unknown */
+
+/* ---------------------------------------------------------------- norms */
+
+/* Batch norm over (B, T) per channel.  training: normalize by batch statistics (biased variance)
+ * and update running stats with `momentum` (running = (1-m) running + m batch, unbiased batch
+ * variance, as PyTorch); eval: use running stats.  gamma/beta may be NULL (affine = false).
+ * Caches mean [C], rstd [C] are written in training and read by backward. */
+void mn_batchnorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *gamma, const float *beta, float *running_mean,
+                          float *running_var, int B, int C, int T, float eps, float momentum,
+                          bool training);
+/* Training-mode backward (batch statistics). */
+void mn_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                           const float *inp, const float *mean, const float *rstd,
+                           const float *gamma, int B, int C, int T);
+
+/* Layer norm over channels C at each (b, t).  Caches mean, rstd [B, T]. */
+void mn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *gamma, const float *beta, int B, int C, int T, float eps);
+void mn_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                           const float *inp, const float *mean, const float *rstd,
+                           const float *gamma, int B, int C, int T);
+
+/* ---------------------------------------------------------------- residual */
+
+void mn_add_forward(float *out, const float *a, const float *b, size_t n);
+void mn_add_backward(float *da, float *db, const float *dout, size_t n);
+
+/* ---------------------------------------------------------------- complex <-> channels */
+
+/* in: nch complex rows of T samples; out [2*nch, T] with Re at 2c, Im at 2c+1. */
+void mn_complex_to_channels(float *out, const float complex *in, int nch, int T);
+void mn_channels_to_complex(float complex *out, const float *in, int nch, int T);
+
+/* ---------------------------------------------------------------- losses */
+
+/* The border mask excludes the first and last `border` samples of each window of length T
+ * (0 <= 2*border < T).  Let S = sum over b, c, t in [border, T-border) of (pred - target)^2,
+ * N the number of such terms and E = the same sum of target^2.
+ *   MSE  = S / N            dpred = 2 (pred - target) / N
+ *   NMSE = S / E            dpred = 2 (pred - target) / E
+ * Returns the loss (double); when dpred != NULL writes (overwrites) the gradient, zero in the
+ * border.  NMSE returns NAN when E == 0. */
+double mn_loss_mse(float *dpred, const float *pred, const float *target, int B, int C, int T,
+                   int border);
+double mn_loss_nmse(float *dpred, const float *pred, const float *target, int B, int C, int T,
+                    int border);
+
+/* ---------------------------------------------------------------- gradient check */
+
+/* Central finite differences in double around float parameters/inputs.  The callback writes a
+ * scalar loss for the current values of the buffers; the harness perturbs x[i] by +-h.
+ * Returns the max relative error  |num - ana| / max(atol_scale, |num| + |ana|). */
+typedef double (*mn_gradcheck_fn)(void *ctx);
+double mn_gradcheck(mn_gradcheck_fn f, void *ctx, float *x, const float *analytic, size_t n,
+                    double h, double atol_scale, size_t *worst_index);
+
+/* ---------------------------------------------------------------- model composition */
+
+typedef enum {
+    MN_NODE_INPUT = 0,
+    MN_NODE_CONV1D,
+    MN_NODE_LINEAR,
+    MN_NODE_LUT,
+    MN_NODE_ACT,
+    MN_NODE_BATCHNORM,
+    MN_NODE_LAYERNORM,
+    MN_NODE_ADD,
+    MN_NODE_KIND_COUNT
+} mn_node_kind;
+
+typedef enum { MN_NORM_NONE = 0, MN_NORM_BATCH, MN_NORM_LAYER } mn_norm;
+
+typedef struct {
+    mn_node_kind kind;
+    int in0, in1;       /* input node indices (-1 when unused) */
+    char name[48];      /* parameter name prefix, e.g. "l1.dw" */
+    int C;              /* output channels */
+    int t_shrink;       /* T_out = T_in - t_shrink (valid conv) */
+    union {
+        mn_conv1d_cfg conv;
+        struct { int nin, nout; } lin;
+        mn_lut_cfg lut;
+        struct { mn_act kind; float alpha; } act;
+        struct { bool affine; float eps, momentum; } norm;
+    } u;
+    int p_w, p_b;         /* parameter indices (-1 when none) */
+    int p_rmean, p_rvar;  /* batch-norm running statistics (buffers) */
+    /* run-time: pointers into the activation arenas, valid after mn_model_build */
+    float *y, *dy;        /* [B, C, T_node] */
+    float *c0, *c1;       /* caches (norm mean/rstd) */
+    int T;                /* T of this node in the last forward */
+} mn_node;
+
+typedef struct {
+    mn_params params;
+    mn_node *nodes;
+    int n_nodes, cap_nodes;
+    int output;          /* output node (default: the last one added) */
+    mn_status status;    /* sticky declaration error */
+    int max_B, max_T;
+    int B;               /* batch of the last forward */
+    mn_arena act;        /* y, dy and caches */
+    bool built;
+} mn_model;
+
+typedef struct {
+    int cout, k, dil;
+    mn_act act;       /* activation after the block (MN_ACT_NONE for an output layer) */
+    float alpha;      /* LeakyReLU slope (0 selects 0.01) */
+    mn_norm norm;     /* norm after the pointwise conv */
+    bool inner_act;   /* activation between depthwise and pointwise (the paper's choice) */
+} mn_dsconv_cfg;
+
+void mn_model_init(mn_model *m);
+int mn_model_input(mn_model *m, int channels);
+int mn_model_conv1d(mn_model *m, int in, const char *name, const mn_conv1d_cfg *c);
+int mn_model_linear(mn_model *m, int in, const char *name, int nout);
+int mn_model_lut(mn_model *m, int in, const char *name, int n_knots, float lo, float hi);
+int mn_model_act(mn_model *m, int in, mn_act kind, float alpha);
+int mn_model_batchnorm(mn_model *m, int in, const char *name, bool affine);
+int mn_model_layernorm(mn_model *m, int in, const char *name, bool affine);
+int mn_model_add(mn_model *m, int a, int b);
+/* Depthwise-separable dilated block: dw conv (k, dil, same) [-> act] -> pw conv -> [norm] ->
+ * [act].  Parameter names: <name>.dw.w, <name>.dw.b, <name>.pw.w, <name>.pw.b. */
+int mn_model_dsconv(mn_model *m, int in, const char *name, const mn_dsconv_cfg *c);
+
+/* Allocate parameters and activation arenas for batches up to max_B of windows up to max_T,
+ * and initialize parameters from rng (PyTorch's default initializers). */
+mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng);
+/* x [B, C_in, T] -> output [B, C_out, T_out] (returned by mn_model_output). */
+mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool training);
+/* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first. */
+mn_status mn_model_backward(mn_model *m, const float *dy);
+float *mn_model_output(const mn_model *m, int *C, int *T);
+int mn_model_in_channels(const mn_model *m);
+int mn_model_out_channels(const mn_model *m);
+/* One-sided receptive field: output t depends on inputs in [t - left, t + right]. */
+void mn_model_receptive_field(const mn_model *m, int *left, int *right);
+/* Multiply-accumulates per output sample (convs, linears; norms/acts not counted). */
+long mn_model_macs_per_sample(const mn_model *m);
+/* The architecture as a JSON string (mn_free it); mn_model_from_json rebuilds the declaration
+ * (call mn_model_build after). */
+char *mn_model_to_json(const mn_model *m);
+mn_status mn_model_from_json(mn_model *m, const char *json);
+void mn_model_free(mn_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
