@@ -166,7 +166,8 @@ typedef struct {
 } mn_params;
 
 void mn_params_init_table(mn_params *p);
-/* Add a tensor definition; returns its index, or -1 (with mn_error set) on failure.
+/* Add a tensor definition; returns its index, or a negative status -(mn_status) with mn_error
+ * set on failure (-MN_ERR_INVALID for a bad name/shape, -MN_ERR_NOMEM when the table cannot grow).
  * Must be called before mn_params_alloc. */
 int mn_params_add(mn_params *p, const char *name, int ndim, const int64_t *shape, mn_init init,
                   float scale, int64_t fan_in, bool trainable);

@@ -2,6 +2,7 @@
  * and the bump arena built on it. */
 #include "mimonet/core.h"
 
+#include <cjson/cJSON.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +113,19 @@ void mn_arena_free(mn_arena *a)
     mn_free(a->base);
     a->base = NULL;
     a->cap = a->used = 0;
+}
+
+/* Route cJSON's allocations through mn_malloc/mn_free, before main runs, so that JSON parsing
+ * is covered by fault injection and leak counts like every other allocation.  Installing the
+ * hooks once, before any cJSON object exists, keeps allocation and release consistent. */
+
+static void *json_malloc(size_t n) { return mn_malloc(n); }
+
+#if defined(__GNUC__)
+__attribute__((constructor))
+#endif
+static void mn_json_hooks_install(void)
+{
+    cJSON_Hooks h = {.malloc_fn = json_malloc, .free_fn = mn_free};
+    cJSON_InitHooks(&h);
 }

@@ -14,22 +14,22 @@ int mn_params_add(mn_params *p, const char *name, int ndim, const int64_t *shape
 {
     if (p->w) {
         mn_error(MN_ERR_INVALID, "parameter '%s' added after allocation", name);
-        return -1;
+        return -MN_ERR_INVALID;
     }
     if (ndim < 1 || ndim > MN_MAX_DIMS || strlen(name) >= MN_NAME_MAX) {
         mn_error(MN_ERR_INVALID, "parameter '%s': bad rank %d or name too long", name, ndim);
-        return -1;
+        return -MN_ERR_INVALID;
     }
     if (mn_params_find(p, name) >= 0) {
         mn_error(MN_ERR_INVALID, "parameter '%s' defined twice", name);
-        return -1;
+        return -MN_ERR_INVALID;
     }
     size_t numel = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] <= 0 || (size_t)shape[i] > ((size_t)1 << 40) / numel) {
             mn_error(MN_ERR_INVALID, "parameter '%s': bad dimension %d = %lld", name, i,
                      (long long)shape[i]);
-            return -1;
+            return -MN_ERR_INVALID;
         }
         numel *= (size_t)shape[i];
     }
@@ -38,7 +38,7 @@ int mn_params_add(mn_params *p, const char *name, int ndim, const int64_t *shape
         mn_param_def *d = mn_realloc(p->defs, (size_t)cap * sizeof *d);
         if (!d) {
             mn_error(MN_ERR_NOMEM, "parameter table");
-            return -1;
+            return -MN_ERR_NOMEM;
         }
         p->defs = d;
         p->cap = cap;

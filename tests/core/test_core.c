@@ -91,7 +91,7 @@ MN_TEST(core_params_layout)
     int i2 = mn_params_add(&p, "a.b", 1, s2, MN_INIT_ONES, 0, 0, true);
     int i3 = mn_params_add(&p, "bn.mean", 1, s2, MN_INIT_ZEROS, 0, 0, false);
     MN_CHECK(t, i1 == 0 && i2 == 1 && i3 == 2);
-    MN_CHECK(t, mn_params_add(&p, "a.w", 1, s2, MN_INIT_ZEROS, 0, 0, true) == -1);
+    MN_CHECK(t, mn_params_add(&p, "a.w", 1, s2, MN_INIT_ZEROS, 0, 0, true) == -MN_ERR_INVALID);
     MN_CHECK(t, p.defs[1].offset % 16 == 0 && p.defs[1].offset >= 24);
     MN_CHECK(t, mn_params_count_trainable(&p) == 29);
     MN_CHECK_OK(t, mn_params_alloc(&p));

@@ -1,0 +1,610 @@
+/*
+ * nn/model.c — declaring models as a list of nodes, and running them forward and backward.
+ *
+ * A model is a topologically ordered list of nodes (each node's inputs come before it), so
+ * forward walks the list and backward walks it in reverse.  Each builder call registers the
+ * node's parameters in the model's parameter table at declaration time; mn_model_build then
+ * allocates the table (weights, gradients, Adam moments in one layout) and one activation arena
+ * holding every node's output y, its gradient dy and its caches, sized for the largest batch
+ * and window.  Nothing is allocated in forward or backward.
+ *
+ * Errors during declaration are sticky in m->status: the first one is kept, later builder
+ * calls return -1, and mn_model_build reports it.
+ */
+#include "mimonet/nn.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+void mn_model_init(mn_model *m)
+{
+    memset(m, 0, sizeof *m);
+    mn_params_init_table(&m->params);
+    m->output = -1;
+}
+
+/* First error wins; returns -1 so builders can `return fail(...)`. */
+static int fail(mn_model *m, mn_status s)
+{
+    if (m->status == MN_OK) m->status = s;
+    return -1;
+}
+
+static bool valid_in(const mn_model *m, int in) { return in >= 0 && in < m->n_nodes; }
+
+/* Append a node of `kind` reading `in0` (and `in1`); returns its index or -1. */
+static int add_node(mn_model *m, mn_node_kind kind, int in0, int in1, const char *name)
+{
+    if (m->status != MN_OK) return -1;
+    if (m->built) return fail(m, mn_error(MN_ERR_INVALID, "model: node added after build"));
+    if (kind != MN_NODE_INPUT && !valid_in(m, in0))
+        return fail(m, mn_error(MN_ERR_INVALID, "model: node '%s' reads node %d, which does not exist",
+                                name ? name : "?", in0));
+    if (in1 != -1 && !valid_in(m, in1))
+        return fail(m, mn_error(MN_ERR_INVALID, "model: node reads node %d, which does not exist", in1));
+    if (name && strlen(name) >= sizeof m->nodes[0].name)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: name '%s' too long", name));
+    if (m->n_nodes == m->cap_nodes) {
+        int cap = m->cap_nodes ? 2 * m->cap_nodes : 16;
+        mn_node *nn = mn_realloc(m->nodes, (size_t)cap * sizeof *nn);
+        if (!nn) return fail(m, mn_error(MN_ERR_NOMEM, "model: node list"));
+        m->nodes = nn;
+        m->cap_nodes = cap;
+    }
+    mn_node *n = &m->nodes[m->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->in0 = in0;
+    n->in1 = in1;
+    n->p_w = n->p_b = n->p_rmean = n->p_rvar = -1;
+    if (name) strcpy(n->name, name);
+    if (kind != MN_NODE_INPUT) n->C = m->nodes[in0].C;
+    m->output = m->n_nodes;
+    return m->n_nodes++;
+}
+
+/* Register "<prefix>.<suffix>" in the parameter table; -1 on failure (sticky). */
+static int add_param(mn_model *m, const char *prefix, const char *suffix, int ndim,
+                     const int64_t *shape, mn_init init, float scale, int64_t fan_in, bool trainable)
+{
+    char full[MN_NAME_MAX];
+    if ((size_t)snprintf(full, sizeof full, "%s.%s", prefix, suffix) >= sizeof full)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: parameter name '%s.%s' too long", prefix, suffix));
+    int idx = mn_params_add(&m->params, full, ndim, shape, init, scale, fan_in, trainable);
+    if (idx < 0) fail(m, (mn_status)-idx);
+    return idx;
+}
+
+int mn_model_input(mn_model *m, int channels)
+{
+    if (channels <= 0) return fail(m, mn_error(MN_ERR_INVALID, "model: input channels %d", channels));
+    int i = add_node(m, MN_NODE_INPUT, -1, -1, "input");
+    if (i >= 0) m->nodes[i].C = channels;
+    return i;
+}
+
+int mn_model_conv1d(mn_model *m, int in, const char *name, const mn_conv1d_cfg *c)
+{
+    int i = add_node(m, MN_NODE_CONV1D, in, -1, name);
+    if (i < 0) return -1;
+    mn_node *n = &m->nodes[i];
+    if (c->cin != m->nodes[in].C)
+        return fail(m, mn_error(MN_ERR_SHAPE, "model: conv '%s' expects %d input channels, gets %d",
+                                name, c->cin, m->nodes[in].C));
+    if (c->k < 1 || c->dil < 1 || c->groups < 1 || c->cout < 1 || c->cin % c->groups ||
+        c->cout % c->groups)
+        return fail(m, mn_error(MN_ERR_INVALID,
+                                "model: conv '%s': need k>=1, dil>=1, groups dividing cin=%d and cout=%d",
+                                name, c->cin, c->cout));
+    n->u.conv = *c;
+    n->C = c->cout;
+    n->t_shrink = c->pad == MN_PAD_VALID ? c->dil * (c->k - 1) : 0;
+    int64_t fan_in = (int64_t)(c->cin / c->groups) * c->k;
+    int64_t ws[3] = {c->cout, c->cin / c->groups, c->k}, bs[1] = {c->cout};
+    n->p_w = add_param(m, name, "weight", 3, ws, MN_INIT_KAIMING_UNIF, 0, fan_in, true);
+    if (c->bias) n->p_b = add_param(m, name, "bias", 1, bs, MN_INIT_KAIMING_UNIF, 0, fan_in, true);
+    return m->status == MN_OK ? i : -1;
+}
+
+int mn_model_linear(mn_model *m, int in, const char *name, int nout)
+{
+    int i = add_node(m, MN_NODE_LINEAR, in, -1, name);
+    if (i < 0) return -1;
+    mn_node *n = &m->nodes[i];
+    if (nout < 1) return fail(m, mn_error(MN_ERR_INVALID, "model: linear '%s' with %d outputs", name, nout));
+    n->u.lin.nin = m->nodes[in].C;
+    n->u.lin.nout = nout;
+    n->C = nout;
+    int64_t ws[2] = {nout, n->u.lin.nin}, bs[1] = {nout};
+    n->p_w = add_param(m, name, "weight", 2, ws, MN_INIT_KAIMING_UNIF, 0, n->u.lin.nin, true);
+    n->p_b = add_param(m, name, "bias", 1, bs, MN_INIT_KAIMING_UNIF, 0, n->u.lin.nin, true);
+    return m->status == MN_OK ? i : -1;
+}
+
+int mn_model_lut(mn_model *m, int in, const char *name, int n_knots, float lo, float hi)
+{
+    int i = add_node(m, MN_NODE_LUT, in, -1, name);
+    if (i < 0) return -1;
+    mn_node *n = &m->nodes[i];
+    if (n_knots < 2 || !(lo < hi))
+        return fail(m, mn_error(MN_ERR_INVALID, "model: LUT '%s' needs >= 2 knots and lo < hi", name));
+    n->u.lut = (mn_lut_cfg){.channels = n->C, .n_knots = n_knots, .lo = lo, .hi = hi};
+    int64_t ts[2] = {n->C, n_knots};
+    /* Initialized to the identity map (see mn_model_build). */
+    n->p_w = add_param(m, name, "table", 2, ts, MN_INIT_ZEROS, 0, 1, true);
+    return m->status == MN_OK ? i : -1;
+}
+
+int mn_model_act(mn_model *m, int in, mn_act kind, float alpha)
+{
+    if ((int)kind < 0 || kind > MN_ACT_TANH)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: unknown activation %d", (int)kind));
+    int i = add_node(m, MN_NODE_ACT, in, -1, NULL);
+    if (i < 0) return -1;
+    m->nodes[i].u.act.kind = kind;
+    m->nodes[i].u.act.alpha = alpha;
+    return i;
+}
+
+static int add_norm(mn_model *m, mn_node_kind kind, int in, const char *name, bool affine)
+{
+    int i = add_node(m, kind, in, -1, name);
+    if (i < 0) return -1;
+    mn_node *n = &m->nodes[i];
+    n->u.norm.affine = affine;
+    n->u.norm.eps = 1e-5f;
+    n->u.norm.momentum = 0.1f;
+    int64_t cs[1] = {n->C};
+    if (affine) {
+        n->p_w = add_param(m, name, "weight", 1, cs, MN_INIT_ONES, 0, 1, true);
+        n->p_b = add_param(m, name, "bias", 1, cs, MN_INIT_ZEROS, 0, 1, true);
+    }
+    if (kind == MN_NODE_BATCHNORM) {
+        n->p_rmean = add_param(m, name, "running_mean", 1, cs, MN_INIT_ZEROS, 0, 1, false);
+        n->p_rvar = add_param(m, name, "running_var", 1, cs, MN_INIT_ONES, 0, 1, false);
+    }
+    return m->status == MN_OK ? i : -1;
+}
+
+int mn_model_batchnorm(mn_model *m, int in, const char *name, bool affine)
+{
+    return add_norm(m, MN_NODE_BATCHNORM, in, name, affine);
+}
+
+int mn_model_layernorm(mn_model *m, int in, const char *name, bool affine)
+{
+    return add_norm(m, MN_NODE_LAYERNORM, in, name, affine);
+}
+
+int mn_model_add(mn_model *m, int a, int b)
+{
+    int i = add_node(m, MN_NODE_ADD, a, b, NULL);
+    if (i < 0) return -1;
+    const mn_node *na = &m->nodes[a], *nb = &m->nodes[b];
+    if (na->C != nb->C)
+        return fail(m, mn_error(MN_ERR_SHAPE, "model: add of %d and %d channels", na->C, nb->C));
+    return i;
+}
+
+int mn_model_dsconv(mn_model *m, int in, const char *name, const mn_dsconv_cfg *c)
+{
+    if (m->status != MN_OK) return -1;
+    if (!valid_in(m, in)) return fail(m, mn_error(MN_ERR_INVALID, "model: dsconv '%s' input", name));
+    char buf[64];
+    int cin = m->nodes[in].C;
+    float alpha = c->alpha > 0 ? c->alpha : 0.01f;
+    snprintf(buf, sizeof buf, "%s.dw", name);
+    int x = mn_model_conv1d(m, in, buf,
+                            &(mn_conv1d_cfg){.cin = cin, .cout = cin, .k = c->k, .dil = c->dil,
+                                             .groups = cin, .pad = MN_PAD_SAME, .bias = true});
+    if (c->inner_act) x = mn_model_act(m, x, MN_ACT_LEAKY, alpha);
+    snprintf(buf, sizeof buf, "%s.pw", name);
+    x = mn_model_conv1d(m, x, buf,
+                        &(mn_conv1d_cfg){.cin = cin, .cout = c->cout, .k = 1, .dil = 1, .groups = 1,
+                                         .pad = MN_PAD_SAME, .bias = true});
+    if (c->norm == MN_NORM_BATCH) {
+        snprintf(buf, sizeof buf, "%s.bn", name);
+        x = mn_model_batchnorm(m, x, buf, false);
+    } else if (c->norm == MN_NORM_LAYER) {
+        snprintf(buf, sizeof buf, "%s.ln", name);
+        x = mn_model_layernorm(m, x, buf, true);
+    }
+    if (c->act != MN_ACT_NONE) x = mn_model_act(m, x, c->act, alpha);
+    return x;
+}
+
+/* ------------------------------------------------------------------ build */
+
+/* Largest T of node i for windows of max_T (valid convs shrink it). */
+static int node_max_T(const mn_model *m, int i, int max_T)
+{
+    const mn_node *n = &m->nodes[i];
+    if (n->kind == MN_NODE_INPUT) return max_T;
+    int t = node_max_T(m, n->in0, max_T) - n->t_shrink;
+    return t;
+}
+
+mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
+{
+    if (m->status != MN_OK) return m->status;
+    if (m->built) return mn_error(MN_ERR_INVALID, "model: built twice");
+    if (m->n_nodes < 2 || m->nodes[0].kind != MN_NODE_INPUT)
+        return mn_error(MN_ERR_INVALID, "model: needs an input node and at least one layer");
+    if (max_B < 1 || max_T < 1) return mn_error(MN_ERR_INVALID, "model: max batch %d, max T %d", max_B, max_T);
+
+    /* Size the arena: y and dy of every node, plus norm caches, each rounded to 64 bytes. */
+    size_t bytes = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const mn_node *n = &m->nodes[i];
+        int t = node_max_T(m, i, max_T);
+        if (t < 1)
+            return mn_error(MN_ERR_SHAPE, "model: windows of %d samples are too short for node %d ('%s')",
+                            max_T, i, n->name);
+        size_t act = (size_t)max_B * (size_t)n->C * (size_t)t * sizeof(float);
+        bytes += 2 * ((act + 63) & ~(size_t)63);
+        if (n->kind == MN_NODE_BATCHNORM) bytes += 2 * (((size_t)n->C * sizeof(float) + 63) & ~(size_t)63);
+        if (n->kind == MN_NODE_LAYERNORM)
+            bytes += 2 * (((size_t)max_B * (size_t)t * sizeof(float) + 63) & ~(size_t)63);
+    }
+    mn_status st = mn_params_alloc(&m->params);
+    if (st != MN_OK) return st;
+    st = mn_arena_init(&m->act, bytes);
+    if (st != MN_OK) {
+        mn_params_free(&m->params);
+        return st;
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        mn_node *n = &m->nodes[i];
+        size_t cnt = (size_t)max_B * (size_t)n->C * (size_t)node_max_T(m, i, max_T);
+        n->y = mn_arena_alloc_f(&m->act, cnt);
+        n->dy = mn_arena_alloc_f(&m->act, cnt);
+        if (n->kind == MN_NODE_BATCHNORM) {
+            n->c0 = mn_arena_alloc_f(&m->act, n->C);
+            n->c1 = mn_arena_alloc_f(&m->act, n->C);
+        } else if (n->kind == MN_NODE_LAYERNORM) {
+            size_t bt = (size_t)max_B * (size_t)node_max_T(m, i, max_T);
+            n->c0 = mn_arena_alloc_f(&m->act, bt);
+            n->c1 = mn_arena_alloc_f(&m->act, bt);
+        }
+    }
+    m->max_B = max_B;
+    m->max_T = max_T;
+    if (rng) mn_params_randomize(&m->params, rng);
+    /* LUTs start as the identity on [lo, hi]. */
+    for (int i = 0; i < m->n_nodes; i++) {
+        const mn_node *n = &m->nodes[i];
+        if (n->kind != MN_NODE_LUT) continue;
+        float *tab = mn_params_w(&m->params, n->p_w);
+        for (int c = 0; c < n->u.lut.channels; c++)
+            for (int k = 0; k < n->u.lut.n_knots; k++)
+                tab[(size_t)c * n->u.lut.n_knots + k] =
+                    n->u.lut.lo + (n->u.lut.hi - n->u.lut.lo) * (float)k / (float)(n->u.lut.n_knots - 1);
+    }
+    m->built = true;
+    return MN_OK;
+}
+
+/* ------------------------------------------------------------------ run */
+
+static float *pw(const mn_model *m, int idx) { return idx >= 0 ? mn_params_w(&m->params, idx) : NULL; }
+static float *pg(const mn_model *m, int idx) { return idx >= 0 ? mn_params_g(&m->params, idx) : NULL; }
+
+mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool training)
+{
+    if (!m->built) return mn_error(MN_ERR_INVALID, "model: forward before build");
+    if (B < 1 || B > m->max_B || T < 1 || T > m->max_T)
+        return mn_error(MN_ERR_SHAPE, "model: batch %d x window %d exceeds the built %d x %d", B, T,
+                        m->max_B, m->max_T);
+    m->B = B;
+    for (int i = 0; i < m->n_nodes; i++) {
+        mn_node *n = &m->nodes[i];
+        if (n->kind == MN_NODE_INPUT) {
+            n->T = T;
+            memcpy(n->y, x, (size_t)B * n->C * T * sizeof(float));
+            continue;
+        }
+        const mn_node *a = &m->nodes[n->in0];
+        n->T = a->T - n->t_shrink;
+        if (n->T < 1)
+            return mn_error(MN_ERR_SHAPE, "model: window of %d samples too short for node %d ('%s')", T, i,
+                            n->name);
+        size_t cnt = (size_t)B * n->C * n->T;
+        switch (n->kind) {
+        case MN_NODE_CONV1D:
+            mn_conv1d_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, a->T, &n->u.conv);
+            break;
+        case MN_NODE_LINEAR:
+            mn_linear_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout, n->T);
+            break;
+        case MN_NODE_LUT: mn_lut_forward(n->y, a->y, pw(m, n->p_w), B, n->T, &n->u.lut); break;
+        case MN_NODE_ACT: mn_act_forward(n->y, a->y, cnt, n->u.act.kind, n->u.act.alpha); break;
+        case MN_NODE_BATCHNORM:
+            mn_batchnorm_forward(n->y, n->c0, n->c1, a->y, pw(m, n->p_w), pw(m, n->p_b), pw(m, n->p_rmean),
+                                 pw(m, n->p_rvar), B, n->C, n->T, n->u.norm.eps, n->u.norm.momentum,
+                                 training);
+            break;
+        case MN_NODE_LAYERNORM:
+            mn_layernorm_forward(n->y, n->c0, n->c1, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->C, n->T,
+                                 n->u.norm.eps);
+            break;
+        case MN_NODE_ADD: {
+            const mn_node *b = &m->nodes[n->in1];
+            if (b->T != a->T)
+                return mn_error(MN_ERR_SHAPE, "model: add of windows %d and %d (node %d)", a->T, b->T, i);
+            mn_add_forward(n->y, a->y, b->y, cnt);
+            break;
+        }
+        case MN_NODE_INPUT:
+        case MN_NODE_KIND_COUNT: break;
+        }
+    }
+    return MN_OK;
+}
+
+mn_status mn_model_backward(mn_model *m, const float *dy)
+{
+    if (!m->built || m->B < 1) return mn_error(MN_ERR_INVALID, "model: backward before forward");
+    int B = m->B;
+    for (int i = 0; i < m->n_nodes; i++) {
+        mn_node *n = &m->nodes[i];
+        memset(n->dy, 0, (size_t)B * n->C * n->T * sizeof(float));
+    }
+    mn_node *out = &m->nodes[m->output];
+    memcpy(out->dy, dy, (size_t)B * out->C * out->T * sizeof(float));
+    for (int i = m->output; i > 0; i--) {
+        mn_node *n = &m->nodes[i];
+        mn_node *a = &m->nodes[n->in0];
+        size_t cnt = (size_t)B * n->C * n->T;
+        /* The input node's gradient is computed too: callers may want d loss / d x. */
+        float *da = a->dy;
+        switch (n->kind) {
+        case MN_NODE_CONV1D:
+            mn_conv1d_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B, a->T,
+                               &n->u.conv);
+            break;
+        case MN_NODE_LINEAR:
+            mn_linear_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B,
+                               n->u.lin.nin, n->u.lin.nout, n->T);
+            break;
+        case MN_NODE_LUT:
+            mn_lut_backward(da, pg(m, n->p_w), n->dy, a->y, pw(m, n->p_w), B, n->T, &n->u.lut);
+            break;
+        case MN_NODE_ACT: mn_act_backward(da, n->dy, n->y, cnt, n->u.act.kind, n->u.act.alpha); break;
+        case MN_NODE_BATCHNORM:
+            mn_batchnorm_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, n->c0, n->c1, pw(m, n->p_w),
+                                  B, n->C, n->T);
+            break;
+        case MN_NODE_LAYERNORM:
+            mn_layernorm_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, n->c0, n->c1, pw(m, n->p_w),
+                                  B, n->C, n->T);
+            break;
+        case MN_NODE_ADD: mn_add_backward(da, m->nodes[n->in1].dy, n->dy, cnt); break;
+        case MN_NODE_INPUT:
+        case MN_NODE_KIND_COUNT: break;
+        }
+    }
+    return MN_OK;
+}
+
+float *mn_model_output(const mn_model *m, int *C, int *T)
+{
+    if (m->output < 0) return NULL;
+    const mn_node *n = &m->nodes[m->output];
+    if (C) *C = n->C;
+    if (T) *T = n->T;
+    return n->y;
+}
+
+int mn_model_in_channels(const mn_model *m) { return m->n_nodes ? m->nodes[0].C : 0; }
+int mn_model_out_channels(const mn_model *m) { return m->output >= 0 ? m->nodes[m->output].C : 0; }
+
+/* Reach of node i in input samples: output t depends on inputs [t - left, t + right]
+ * (index t of a valid conv's output is aligned with input index t of its input). */
+static void reach(const mn_model *m, int i, int *left, int *right)
+{
+    const mn_node *n = &m->nodes[i];
+    if (n->kind == MN_NODE_INPUT) {
+        *left = *right = 0;
+        return;
+    }
+    int l, r;
+    reach(m, n->in0, &l, &r);
+    if (n->kind == MN_NODE_ADD) {
+        int l1, r1;
+        reach(m, n->in1, &l1, &r1);
+        if (l1 > l) l = l1;
+        if (r1 > r) r = r1;
+    } else if (n->kind == MN_NODE_CONV1D) {
+        int pl, pr;
+        mn_conv1d_out_len(&n->u.conv, 1 << 20, &pl, &pr);
+        int span = n->u.conv.dil * (n->u.conv.k - 1);
+        l += pl;
+        r += span - pl;
+    }
+    *left = l;
+    *right = r;
+}
+
+void mn_model_receptive_field(const mn_model *m, int *left, int *right)
+{
+    int l = 0, r = 0;
+    if (m->output > 0) reach(m, m->output, &l, &r);
+    if (left) *left = l;
+    if (right) *right = r;
+}
+
+long mn_model_macs_per_sample(const mn_model *m)
+{
+    long macs = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const mn_node *n = &m->nodes[i];
+        if (n->kind == MN_NODE_CONV1D)
+            macs += (long)n->u.conv.cout * (n->u.conv.cin / n->u.conv.groups) * n->u.conv.k;
+        else if (n->kind == MN_NODE_LINEAR)
+            macs += (long)n->u.lin.nin * n->u.lin.nout;
+    }
+    return macs;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+static const char *const kind_names[MN_NODE_KIND_COUNT] = {
+    [MN_NODE_INPUT] = "input",         [MN_NODE_CONV1D] = "conv1d",   [MN_NODE_LINEAR] = "linear",
+    [MN_NODE_LUT] = "lut",             [MN_NODE_ACT] = "act",         [MN_NODE_BATCHNORM] = "batchnorm",
+    [MN_NODE_LAYERNORM] = "layernorm", [MN_NODE_ADD] = "add",
+};
+
+char *mn_model_to_json(const mn_model *m)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *nodes = cJSON_AddArrayToObject(root, "nodes");
+    cJSON_AddStringToObject(root, "format", "mimonet-model");
+    cJSON_AddNumberToObject(root, "version", 1);
+    for (int i = 0; i < m->n_nodes; i++) {
+        const mn_node *n = &m->nodes[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddItemToArray(nodes, j);
+        cJSON_AddStringToObject(j, "op", kind_names[n->kind]);
+        if (n->kind == MN_NODE_INPUT) {
+            cJSON_AddNumberToObject(j, "channels", n->C);
+            continue;
+        }
+        cJSON_AddNumberToObject(j, "in", n->in0);
+        if (n->in1 >= 0) cJSON_AddNumberToObject(j, "in1", n->in1);
+        if (n->name[0]) cJSON_AddStringToObject(j, "name", n->name);
+        switch (n->kind) {
+        case MN_NODE_CONV1D:
+            cJSON_AddNumberToObject(j, "cout", n->u.conv.cout);
+            cJSON_AddNumberToObject(j, "k", n->u.conv.k);
+            cJSON_AddNumberToObject(j, "dil", n->u.conv.dil);
+            cJSON_AddNumberToObject(j, "groups", n->u.conv.groups);
+            cJSON_AddStringToObject(j, "pad", n->u.conv.pad == MN_PAD_SAME ? "same" : "valid");
+            cJSON_AddBoolToObject(j, "bias", n->u.conv.bias);
+            break;
+        case MN_NODE_LINEAR: cJSON_AddNumberToObject(j, "out", n->u.lin.nout); break;
+        case MN_NODE_LUT:
+            cJSON_AddNumberToObject(j, "knots", n->u.lut.n_knots);
+            cJSON_AddNumberToObject(j, "lo", (double)n->u.lut.lo);
+            cJSON_AddNumberToObject(j, "hi", (double)n->u.lut.hi);
+            break;
+        case MN_NODE_ACT:
+            cJSON_AddStringToObject(j, "act", mn_act_name(n->u.act.kind));
+            cJSON_AddNumberToObject(j, "alpha", (double)n->u.act.alpha);
+            break;
+        case MN_NODE_BATCHNORM:
+        case MN_NODE_LAYERNORM: cJSON_AddBoolToObject(j, "affine", n->u.norm.affine); break;
+        default: break;
+        }
+    }
+    cJSON_AddNumberToObject(root, "output", m->output);
+    char *txt = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!txt) return NULL;
+    char *out = mn_strdup(txt); /* hand out memory the caller frees with mn_free */
+    cJSON_free(txt);
+    return out;
+}
+
+static int jint(const cJSON *o, const char *key, int dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valueint : dflt;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+mn_status mn_model_from_json(mn_model *m, const char *json)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root) return mn_error(MN_ERR_FORMAT, "model architecture: not valid JSON");
+    mn_status st = MN_OK;
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
+    const char *fmt = jstr(root, "format");
+    if (!fmt || strcmp(fmt, "mimonet-model") != 0 || !cJSON_IsArray(nodes)) {
+        st = mn_error(MN_ERR_FORMAT, "model architecture: expected {\"format\": \"mimonet-model\", \"nodes\": [...]}");
+        goto done;
+    }
+    int idx = 0;
+    const cJSON *j;
+    cJSON_ArrayForEach(j, nodes)
+    {
+        const char *op = jstr(j, "op");
+        const char *name = jstr(j, "name");
+        int in = jint(j, "in", -1);
+        int got = -1;
+        if (!op) {
+            st = mn_error(MN_ERR_FORMAT, "model architecture: node %d has no \"op\"", idx);
+            goto done;
+        }
+        if (in >= idx) {
+            st = mn_error(MN_ERR_FORMAT, "model architecture: node %d reads a later node %d", idx, in);
+            goto done;
+        }
+        if (!strcmp(op, "input")) got = mn_model_input(m, jint(j, "channels", 0));
+        else if (!strcmp(op, "conv1d")) {
+            const char *pad = jstr(j, "pad");
+            const cJSON *bias = cJSON_GetObjectItemCaseSensitive(j, "bias");
+            int cin = in >= 0 && in < m->n_nodes ? m->nodes[in].C : 0;
+            got = mn_model_conv1d(m, in, name ? name : "conv",
+                                  &(mn_conv1d_cfg){.cin = cin, .cout = jint(j, "cout", 0), .k = jint(j, "k", 0),
+                                                   .dil = jint(j, "dil", 1), .groups = jint(j, "groups", 1),
+                                                   .pad = pad && !strcmp(pad, "valid") ? MN_PAD_VALID : MN_PAD_SAME,
+                                                   .bias = !cJSON_IsFalse(bias)});
+        } else if (!strcmp(op, "linear"))
+            got = mn_model_linear(m, in, name ? name : "linear", jint(j, "out", 0));
+        else if (!strcmp(op, "lut")) {
+            const cJSON *lo = cJSON_GetObjectItemCaseSensitive(j, "lo");
+            const cJSON *hi = cJSON_GetObjectItemCaseSensitive(j, "hi");
+            got = mn_model_lut(m, in, name ? name : "lut", jint(j, "knots", 0),
+                               cJSON_IsNumber(lo) ? (float)lo->valuedouble : 0.0f,
+                               cJSON_IsNumber(hi) ? (float)hi->valuedouble : 0.0f);
+        } else if (!strcmp(op, "act")) {
+            const char *a = jstr(j, "act");
+            int kind = a ? mn_act_from_name(a) : -1;
+            const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(j, "alpha");
+            if (kind < 0) {
+                st = mn_error(MN_ERR_FORMAT, "model architecture: node %d: unknown activation '%s'", idx,
+                              a ? a : "(none)");
+                goto done;
+            }
+            got = mn_model_act(m, in, (mn_act)kind, cJSON_IsNumber(alpha) ? (float)alpha->valuedouble : 0.0f);
+        } else if (!strcmp(op, "batchnorm") || !strcmp(op, "layernorm")) {
+            bool affine = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "affine"));
+            got = op[0] == 'b' ? mn_model_batchnorm(m, in, name ? name : "bn", affine)
+                               : mn_model_layernorm(m, in, name ? name : "ln", affine);
+        } else if (!strcmp(op, "add"))
+            got = mn_model_add(m, in, jint(j, "in1", -1));
+        else {
+            st = mn_error(MN_ERR_FORMAT, "model architecture: node %d: unknown op '%s'", idx, op);
+            goto done;
+        }
+        if (got != idx) {
+            st = m->status != MN_OK ? m->status : mn_error(MN_ERR_FORMAT, "model architecture: node %d", idx);
+            goto done;
+        }
+        idx++;
+    }
+    int out = jint(root, "output", m->n_nodes - 1);
+    if (out < 1 || out >= m->n_nodes) {
+        st = mn_error(MN_ERR_FORMAT, "model architecture: output node %d out of range", out);
+        goto done;
+    }
+    m->output = out;
+done:
+    cJSON_Delete(root);
+    return st;
+}
+
+void mn_model_free(mn_model *m)
+{
+    mn_params_free(&m->params);
+    mn_arena_free(&m->act);
+    mn_free(m->nodes);
+    memset(m, 0, sizeof *m);
+    m->output = -1;
+}

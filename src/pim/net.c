@@ -1,0 +1,196 @@
+/* pim/net.c — the neural canceller object: a declared model plus the scaling learned from the
+ * training split; checkpoints (safetensors + JSON metadata) and whole-signal prediction by
+ * overlapping windows that equals a single pass over the whole signal. */
+#include "mimonet/io.h"
+#include "mimonet/pim.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
+{
+    if (!strcmp(kind, "light")) return mn_pim_model_light(m, n_tx, n_rx);
+    if (m->status == MN_OK) m->status = mn_error(MN_ERR_INVALID, "unknown model '%s' (known: light)", kind);
+    return -1;
+}
+
+/* Shared tail of create and load: everything that follows a declared model. */
+static mn_status net_finish(mn_pim_net *q, int max_B, int window, mn_rng *rng)
+{
+    int l, r;
+    mn_model_receptive_field(&q->model, &l, &r);
+    q->border = l > r ? l : r;
+    if (window <= 2 * q->border)
+        return mn_error(MN_ERR_INVALID, "window of %d samples is too short for a receptive field of %d each side",
+                        window, q->border);
+    mn_status st = mn_model_build(&q->model, max_B, window, rng);
+    if (st != MN_OK) return st;
+    q->max_B = max_B;
+    q->window = window;
+    q->xbuf = mn_malloc((size_t)max_B * 2 * q->n_tx * window * sizeof(float));
+    if (!q->xbuf) return mn_error(MN_ERR_NOMEM, "prediction buffer");
+    return MN_OK;
+}
+
+mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx, int max_B,
+                            int window, mn_rng *rng)
+{
+    memset(q, 0, sizeof *q);
+    mn_model_init(&q->model);
+    if (n_tx < 1 || n_rx < 1 || max_B < 1 || max_B > 64)
+        return mn_error(MN_ERR_INVALID, "canceller: %d Tx, %d Rx, batch %d", n_tx, n_rx, max_B);
+    if (strlen(kind) >= sizeof q->kind) return mn_error(MN_ERR_INVALID, "unknown model '%s'", kind);
+    strcpy(q->kind, kind);
+    q->n_tx = n_tx;
+    q->n_rx = n_rx;
+    q->in_scale = q->out_scale = 1.0f;
+    if (mn_pim_model_declare(&q->model, kind, n_tx, n_rx) < 0) return q->model.status;
+    mn_status st = net_finish(q, max_B, window, rng);
+    if (st != MN_OK) {
+        mn_status keep = st;
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mn_error_msg());
+        mn_pim_net_free(q);
+        return mn_error(keep, "%s", msg);
+    }
+    return MN_OK;
+}
+
+mn_status mn_pim_net_save(const mn_pim_net *q, const char *path, const char *const *keys,
+                          const char *const *values, int n_extra)
+{
+    enum { N_OWN = 8, MAX_META = 40 };
+    if (n_extra < 0 || n_extra > MAX_META - N_OWN)
+        return mn_error(MN_ERR_INVALID, "checkpoint: %d metadata pairs", n_extra);
+    char *arch = mn_model_to_json(&q->model);
+    if (!arch) return mn_error(MN_ERR_NOMEM, "checkpoint metadata");
+    char ntx[16], nrx[16], isc[32], osc[32];
+    snprintf(ntx, sizeof ntx, "%d", q->n_tx);
+    snprintf(nrx, sizeof nrx, "%d", q->n_rx);
+    snprintf(isc, sizeof isc, "%.9g", (double)q->in_scale);
+    snprintf(osc, sizeof osc, "%.9g", (double)q->out_scale);
+    const char *k[MAX_META] = {"mimonet.format", "mimonet.version", "mimonet.kind", "mimonet.n_tx",
+                               "mimonet.n_rx", "mimonet.in_scale", "mimonet.out_scale",
+                               "mimonet.architecture"};
+    const char *v[MAX_META] = {"pim-canceller", MN_VERSION_STRING, q->kind, ntx, nrx, isc, osc, arch};
+    for (int i = 0; i < n_extra; i++) {
+        k[N_OWN + i] = keys[i];
+        v[N_OWN + i] = values[i];
+    }
+    mn_status st = mn_safetensors_save(path, &q->model.params, k, v, N_OWN + n_extra);
+    mn_free(arch);
+    return st;
+}
+
+static const char *meta_str(const cJSON *meta, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window)
+{
+    memset(q, 0, sizeof *q);
+    mn_model_init(&q->model);
+    if (max_B < 1 || max_B > 64) return mn_error(MN_ERR_INVALID, "canceller: batch %d (1..64)", max_B);
+    char *meta_txt = NULL;
+    mn_status st = mn_safetensors_read_meta(path, &meta_txt);
+    if (st != MN_OK) return st;
+    cJSON *meta = meta_txt ? cJSON_Parse(meta_txt) : NULL;
+    mn_free(meta_txt);
+    const char *fmt = meta_str(meta, "mimonet.format"), *kind = meta_str(meta, "mimonet.kind");
+    const char *ntx = meta_str(meta, "mimonet.n_tx"), *nrx = meta_str(meta, "mimonet.n_rx");
+    const char *isc = meta_str(meta, "mimonet.in_scale"), *osc = meta_str(meta, "mimonet.out_scale");
+    const char *arch = meta_str(meta, "mimonet.architecture");
+    if (!fmt || strcmp(fmt, "pim-canceller") || !kind || !ntx || !nrx || !isc || !osc || !arch ||
+        strlen(kind) >= sizeof q->kind) {
+        cJSON_Delete(meta);
+        return mn_error(MN_ERR_FORMAT, "%s: not a mimonet PIM canceller (metadata mimonet.* missing)", path);
+    }
+    strcpy(q->kind, kind);
+    q->n_tx = atoi(ntx);
+    q->n_rx = atoi(nrx);
+    q->in_scale = strtof(isc, NULL);
+    q->out_scale = strtof(osc, NULL);
+    st = mn_model_from_json(&q->model, arch);
+    cJSON_Delete(meta);
+    if (st == MN_OK && (q->n_tx < 1 || q->n_rx < 1 || mn_model_in_channels(&q->model) != 2 * q->n_tx ||
+                        mn_model_out_channels(&q->model) != 2 * q->n_rx || !(q->in_scale > 0) ||
+                        !(q->out_scale > 0)))
+        st = mn_error(MN_ERR_FORMAT, "%s: metadata disagrees with the architecture", path);
+    if (st == MN_OK) st = net_finish(q, max_B, window, NULL);
+    if (st == MN_OK) st = mn_safetensors_load(&q->model.params, path, NULL);
+    if (st != MN_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mn_error_msg());
+        mn_pim_net_free(q);
+        return mn_error(st, "%s", msg);
+    }
+    return MN_OK;
+}
+
+/* Fill window b of xbuf with scaled I/Q of tx samples [s, s + T). */
+static void gather(mn_pim_net *q, int b, const float complex *tx, int64_t n, int64_t s, int T)
+{
+    float *x = q->xbuf + (size_t)b * 2 * q->n_tx * T;
+    for (int a = 0; a < q->n_tx; a++) {
+        const float complex *row = tx + (int64_t)a * n + s;
+        float *re = x + (size_t)(2 * a) * T, *im = re + T;
+        for (int t = 0; t < T; t++) {
+            re[t] = crealf(row[t]) * q->in_scale;
+            im[t] = cimagf(row[t]) * q->in_scale;
+        }
+    }
+}
+
+mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float complex *tx, int64_t n)
+{
+    if (n < 1) return mn_error(MN_ERR_INVALID, "predict: empty signal");
+    const int bd = q->border;
+    /* Window length: the built one, or the whole signal when shorter. */
+    const int T = n < q->window ? (int)n : q->window;
+    const int64_t keep = T - 2 * bd; /* outputs with full context per interior window */
+    if (n > T && keep < 1) return mn_error(MN_ERR_INVALID, "predict: window too short");
+    /* Window starts: 0, then every `keep` so the kept ranges [s + bd, s + T - bd) tile, the last
+     * window ending at n.  The first window also keeps [0, bd) (the signal's own edge, padded
+     * exactly as a whole-signal pass pads it) and the last keeps its tail. */
+    int64_t n_win = n <= T ? 1 : 1 + (n - T + keep - 1) / keep;
+    const float inv = 1.0f / q->out_scale;
+    for (int64_t w0 = 0; w0 < n_win; w0 += q->max_B) {
+        int nb = (int)(n_win - w0 < q->max_B ? n_win - w0 : q->max_B);
+        int64_t st[64]; /* max_B <= 64, checked at creation */
+        for (int b = 0; b < nb; b++) {
+            int64_t s = (w0 + b) * keep;
+            if (s + T > n) s = n - T;
+            st[b] = s;
+            gather(q, b, tx, n, s, T);
+        }
+        mn_status err = mn_model_forward(&q->model, q->xbuf, nb, T, false);
+        if (err != MN_OK) return err;
+        int C, To;
+        const float *y = mn_model_output(&q->model, &C, &To);
+        for (int b = 0; b < nb; b++) {
+            int64_t s = st[b];
+            int64_t lo = s == 0 ? 0 : s + bd, hi = s + T == n ? n : s + T - bd;
+            /* Ranges of consecutive windows may overlap at the end; identical values, so the
+             * overwrite is harmless. */
+            for (int r = 0; r < q->n_rx; r++) {
+                const float *re = y + ((size_t)b * C + 2 * r) * T, *im = re + T;
+                float complex *o = out + (int64_t)r * n;
+                for (int64_t i = lo; i < hi; i++)
+                    o[i] = CMPLXF(re[i - s] * inv, im[i - s] * inv);
+            }
+        }
+    }
+    return MN_OK;
+}
+
+void mn_pim_net_free(mn_pim_net *q)
+{
+    mn_model_free(&q->model);
+    mn_free(q->xbuf);
+    q->xbuf = NULL;
+}

@@ -1,0 +1,209 @@
+/* tests/nn/test_model.c — model composition: counts, receptive field, wiring of backward through
+ * a graph with branches (finite differences over the whole model), JSON round trip, errors. */
+#include "mn_test.h"
+
+#include <string.h>
+
+#include "mimonet/nn.h"
+#include "mimonet/pim.h"
+
+MN_TEST(model_light_counts)
+{
+    mn_model m;
+    mn_model_init(&m);
+    mn_pim_model_light(&m, 32, 16);
+    mn_rng r;
+    mn_rng_seed(&r, t->seed);
+    MN_CHECK_OK(t, mn_model_build(&m, 2, 64, &r));
+    /* DESIGN.md: 11,835 params, 11,424 MAC/sample (counted there by hand from the layer list). */
+    MN_CHECK(t, mn_params_count_trainable(&m.params) == 11835);
+    MN_CHECK(t, mn_model_macs_per_sample(&m) == 11424);
+    int l, rr;
+    mn_model_receptive_field(&m, &l, &rr);
+    MN_CHECK(t, l == 8 && rr == 8); /* k3 dilations 1+2+4+1 on each side */
+    MN_CHECK(t, mn_model_in_channels(&m) == 64 && mn_model_out_channels(&m) == 32);
+    MN_CHECK(t, mn_params_find(&m.params, "l1.dw.weight") >= 0);
+    MN_CHECK(t, mn_params_find(&m.params, "l3.bn.running_var") >= 0);
+    MN_CHECK(t, mn_params_find(&m.params, "fc2.bias") >= 0);
+    mn_model_free(&m);
+}
+
+/* A small graph exercising every node kind, including a residual branch and a valid conv. */
+static int small_graph(mn_model *m)
+{
+    int x = mn_model_input(m, 4);
+    int a = mn_model_conv1d(m, x, "c1", &(mn_conv1d_cfg){.cin = 4, .cout = 4, .k = 3, .dil = 2, .groups = 2,
+                                                        .pad = MN_PAD_SAME, .bias = true});
+    a = mn_model_layernorm(m, a, "ln", true);
+    a = mn_model_act(m, a, MN_ACT_TANH, 0);
+    int s = mn_model_add(m, a, x); /* residual */
+    s = mn_model_batchnorm(m, s, "bn", true);
+    s = mn_model_lut(m, s, "lut", 9, -3.0f, 3.0f);
+    s = mn_model_linear(m, s, "fc", 5);
+    s = mn_model_act(m, s, MN_ACT_SIGMOID, 0);
+    s = mn_model_conv1d(m, s, "out", &(mn_conv1d_cfg){.cin = 5, .cout = 2, .k = 2, .dil = 1, .groups = 1,
+                                                     .pad = MN_PAD_VALID, .bias = true});
+    return s;
+}
+
+typedef struct {
+    mn_model *m;
+    float *x, *r;
+    int B, T;
+} fd_ctx;
+
+/* L = sum(r * model(x)) in double. */
+static double fd_loss(void *vc)
+{
+    fd_ctx *c = vc;
+    mn_model_forward(c->m, c->x, c->B, c->T, true);
+    int C, T;
+    const float *y = mn_model_output(c->m, &C, &T);
+    double s = 0;
+    for (size_t i = 0; i < (size_t)c->B * C * T; i++) s += (double)c->r[i] * (double)y[i];
+    return s;
+}
+
+MN_TEST(model_graph_gradcheck)
+{
+    mn_model m;
+    mn_model_init(&m);
+    MN_CHECK(t, small_graph(&m) > 0);
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed);
+    const int B = 3, T = 12;
+    MN_CHECK_OK(t, mn_model_build(&m, B, T, &rng));
+    /* Move the LUT off the identity so its table gradient is informative. */
+    float *tab = mn_params_w(&m.params, mn_params_find(&m.params, "lut.table"));
+    for (int i = 0; i < 4 * 9; i++) tab[i] += 0.3f * (float)mn_rng_normal(&rng);
+    float x[3 * 4 * 12], r[3 * 2 * 11];
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = (float)mn_rng_normal(&rng);
+    for (size_t i = 0; i < sizeof r / sizeof *r; i++) r[i] = (float)mn_rng_normal(&rng);
+    MN_CHECK_OK(t, mn_model_forward(&m, x, B, T, true));
+    int C, To;
+    mn_model_output(&m, &C, &To);
+    MN_CHECK(t, C == 2 && To == 11);
+    mn_params_zero_grad(&m.params);
+    MN_CHECK_OK(t, mn_model_backward(&m, r));
+    /* Parameter gradients, every trainable tensor. */
+    fd_ctx c = {&m, x, r, B, T};
+    for (int i = 0; i < m.params.n; i++) {
+        const mn_param_def *d = &m.params.defs[i];
+        if (!d->trainable) continue;
+        size_t worst;
+        float *g = mn_malloc(d->numel * sizeof *g);
+        memcpy(g, m.params.g + d->offset, d->numel * sizeof *g);
+        double err = mn_gradcheck(fd_loss, &c, m.params.w + d->offset, g, d->numel, 1e-3, 1e-2, &worst);
+        /* float forward with double FD: ~1e-3 relative noise; 2e-2 leaves margin for the
+         * LUT's kinks, which a +-1e-3 step rarely straddles with random inputs. */
+        MN_CHECK_MSG(t, err < 2e-2, "param %s: rel err %.3g at %zu", d->name, err, worst);
+        mn_free(g);
+    }
+    /* Input gradient (node 0's dy). */
+    float dx[3 * 4 * 12];
+    mn_model_forward(&m, x, B, T, true);
+    mn_model_backward(&m, r);
+    memcpy(dx, m.nodes[0].dy, sizeof dx);
+    size_t worst;
+    double err = mn_gradcheck(fd_loss, &c, x, dx, sizeof x / sizeof *x, 1e-3, 1e-2, &worst);
+    MN_CHECK_MSG(t, err < 2e-2, "input: rel err %.3g at %zu", err, worst);
+    mn_model_free(&m);
+}
+
+MN_TEST(model_json_round_trip)
+{
+    mn_model a, b;
+    mn_model_init(&a);
+    mn_model_init(&b);
+    small_graph(&a);
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed);
+    MN_CHECK_OK(t, mn_model_build(&a, 2, 16, &rng));
+    char *js = mn_model_to_json(&a);
+    MN_CHECK(t, js != NULL);
+    MN_CHECK_OK(t, mn_model_from_json(&b, js));
+    MN_CHECK_OK(t, mn_model_build(&b, 2, 16, NULL));
+    MN_CHECK(t, a.params.n == b.params.n && a.params.total == b.params.total);
+    for (int i = 0; i < a.params.n && i < b.params.n; i++)
+        MN_CHECK(t, strcmp(a.params.defs[i].name, b.params.defs[i].name) == 0 &&
+                        a.params.defs[i].numel == b.params.defs[i].numel);
+    memcpy(b.params.w, a.params.w, a.params.total * sizeof(float));
+    float x[2 * 4 * 16];
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = (float)mn_rng_normal(&rng);
+    mn_model_forward(&a, x, 2, 16, false);
+    mn_model_forward(&b, x, 2, 16, false);
+    int C, T;
+    const float *ya = mn_model_output(&a, &C, &T), *yb = mn_model_output(&b, NULL, NULL);
+    MN_CHECK(t, memcmp(ya, yb, (size_t)2 * C * T * sizeof(float)) == 0);
+    /* A damaged description is refused with a message, not a crash. */
+    mn_model bad;
+    mn_model_init(&bad);
+    MN_CHECK(t, mn_model_from_json(&bad, "{\"format\":\"mimonet-model\",\"nodes\":[{\"op\":\"input\",\"channels\":4},"
+                                         "{\"op\":\"warp\",\"in\":0}]}") == MN_ERR_FORMAT);
+    MN_CHECK(t, strstr(mn_error_msg(), "warp") != NULL);
+    mn_model_free(&bad);
+    mn_model_init(&bad);
+    MN_CHECK(t, mn_model_from_json(&bad, "{\"format\":\"mimonet-model\",\"nodes\":[{\"op\":\"input\",\"channels\":4},"
+                                         "{\"op\":\"linear\",\"in\":5,\"out\":3}]}") == MN_ERR_FORMAT);
+    mn_model_free(&bad);
+    mn_model_init(&bad);
+    MN_CHECK(t, mn_model_from_json(&bad, "not json") == MN_ERR_FORMAT);
+    mn_model_free(&bad);
+    mn_free(js);
+    mn_model_free(&a);
+    mn_model_free(&b);
+}
+
+MN_TEST(model_declaration_errors)
+{
+    mn_model m;
+    mn_model_init(&m);
+    int x = mn_model_input(&m, 4);
+    /* cin disagrees with the input: the error sticks and build reports it. */
+    int y = mn_model_conv1d(&m, x, "c", &(mn_conv1d_cfg){.cin = 3, .cout = 2, .k = 1, .dil = 1, .groups = 1});
+    MN_CHECK(t, y == -1);
+    MN_CHECK(t, mn_model_linear(&m, x, "fc", 3) == -1); /* later calls refuse too */
+    mn_rng r;
+    mn_rng_seed(&r, 1);
+    MN_CHECK(t, mn_model_build(&m, 1, 8, &r) == MN_ERR_SHAPE);
+    mn_model_free(&m);
+
+    /* Windows too short for a valid conv. */
+    mn_model_init(&m);
+    x = mn_model_input(&m, 1);
+    mn_model_conv1d(&m, x, "c", &(mn_conv1d_cfg){.cin = 1, .cout = 1, .k = 5, .dil = 2, .groups = 1,
+                                                 .pad = MN_PAD_VALID});
+    MN_CHECK(t, mn_model_build(&m, 1, 8, &r) == MN_ERR_SHAPE);
+    mn_model_free(&m);
+
+    mn_model_init(&m);
+    x = mn_model_input(&m, 2);
+    mn_model_linear(&m, x, "fc", 2);
+    MN_CHECK_OK(t, mn_model_build(&m, 2, 8, &r));
+    float buf[3 * 2 * 8] = {0};
+    MN_CHECK(t, mn_model_forward(&m, buf, 3, 8, false) == MN_ERR_SHAPE); /* batch above the built max */
+    MN_CHECK(t, mn_model_forward(&m, buf, 1, 9, false) == MN_ERR_SHAPE);
+    mn_model_free(&m);
+}
+
+MN_TEST(model_build_alloc_failure_sweep)
+{
+    /* Every allocation of declaring + building the light model can fail cleanly. */
+    long live0 = mn_alloc_live();
+    int ok = 0;
+    for (long n = 1; n < 200 && !ok; n++) {
+        mn_model m;
+        mn_model_init(&m);
+        mn_alloc_fail_at(n);
+        mn_pim_model_light(&m, 4, 2);
+        mn_rng r;
+        mn_rng_seed(&r, 1);
+        mn_status st = mn_model_build(&m, 2, 32, &r);
+        mn_alloc_fail_at(0);
+        if (st == MN_OK) ok = 1;
+        else MN_CHECK_MSG(t, st == MN_ERR_NOMEM, "n=%ld status %d", n, (int)st);
+        mn_model_free(&m);
+        MN_CHECK_MSG(t, mn_alloc_live() == live0, "leak after failing allocation %ld", n);
+    }
+    MN_CHECK(t, ok);
+}
