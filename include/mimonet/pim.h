@@ -29,8 +29,9 @@ extern "C" {
  * where DS-conv = depthwise conv (same padding) -> LeakyReLU -> pointwise conv. */
 int mn_pim_model_light(mn_model *m, int n_tx, int n_rx);
 
-/* Declare the named architecture ("light"; more in later releases) into m.  Returns the output
- * node or -1 (unknown name: MN_ERR_INVALID recorded). */
+/* Declare a named architecture into m: "light" (above), "static" (2 CNN -> LUT + ReLU -> 2 CNN),
+ * "dynamic" (2 CNN -> 3 FC-sigmoid 64, 64, 32 -> 2 CNN), "large" (light at width 48 with FC
+ * 128 -> 48).  Returns the output node or -1 (unknown name: MN_ERR_INVALID recorded). */
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx);
 
 /* ---------------------------------------------------------------- metrics (DESIGN.md)
@@ -141,8 +142,219 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                        mn_span train, mn_span val, const mn_pim_train_cfg *c,
                        mn_pim_train_result *res);
 
+/* ---------------------------------------------------------------- classical baselines
+ * Linear FIR and (generalized) memory polynomials with cross-antenna terms, fitted by ridge least
+ * squares on normalized columns (LAPACK).  For Tx antenna a, memory tap m in [0, M), the basis
+ * columns are, with u = x_a[n - m]:
+ *   linear   u                                      (fir, and gmp when `linear`)
+ *   self     u |u|^(2k),               k = 1..K     (odd orders 3, 5, ..., 2K+1)
+ *   lagging  u |x_a[n - m - l]|^2,     l = 1..L     (GMP envelope cross-terms in time)
+ *   cross    u |x_(a+p mod A)[n - m]|^2, p = 1..P   (neighbouring antennas)
+ * so a GMP has A * M * (linear + K + L + P) columns.  Every Rx channel shares the basis and has
+ * its own coefficients.  The fit is done in double: Gram matrix Phi^H Phi accumulated in blocks
+ * (never the whole Phi), columns scaled to unit norm, ridge lambda on that unit diagonal,
+ * Cholesky solve (zposv), unscaled. */
+typedef struct {
+    int n_tx, n_rx;
+    int M;        /* memory taps (>= 1) */
+    int K;        /* nonlinear self orders (0 for fir) */
+    int L;        /* lagging envelope terms */
+    int P;        /* neighbouring-antenna cross terms */
+    bool linear;  /* include the linear term */
+    double ridge; /* lambda relative to the unit-normalized Gram diagonal (default 1e-7) */
+} mn_pim_gmp_cfg;
+
+typedef struct {
+    mn_pim_gmp_cfg cfg;
+    int ncols;
+    double complex *coef; /* [n_rx, ncols] */
+} mn_pim_gmp;
+
+int mn_pim_gmp_columns(const mn_pim_gmp_cfg *c);
+/* Multiply-accumulates per output sample, counted as real MACs (a complex MAC is 4). */
+long mn_pim_gmp_macs_per_sample(const mn_pim_gmp_cfg *c);
+/* Fit on samples [span.begin, span.end) of tx [n_tx, n] -> rx [n_rx, n]. */
+mn_status mn_pim_gmp_fit(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float complex *tx,
+                         const float complex *rx, int64_t n, mn_span span);
+/* out [n_rx, n] for tx [n_tx, n]; samples before the memory depth use zeros (as a stream). */
+mn_status mn_pim_gmp_predict(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n);
+/* Checkpoint as safetensors: "coef.hi" and "coef.lo" [n_rx, ncols, 2] (re, im), F32 each, whose
+ * sum restores the double coefficients to ~48 bits; metadata mimonet.format = "pim-gmp" and
+ * the basis configuration. */
+mn_status mn_pim_gmp_save(const mn_pim_gmp *g, const char *path);
+mn_status mn_pim_gmp_load(mn_pim_gmp *g, const char *path);
+void mn_pim_gmp_free(mn_pim_gmp *g);
+
 /* ---------------------------------------------------------------- simulator
- * (section owned by the simulator work) */
+ * (section owned by the simulator work; docs/simulator.md has the derivations)
+ *
+ * A physically motivated PIM scenario (DESIGN.md, "The PIM simulator must be physically
+ * credible"):
+ *
+ *   carriers   >= 2 NR OFDM downlink carriers (QAM, independent streams per Tx antenna or
+ *              beamformed layers), summed per antenna into the DL baseband at fs, centred on
+ *              f_dl.  Default: band 3, f_dl = 1835 MHz, two 10 MHz carriers at f_dl -+ fs/3.
+ *   junctions  every junction j sees v_j = sum_a C[j,a] x_a, upsampled by `oversample` (x4:
+ *              245.76 Msps, so IM3/IM5 do not alias), a short pre-filter (memory), a memoryless
+ *              passive nonlinearity in first-zone baseband form, a short post-filter.
+ *   receiver   junction outputs are mixed by +fs (the UL LO sits exactly one sample rate below
+ *              f_dl, at 2 f1 - f2 for the default plan), decimated back to fs, channel-filtered
+ *              to the UL channel, coupled to the Rx antennas through D[r,j], scaled, plus AWGN.
+ *   dynamic    slow seeded drift of junction parameters and couplings, and traffic-load changes
+ *              (carriers idle or partly allocated, antennas idle) in blocks of OFDM symbols.
+ *
+ * Because the LO offset is exactly -fs, it is invisible after sampling at fs: the map tx -> rx
+ * is time-invariant (in the static scenario) and tx and rx share one time base.  Filter delays
+ * are compensated, so rx[n] is centred on tx[n].
+ *
+ *     mn_pim_sim_cfg c = mn_pim_sim_default();
+ *     c.n_tx = 4; c.n_rx = 2; c.scenario = MN_PIM_DYNAMIC; c.seed = 7;
+ *     mn_pim_sim *s = mn_pim_sim_create(&c);
+ *     mn_pim_sim_info info;
+ *     mn_pim_sim_record(s, tx, pim, rx, n, &info);   // tx [4, n], pim/rx [2, n]
+ *     char *meta = mn_pim_sim_meta_json(s, &info);    // what meta.json holds
+ *
+ * Reproducibility: every random draw comes from cfg.seed through mn_rng jump streams; the
+ * output is bit-identical for the same seed, whatever the thread count. */
+
+#define MN_PIM_MAX_CARRIERS 8
+#define MN_PIM_MAX_JUNCTIONS 32
+
+typedef enum { MN_PIM_STATIC = 0, MN_PIM_DYNAMIC } mn_pim_scenario;
+
+/* Junction characteristics.  Each is a real I-V curve i = a f(b V) acting on the RF voltage
+ * V = Re{v e^{j w t}}; the simulator uses its first-zone (fundamental-zone) baseband
+ * equivalent y = a F(b|v|) v/|v|, with F(r) = (1/pi) int_0^{2 pi} f(r cos t) cos t dt:
+ *   TUNNEL   metal-insulator-metal tunnelling (Simmons 1963), f = sinh:  F(r) = 2 I1(r)
+ *   CONTACT  soft-saturating contact, f = tanh:  F(r) by quadrature (tabulated)
+ *   CUBIC    reference polynomial, defined directly in baseband: F(r) = r^3, i.e.
+ *            y = a b^3 |v|^2 v  (the first zone of i = (4/3) a (bV)^3)
+ * TUNNEL and CONTACT have a small-signal linear part a b v (a linear reflection at the DL
+ * frequencies, rejected by the duplexer); it is removed unless keep_linear. */
+typedef enum {
+    MN_PIM_JUNCTION_MIXED = 0, /* simulator config only: even junctions TUNNEL, odd CONTACT */
+    MN_PIM_JUNCTION_TUNNEL,
+    MN_PIM_JUNCTION_CONTACT,
+    MN_PIM_JUNCTION_CUBIC
+} mn_pim_junction_kind;
+
+const char *mn_pim_junction_name(mn_pim_junction_kind k); /* "tunnel", ... */
+int mn_pim_junction_from_name(const char *name);           /* -1 if unknown */
+
+/* F(r) for a = b = 1, including the linear part (see above); r >= 0. */
+double mn_pim_junction_describe(mn_pim_junction_kind kind, double r);
+
+/* One junction at the oversampled rate: y = post * NL(pre * v). */
+typedef struct {
+    mn_pim_junction_kind kind;   /* TUNNEL, CONTACT or CUBIC */
+    double a;                    /* output (current) scale, > 0 */
+    double b;                    /* input scale [1 / unit of v], > 0 */
+    const float complex *pre;    /* pre-filter taps at the oversampled rate (NULL: none) */
+    int n_pre;
+    const float complex *post;   /* post-filter taps (NULL: none) */
+    int n_post;
+    bool keep_linear;            /* keep the small-signal linear term (default: removed) */
+} mn_pim_junction_cfg;
+
+typedef struct mn_pim_junction mn_pim_junction;
+mn_pim_junction *mn_pim_junction_create(const mn_pim_junction_cfg *c);
+/* y[i] = post * (a F(b|u|) u/|u|) with u = pre * v; y may equal v. */
+void mn_pim_junction_execute(mn_pim_junction *q, float complex *y, const float complex *v,
+                             size_t n);
+/* The same with per-sample multipliers on a and b (drift); ga, gb may be NULL (= 1). */
+void mn_pim_junction_execute_mod(mn_pim_junction *q, float complex *y, const float complex *v,
+                                 size_t n, const float *ga, const float *gb);
+void mn_pim_junction_reset(mn_pim_junction *q);
+void mn_pim_junction_destroy(mn_pim_junction *q);
+
+/* One downlink carrier. */
+typedef struct {
+    double offset_hz;   /* centre relative to f_dl [Hz]; |offset| + bw/2 < 0.45 fs */
+    double bw_hz;       /* NR channel bandwidth [Hz] (TS 38.101-1: 5..100 MHz) */
+    int mu;             /* numerology 0..2: SCS 15 * 2^mu kHz */
+    int qam;            /* 16, 64 or 256 (0 selects 256) */
+    double power_db;    /* relative power [dB]; each antenna's total is 1 at full load */
+    int n_layers;       /* 0: an independent stream per Tx antenna; L > 0: L beamformed layers */
+    const float complex *weights; /* [n_tx, n_layers] row-major (copied at create), or NULL:
+                                     steering vectors towards random directions from the seed,
+                                     each antenna row of unit norm */
+} mn_pim_carrier_cfg;
+
+typedef struct {
+    mn_pim_scenario scenario;
+    int n_tx, n_rx;             /* antennas, 1 .. 1024 */
+    uint64_t seed;
+    double fs;                  /* tx/rx sample rate [Hz] (61.44e6) */
+    double f_dl;                /* DL centre frequency [Hz] (1835e6); rx centre = f_dl - fs */
+    int n_carriers;             /* 2 .. MN_PIM_MAX_CARRIERS (default plan: 2) */
+    mn_pim_carrier_cfg carriers[MN_PIM_MAX_CARRIERS];
+    int oversample;             /* rate of the nonlinearity / fs: 3 .. 16 (4) */
+    int n_junctions;            /* 1 .. MN_PIM_MAX_JUNCTIONS (4) */
+    mn_pim_junction_kind junction_kind; /* MIXED (default) or one kind for all */
+    double drive;               /* rms of b|v| at full load, per junction before spread (1.0) */
+    double memory;              /* echo-tap amplitude of the pre/post filters (0.3); 0: none */
+    int memory_taps;            /* pre/post filter taps at the oversampled rate (6) */
+    double rx_bw_hz;            /* UL channel filter passband width [Hz] (20e6) */
+    double rx_transition_hz;    /* its transition band [Hz] (3e6); stopband from bw/2 + this */
+    double pnr_db;              /* PIM-to-noise ratio over the rx band [dB] (40) */
+    double pim_power;           /* mean |pim|^2 per Rx antenna after scaling (1.0) */
+    /* dynamic scenario (ignored when static) */
+    double drift_tau;           /* drift correlation time [samples at fs] (50000) */
+    double drift_db;            /* junction level drift, std [dB] (2); coupling gets half */
+    double drift_phase;         /* coupling phase drift, std [rad] (0.6) */
+    double drift_b;             /* relative drift of b, std (0.1) */
+    int traffic_symbols;        /* traffic-load block [OFDM symbols] (4) */
+    double p_idle_carrier;      /* probability a carrier is idle in a block (0.2) */
+    double p_partial;           /* probability it carries a partial RB allocation (0.4) */
+    double p_idle_antenna;      /* probability an antenna is muted in a block (0.1) */
+    /* progress of mn_pim_sim_record: fraction done in [0, 1] (may be NULL) */
+    void (*progress)(double fraction, void *user);
+    void *progress_user;
+} mn_pim_sim_cfg;
+
+/* The defaults above: band-3 plan, static, 32 x 16, seed 1. */
+mn_pim_sim_cfg mn_pim_sim_default(void);
+
+typedef struct {
+    int64_t n;                /* samples per antenna */
+    double pim_gain;          /* amplitude scale applied to the raw junction output */
+    double pim_power;         /* mean |pim|^2 over all Rx antennas and samples */
+    double noise_power;       /* AWGN power per complex sample, every Rx antenna */
+    double pnr_measured_db;   /* 10 log10(mean |pim|^2 / mean |rx - pim|^2) */
+    double tx_power;          /* mean |tx|^2 over all Tx antennas and samples */
+    double seconds;           /* wall time of the recording */
+} mn_pim_sim_info;
+
+typedef struct mn_pim_sim mn_pim_sim;
+/* Validates the configuration (NULL with an explanation naming the field on error) and draws
+ * the scenario (geometry, couplings, junctions) from the seed. */
+mn_pim_sim *mn_pim_sim_create(const mn_pim_sim_cfg *c);
+/* The resolved configuration (defaults filled in). */
+const mn_pim_sim_cfg *mn_pim_sim_config(const mn_pim_sim *q);
+/* Rx centre frequency [Hz] = f_dl - fs. */
+double mn_pim_sim_f_rx(const mn_pim_sim *q);
+/* tx -> rx delay compensated inside the simulator [samples at fs]. */
+int mn_pim_sim_delay(const mn_pim_sim *q);
+
+/* A whole recording from the start: tx [n_tx, n], pim [n_rx, n] scaled so that the mean power
+ * is cfg.pim_power, rx = pim + AWGN at cfg.pnr_db (rx may be NULL).  All row-major. */
+mn_status mn_pim_sim_record(mn_pim_sim *q, float complex *tx, float complex *pim,
+                            float complex *rx, int64_t n, mn_pim_sim_info *info);
+/* Streaming: the next n samples of tx (n_tx rows, row stride ld_tx) and of the UNSCALED,
+ * noise-free PIM (n_rx rows, stride ld_pim), continuing from the previous call. */
+mn_status mn_pim_sim_execute(mn_pim_sim *q, float complex *tx, int64_t ld_tx, float complex *pim,
+                             int64_t ld_pim, int64_t n);
+/* The scenario's PIM chain (couplings, junctions, drift, receiver) applied to a caller's tx
+ * [n_tx, n]: pim [n_rx, n], unscaled and noise-free, aligned with tx (zeros are assumed before
+ * and after tx).  Restarts the drift; does not touch the carrier generator. */
+mn_status mn_pim_sim_apply(mn_pim_sim *q, float complex *pim, const float complex *tx, int64_t n);
+/* Back to the start of the recording. */
+void mn_pim_sim_reset(mn_pim_sim *q);
+void mn_pim_sim_destroy(mn_pim_sim *q);
+/* The scenario as a JSON object (mn_free the text): rates, carrier plan, IM frequencies, Rx
+ * channel, junction parameters, coupling matrices and statistics, dynamic settings, and, when
+ * info != NULL, the noise power ("noise_power" at the top level), gain and measured PNR. */
+char *mn_pim_sim_meta_json(const mn_pim_sim *q, const mn_pim_sim_info *info);
 
 #ifdef __cplusplus
 }

@@ -4,5 +4,8 @@
 #define MN_CLI_COMMANDS_H
 
 int mn_cli_demo(int argc, char **argv);
+int mn_cli_pim(int argc, char **argv);          /* pim simulate | train | eval | cancel */
+int mn_cli_pim_simulate(int argc, char **argv); /* cmd_simulate.c */
+int mn_cli_info(int argc, char **argv);         /* cmd_info.c */
 
 #endif

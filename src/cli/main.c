@@ -15,6 +15,8 @@ typedef struct {
 
 static const command commands[] = {
     {"demo", mn_cli_demo, "train the light model end to end on an embedded default and report"},
+    {"pim", mn_cli_pim, "PIM cancellation: simulate, train, eval, cancel"},
+    {"info", mn_cli_info, "describe what a data file or model holds"},
 };
 
 static void usage(FILE *f)

@@ -52,8 +52,9 @@ mn_status mn_pim_split(mn_span out[3], int64_t n, const double frac[3], int64_t 
         sum += frac[i];
     }
     if (!(sum > 0)) return mn_error(MN_ERR_INVALID, "--split: fractions sum to zero");
-    int64_t b0 = (int64_t)floor((double)n * frac[0] / sum);
-    int64_t b1 = (int64_t)floor((double)n * (frac[0] + frac[1]) / sum);
+    /* Round (not floor): 0.7 + 0.1 is 0.7999... in binary and must still give 80 %. */
+    int64_t b0 = (int64_t)llround((double)n * frac[0] / sum);
+    int64_t b1 = (int64_t)llround((double)n * (frac[0] + frac[1]) / sum);
     if (frac[2] == 0) b1 = n;
     if (frac[1] == 0) b1 = b0 > b1 ? b0 : b1;
     out[0] = (mn_span){0, b0};

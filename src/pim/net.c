@@ -10,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
-{
-    if (!strcmp(kind, "light")) return mn_pim_model_light(m, n_tx, n_rx);
-    if (m->status == MN_OK) m->status = mn_error(MN_ERR_INVALID, "unknown model '%s' (known: light)", kind);
-    return -1;
-}
-
 /* Shared tail of create and load: everything that follows a declared model. */
 static mn_status net_finish(mn_pim_net *q, int max_B, int window, mn_rng *rng)
 {

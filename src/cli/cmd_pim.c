@@ -1,0 +1,496 @@
+/* cli/cmd_pim.c — `mimonet pim train | eval | cancel` (DESIGN.md's command-line contract).
+ *
+ *   pim train  (--data DIR | --tx SRC --rx SRC) --out MODEL.safetensors [--model KIND] ...
+ *   pim eval   --model MODEL (--data DIR | --tx SRC --rx SRC) [--split ...] [--json]
+ *   pim cancel --model MODEL --tx SRC --rx SRC --out DST.npy     (writes rx - prediction)
+ *
+ * A model file is either a neural canceller (mimonet.format "pim-canceller") or a classical
+ * one (mimonet.format "pim-gmp"); eval and cancel accept both. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "mimonet/io.h"
+#include "mimonet/pim.h"
+#include "progress.h"
+
+/* ------------------------------------------------------------------ data */
+
+typedef struct {
+    mn_signal tx, rx;
+    double noise_power; /* from DIR/meta.json; NAN when unknown */
+    char tx_path[4096], rx_path[4096];
+} pim_data;
+
+/* noise power from a simulator's meta.json ("noise_power"), NAN when absent. */
+static double read_noise_power(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    char *txt = NULL;
+    size_t len = 0;
+    if (mn_file_read_all(path, 1 << 20, &txt, &len) != MN_OK) return NAN;
+    cJSON *j = cJSON_Parse(txt);
+    mn_free(txt);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "noise_power");
+    double p = cJSON_IsNumber(v) ? v->valuedouble : (double)NAN;
+    cJSON_Delete(j);
+    return p > 0 ? p : (double)NAN;
+}
+
+/* Load tx/rx from --data DIR or --tx/--rx; 0 or an exit code (message printed). */
+static int load_data(const char *cmd, pim_data *d, const char *dir, const char *tx, const char *rx)
+{
+    memset(d, 0, sizeof *d);
+    d->noise_power = NAN;
+    if (dir && (tx || rx)) return mn_cli_fail(MN_EXIT_USAGE, cmd, "give either --data DIR or --tx SRC --rx SRC, not both");
+    if (!dir && (!tx || !rx)) return mn_cli_fail(MN_EXIT_USAGE, cmd, "give --data DIR (from 'mimonet pim simulate') or both --tx SRC and --rx SRC");
+    if (dir) {
+        snprintf(d->tx_path, sizeof d->tx_path, "%s/tx.npy", dir);
+        snprintf(d->rx_path, sizeof d->rx_path, "%s/rx.npy", dir);
+        d->noise_power = read_noise_power(dir);
+    } else {
+        snprintf(d->tx_path, sizeof d->tx_path, "%s", tx);
+        snprintf(d->rx_path, sizeof d->rx_path, "%s", rx);
+    }
+    mn_status st = mn_source_read(&d->tx, d->tx_path);
+    if (st == MN_OK) st = mn_source_read(&d->rx, d->rx_path);
+    if (st != MN_OK) {
+        mn_signal_free(&d->tx);
+        mn_signal_free(&d->rx);
+        return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    }
+    if (d->tx.n != d->rx.n) {
+        int code = mn_cli_fail(MN_EXIT_USAGE, cmd, "tx has %lld samples but rx has %lld: they must share one time base",
+                               (long long)d->tx.n, (long long)d->rx.n);
+        mn_signal_free(&d->tx);
+        mn_signal_free(&d->rx);
+        return code;
+    }
+    return 0;
+}
+
+static void free_data(pim_data *d)
+{
+    mn_signal_free(&d->tx);
+    mn_signal_free(&d->rx);
+}
+
+static int parse_split(const char *cmd, const char *s, double frac[3])
+{
+    char *end;
+    const char *p = s;
+    for (int i = 0; i < 3; i++) {
+        frac[i] = strtod(p, &end);
+        if (end == p || (i < 2 && *end != ',') || (i == 2 && *end)) {
+            return mn_cli_fail(MN_EXIT_USAGE, cmd, "--split expects three fractions TRAIN,VAL,TEST such as 0.7,0.1,0.2; got '%s'", s);
+        }
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* Refuse to write over an input, or over an existing file without --force. */
+static int check_output(const char *cmd, const char *out, bool force, const char *in1, const char *in2)
+{
+    if ((in1 && !strcmp(out, in1)) || (in2 && !strcmp(out, in2)))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out '%s' is also an input; choose another file", out);
+    if (!force && mn_cli_exists(out))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "'%s' exists; pass --force to replace it", out);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ cancellers */
+
+typedef struct {
+    bool neural;
+    mn_pim_net net;
+    mn_pim_gmp gmp;
+    int n_tx, n_rx, border;
+    long params, macs;
+    char kind[16];
+} canceller;
+
+static void canceller_free(canceller *c)
+{
+    if (c->neural) mn_pim_net_free(&c->net);
+    else mn_pim_gmp_free(&c->gmp);
+}
+
+static mn_status canceller_predict(canceller *c, float complex *out, const float complex *tx, int64_t n)
+{
+    return c->neural ? mn_pim_net_predict(&c->net, out, tx, n) : mn_pim_gmp_predict(&c->gmp, out, tx, n);
+}
+
+static void fill_from_net(canceller *c)
+{
+    c->neural = true;
+    c->n_tx = c->net.n_tx;
+    c->n_rx = c->net.n_rx;
+    c->border = c->net.border;
+    c->params = (long)mn_params_count_trainable(&c->net.model.params);
+    c->macs = mn_model_macs_per_sample(&c->net.model);
+    snprintf(c->kind, sizeof c->kind, "%s", c->net.kind);
+}
+
+static void fill_from_gmp(canceller *c)
+{
+    c->neural = false;
+    c->n_tx = c->gmp.cfg.n_tx;
+    c->n_rx = c->gmp.cfg.n_rx;
+    c->border = c->gmp.cfg.M + c->gmp.cfg.L; /* memory depth: the first samples lack history */
+    c->params = 2L * c->gmp.ncols * c->n_rx;
+    c->macs = mn_pim_gmp_macs_per_sample(&c->gmp.cfg);
+    snprintf(c->kind, sizeof c->kind, "%s", c->gmp.cfg.K == 0 ? "fir" : "gmp");
+}
+
+static mn_status canceller_load(canceller *c, const char *path, int window)
+{
+    memset(c, 0, sizeof *c);
+    char *meta = NULL;
+    mn_status st = mn_safetensors_read_meta(path, &meta);
+    if (st != MN_OK) return st;
+    bool gmp = meta && strstr(meta, "\"pim-gmp\"");
+    mn_free(meta);
+    if (gmp) {
+        st = mn_pim_gmp_load(&c->gmp, path);
+        if (st == MN_OK) fill_from_gmp(c);
+    } else {
+        st = mn_pim_net_load(&c->net, path, 8, window);
+        if (st == MN_OK) fill_from_net(c);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ evaluation and reporting */
+
+typedef struct {
+    mn_pim_metrics m;
+    double *per_ch;
+    double ceiling_db; /* NAN when unknown */
+    double seconds;
+} eval_result;
+
+/* Predict over span s of the data and score it (border = the canceller's). */
+static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_span s)
+{
+    const int64_t n = d->tx.n, len = s.end - s.begin;
+    float complex *tx = mn_malloc((size_t)c->n_tx * len * sizeof *tx);
+    float complex *y = mn_malloc((size_t)c->n_rx * len * sizeof *y);
+    float complex *p = mn_malloc((size_t)c->n_rx * len * sizeof *p);
+    r->per_ch = mn_malloc((size_t)c->n_rx * sizeof *r->per_ch);
+    mn_status st = MN_OK;
+    if (!tx || !y || !p || !r->per_ch) st = mn_error(MN_ERR_NOMEM, "evaluation of %lld samples", (long long)len);
+    if (st == MN_OK) {
+        for (int a = 0; a < c->n_tx; a++) memcpy(tx + a * len, d->tx.x + a * n + s.begin, (size_t)len * sizeof *tx);
+        for (int q = 0; q < c->n_rx; q++) memcpy(y + q * len, d->rx.x + q * n + s.begin, (size_t)len * sizeof *y);
+        double t0 = mn_time_sec();
+        st = canceller_predict(c, p, tx, len);
+        r->seconds = mn_time_sec() - t0;
+    }
+    if (st == MN_OK) st = mn_pim_metrics_compute(&r->m, r->per_ch, y, p, c->n_rx, len, len, c->border);
+    r->ceiling_db = isfinite(d->noise_power) ? mn_pim_noise_ceiling_db(r->m.power_y, d->noise_power) : (double)NAN;
+    mn_free(tx);
+    mn_free(y);
+    mn_free(p);
+    return st;
+}
+
+static void print_result(const canceller *c, const eval_result *r, double train_seconds, bool json)
+{
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", c->kind);
+        cJSON_AddNumberToObject(o, "ape_db", r->m.ape_db);
+        cJSON_AddNumberToObject(o, "ape_mean_db", r->m.ape_mean_db);
+        cJSON_AddNumberToObject(o, "nmse_db", r->m.nmse_db);
+        cJSON *pc = cJSON_AddArrayToObject(o, "per_channel_db");
+        for (int q = 0; q < c->n_rx; q++) cJSON_AddItemToArray(pc, cJSON_CreateNumber(r->per_ch[q]));
+        cJSON_AddNumberToObject(o, "params", (double)c->params);
+        cJSON_AddNumberToObject(o, "macs_per_sample", (double)c->macs);
+        if (isfinite(r->ceiling_db)) cJSON_AddNumberToObject(o, "noise_ceiling_db", r->ceiling_db);
+        cJSON_AddNumberToObject(o, "samples_test", (double)r->m.samples);
+        cJSON_AddNumberToObject(o, "seconds", train_seconds + r->seconds);
+        char *txt = cJSON_PrintUnformatted(o);
+        if (txt) puts(txt);
+        cJSON_free(txt);
+        cJSON_Delete(o);
+        return;
+    }
+    printf("model %-8s %ld params, %ld MAC/sample\n", c->kind, c->params, c->macs);
+    printf("test  %lld samples/channel: APE %.2f dB pooled, %.2f dB mean, NMSE %.2f dB", (long long)r->m.samples,
+           r->m.ape_db, r->m.ape_mean_db, r->m.nmse_db);
+    if (isfinite(r->ceiling_db)) printf(", noise ceiling %.2f dB", r->ceiling_db);
+    printf("\nper channel (dB):");
+    for (int q = 0; q < c->n_rx; q++) printf(" %.1f", r->per_ch[q]);
+    printf("\n");
+}
+
+/* ------------------------------------------------------------------ pim train */
+
+static int cmd_train(int argc, char **argv)
+{
+    const char *cmd = "pim train";
+    const char *dir = NULL, *txs = NULL, *rxs = NULL, *out = NULL, *kind = "light", *split = "0.7,0.1,0.2";
+    const char *curve = NULL;
+    bool json = false, force = false, quiet = false, help = false;
+    int threads = 0, batch = 16, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = 8;
+    int64_t steps = 3000;
+    uint64_t seed = 1;
+    double lr_max = 1e-2, lr_min = 1e-3, ridge = 1e-7;
+    mn_opt opts[] = {
+        {"--data", MN_OPT_STR, &dir, 0, -1, "folder with tx.npy, rx.npy (and meta.json) from 'pim simulate'", false},
+        {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC (npy, file.mat:VAR, csv, sigmf-meta)", false},
+        {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC, same time base as --tx", false},
+        {"--out", MN_OPT_STR, &out, 0, -1, "model file to write (.safetensors)", false},
+        {"--model", MN_OPT_STR, &kind, 0, -1, "light (default), large, static, dynamic, gmp, fir", false},
+        {"--steps", MN_OPT_I64, &steps, 1, 1e9, "training steps (default 3000)", false},
+        {"--batch", MN_OPT_INT, &batch, 1, 64, "windows per step (default 16)", false},
+        {"--window", MN_OPT_INT, &window, 1025, 1 << 20, "samples per window, > 1024 (default 2048)", false},
+        {"--lr-max", MN_OPT_DOUBLE, &lr_max, 1e-8, 1, "cyclical LR upper bound (default 1e-2)", false},
+        {"--lr-min", MN_OPT_DOUBLE, &lr_min, 0, 1, "cyclical LR lower bound (default 1e-3)", false},
+        {"--patience", MN_OPT_INT, &patience, 0, 1000000, "validations without improvement before stopping (0 off)", false},
+        {"--memory", MN_OPT_INT, &memory, 1, 64, "gmp/fir: memory taps per antenna (default 4)", false},
+        {"--order", MN_OPT_INT, &order, 1, 8, "gmp: odd orders 3..2K+1 (default K = 2)", false},
+        {"--cross", MN_OPT_INT, &cross, 0, 64, "gmp: neighbouring-antenna cross terms (default 1)", false},
+        {"--lag", MN_OPT_INT, &lag, 0, 16, "gmp: lagging envelope terms (default 0)", false},
+        {"--ridge", MN_OPT_DOUBLE, &ridge, 0, 1, "gmp/fir: ridge on normalized columns (default 1e-7)", false},
+        {"--seed", MN_OPT_U64, &seed, 0, -1, "random seed (default 1)", false},
+        {"--split", MN_OPT_STR, &split, 0, -1, "TRAIN,VAL,TEST fractions, contiguous, test last (default 0.7,0.1,0.2)", false},
+        {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
+        {"--curve", MN_OPT_STR, &curve, 0, -1, "write the training curve as CSV", false},
+        {"--json", MN_OPT_FLAG, &json, 0, -1, "print one JSON object with the test metrics", false},
+        {"--force", MN_OPT_FLAG, &force, 0, -1, "replace an existing --out", false},
+        {"--quiet", MN_OPT_FLAG, &quiet, 0, -1, "no progress bar", false},
+        {NULL, 0, NULL, 0, 0, NULL, false},
+    };
+    if (!mn_args_parse(cmd, argc, argv, 1, opts, &help)) {
+        if (help) mn_args_usage(cmd, "(--data DIR | --tx SRC --rx SRC) --out MODEL.safetensors [options]", opts);
+        return help ? MN_EXIT_OK : MN_EXIT_USAGE;
+    }
+    if (!out) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out MODEL.safetensors is required");
+    bool classical = !strcmp(kind, "gmp") || !strcmp(kind, "fir");
+    if (!classical && strcmp(kind, "light") && strcmp(kind, "large") && strcmp(kind, "static") && strcmp(kind, "dynamic"))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (light, large, static, dynamic, gmp, fir)", kind);
+    double frac[3];
+    if (parse_split(cmd, split, frac)) return MN_EXIT_USAGE;
+    if (threads > 0) mn_threads_set(threads);
+    pim_data d;
+    int code = load_data(cmd, &d, dir, txs, rxs);
+    if (code) return code;
+    if (check_output(cmd, out, force, d.tx_path, d.rx_path)) {
+        free_data(&d);
+        return MN_EXIT_USAGE;
+    }
+    const int64_t n = d.tx.n;
+    canceller c;
+    memset(&c, 0, sizeof c);
+    mn_span sp[3];
+    double train_s = 0;
+    mn_status st;
+    if (classical) {
+        mn_pim_gmp_cfg gc = {.n_tx = d.tx.nch, .n_rx = d.rx.nch, .M = memory, .K = !strcmp(kind, "fir") ? 0 : order,
+                             .L = !strcmp(kind, "fir") ? 0 : lag, .P = !strcmp(kind, "fir") ? 0 : (cross < d.tx.nch ? cross : d.tx.nch - 1),
+                             .linear = true, .ridge = ridge};
+        st = mn_pim_split(sp, n, frac, 2L * (memory + lag) + 2);
+        if (st == MN_OK) {
+            if (!quiet) fprintf(stderr, "%s: fitting %s with %d columns on %lld samples\n", cmd, kind,
+                                mn_pim_gmp_columns(&gc), (long long)(sp[0].end - sp[0].begin));
+            double t0 = mn_time_sec();
+            /* Validation is not needed by a closed-form fit: it joins the training span. */
+            st = mn_pim_gmp_fit(&c.gmp, &gc, d.tx.x, d.rx.x, n, (mn_span){sp[0].begin, sp[1].end});
+            train_s = mn_time_sec() - t0;
+        }
+        if (st == MN_OK) fill_from_gmp(&c);
+    } else {
+        mn_rng rng;
+        mn_rng_seed(&rng, seed);
+        st = mn_pim_net_create(&c.net, kind, d.tx.nch, d.rx.nch, batch, window, &rng);
+        if (st == MN_OK) {
+            fill_from_net(&c);
+            st = mn_pim_split(sp, n, frac, window);
+        }
+        if (st == MN_OK) {
+            mn_pim_train_cfg tc = mn_pim_train_default();
+            tc.steps = steps;
+            tc.batch = batch;
+            tc.window = window;
+            tc.lr_max = (float)lr_max;
+            tc.lr_min = (float)lr_min;
+            tc.patience = patience;
+            tc.seed = seed;
+            mn_cli_progress_state ps;
+            mn_cli_progress_init(&ps, quiet);
+            if (curve) {
+                ps.curve = fopen(curve, "w");
+                if (!ps.curve) st = mn_error(MN_ERR_IO, "cannot write --curve '%s'", curve);
+                else fprintf(ps.curve, "step,loss,lr,grad_norm,val_ape_db\n");
+            }
+            tc.progress = mn_cli_progress;
+            tc.progress_user = &ps;
+            mn_cli_catch_sigint();
+            mn_pim_train_result res;
+            if (st == MN_OK) st = mn_pim_train(&c.net, d.tx.x, d.rx.x, n, sp[0], sp[1], &tc, &res);
+            if (ps.curve) fclose(ps.curve);
+            train_s = res.seconds;
+            if (st == MN_ERR_INTERRUPTED) {
+                fprintf(stderr, "%s: interrupted; saving the best weights so far\n", cmd);
+                st = MN_OK;
+            }
+            if (st == MN_OK && !quiet)
+                fprintf(stderr, "%s: %ld steps in %.1f s, best validation APE %.2f dB at step %ld%s\n", cmd,
+                        res.steps_done, res.seconds, res.best_val_ape_db, res.best_step,
+                        res.stopped_early ? " (early stop)" : "");
+        }
+    }
+    if (st != MN_OK) {
+        code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+        goto done;
+    }
+    st = c.neural ? mn_pim_net_save(&c.net, out, NULL, NULL, 0) : mn_pim_gmp_save(&c.gmp, out);
+    if (st != MN_OK) {
+        code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "%s", mn_error_msg());
+        goto done;
+    }
+    eval_result r = {0};
+    if (sp[2].end - sp[2].begin > 2 * c.border) {
+        st = evaluate(&r, &c, &d, sp[2]);
+        if (st != MN_OK) code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+        else print_result(&c, &r, train_s, json);
+    } else if (!quiet)
+        fprintf(stderr, "%s: no test split (--split %s): wrote %s without test metrics\n", cmd, split, out);
+    mn_free(r.per_ch);
+    if (!quiet && code == 0) fprintf(stderr, "%s: wrote %s\n", cmd, out);
+done:
+    canceller_free(&c);
+    free_data(&d);
+    return code;
+}
+
+/* ------------------------------------------------------------------ pim eval */
+
+static int cmd_eval(int argc, char **argv)
+{
+    const char *cmd = "pim eval";
+    const char *model = NULL, *dir = NULL, *txs = NULL, *rxs = NULL, *split = "0.7,0.1,0.2";
+    bool json = false, help = false;
+    int threads = 0;
+    mn_opt opts[] = {
+        {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},
+        {"--data", MN_OPT_STR, &dir, 0, -1, "folder with tx.npy, rx.npy (and meta.json)", false},
+        {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
+        {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
+        {"--split", MN_OPT_STR, &split, 0, -1, "evaluate the TEST part of TRAIN,VAL,TEST (default 0.7,0.1,0.2; 0,0,1 = all)", false},
+        {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
+        {"--json", MN_OPT_FLAG, &json, 0, -1, "print one JSON object", false},
+        {NULL, 0, NULL, 0, 0, NULL, false},
+    };
+    if (!mn_args_parse(cmd, argc, argv, 1, opts, &help)) {
+        if (help) mn_args_usage(cmd, "--model MODEL (--data DIR | --tx SRC --rx SRC) [options]", opts);
+        return help ? MN_EXIT_OK : MN_EXIT_USAGE;
+    }
+    if (!model) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--model MODEL is required");
+    double frac[3];
+    if (parse_split(cmd, split, frac)) return MN_EXIT_USAGE;
+    if (threads > 0) mn_threads_set(threads);
+    canceller c;
+    mn_status st = canceller_load(&c, model, 4096);
+    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    pim_data d;
+    int code = load_data(cmd, &d, dir, txs, rxs);
+    if (code) {
+        canceller_free(&c);
+        return code;
+    }
+    mn_span sp[3];
+    eval_result r = {0};
+    if (d.tx.nch != c.n_tx || d.rx.nch != c.n_rx)
+        code = mn_cli_fail(MN_EXIT_USAGE, cmd, "the model maps %d Tx -> %d Rx channels, the data has %d -> %d", c.n_tx,
+                           c.n_rx, d.tx.nch, d.rx.nch);
+    else if ((st = mn_pim_split(sp, d.tx.n, frac, 2L * c.border + 1)) != MN_OK ||
+             (st = evaluate(&r, &c, &d, sp[2])) != MN_OK)
+        code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    else
+        print_result(&c, &r, 0, json);
+    mn_free(r.per_ch);
+    canceller_free(&c);
+    free_data(&d);
+    return code;
+}
+
+/* ------------------------------------------------------------------ pim cancel */
+
+static int cmd_cancel(int argc, char **argv)
+{
+    const char *cmd = "pim cancel";
+    const char *model = NULL, *txs = NULL, *rxs = NULL, *out = NULL;
+    bool force = false, help = false;
+    int threads = 0;
+    mn_opt opts[] = {
+        {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},
+        {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
+        {"--rx", MN_OPT_STR, &rxs, 0, -1, "received signal SRC (same time base)", false},
+        {"--out", MN_OPT_STR, &out, 0, -1, "where to write rx - predicted PIM (.npy, complex64 [n_rx, n])", false},
+        {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
+        {"--force", MN_OPT_FLAG, &force, 0, -1, "replace an existing --out", false},
+        {NULL, 0, NULL, 0, 0, NULL, false},
+    };
+    if (!mn_args_parse(cmd, argc, argv, 1, opts, &help)) {
+        if (help) mn_args_usage(cmd, "--model MODEL --tx SRC --rx SRC --out DST.npy", opts);
+        return help ? MN_EXIT_OK : MN_EXIT_USAGE;
+    }
+    if (!model || !txs || !rxs || !out) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--model, --tx, --rx and --out are all required");
+    if (check_output(cmd, out, force, txs, rxs) || check_output(cmd, out, true, model, NULL)) return MN_EXIT_USAGE;
+    if (threads > 0) mn_threads_set(threads);
+    canceller c;
+    mn_status st = canceller_load(&c, model, 4096);
+    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    pim_data d;
+    int code = load_data(cmd, &d, NULL, txs, rxs);
+    if (code) {
+        canceller_free(&c);
+        return code;
+    }
+    mn_signal pred = {0};
+    if (d.tx.nch != c.n_tx || d.rx.nch != c.n_rx)
+        code = mn_cli_fail(MN_EXIT_USAGE, cmd, "the model maps %d Tx -> %d Rx channels, the data has %d -> %d", c.n_tx,
+                           c.n_rx, d.tx.nch, d.rx.nch);
+    else if ((st = mn_signal_alloc(&pred, c.n_rx, d.tx.n)) != MN_OK ||
+             (st = canceller_predict(&c, pred.x, d.tx.x, d.tx.n)) != MN_OK)
+        code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    else {
+        for (int64_t i = 0; i < (int64_t)c.n_rx * d.tx.n; i++) pred.x[i] = d.rx.x[i] - pred.x[i];
+        pred.sample_rate = d.rx.sample_rate;
+        st = mn_npy_write_c64(out, &pred, false);
+        if (st != MN_OK) code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "%s", mn_error_msg());
+    }
+    mn_signal_free(&pred);
+    canceller_free(&c);
+    free_data(&d);
+    return code;
+}
+
+int mn_cli_pim(int argc, char **argv)
+{
+    static const char *const usage = "usage: mimonet pim (simulate | train | eval | cancel) [options]\n"
+                                     "'mimonet pim SUBCOMMAND --help' describes its options.\n";
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return MN_EXIT_USAGE;
+    }
+    const char *s = argv[1];
+    if (!strcmp(s, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(s, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(s, "cancel")) return cmd_cancel(argc - 1, argv + 1);
+    if (!strcmp(s, "simulate")) return mn_cli_pim_simulate(argc - 1, argv + 1);
+    if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+        fputs(usage, stdout);
+        return MN_EXIT_OK;
+    }
+    fprintf(stderr, "mimonet pim: unknown subcommand '%s'\n%s", s, usage);
+    return MN_EXIT_USAGE;
+}
