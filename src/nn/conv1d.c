@@ -1,0 +1,477 @@
+/*
+ * nn/conv1d.c — 1-D convolution with PyTorch Conv1d semantics (stride 1, dilation, groups,
+ * 'valid' or 'same' zero padding), forward and backward.
+ *
+ * Math (see mimonet/nn.h for the conventions):
+ *     T_out = T_in + pad_left + pad_right - dil*(K-1)
+ *     out[b,o,t] = bias[o] + sum_{ii<Cin/G} sum_{k<K} w[o,ii,k] * in[b, g0(o)+ii, t + s_k],
+ *     s_k = k*dil - pad_left,  g0(o) = (o / (Cout/G)) * (Cin/G),  in = 0 outside [0, T_in).
+ * Backward (chain rule on the same sum):
+ *     dinp[b,i,u] += sum_{o in group(i)} sum_k w[o,i-g0,k] * dout[b,o,u - s_k]
+ *     dw[o,ii,k]  += sum_b sum_t dout[b,o,t] * in[b,g0+ii,t + s_k]
+ *     db[o]       += sum_b sum_t dout[b,o,t]
+ *
+ * Kernel selection (inside forward/backward):
+ *   - pointwise (K == 1, groups == 1): one GEMM per (batch item, fixed time chunk):
+ *         out_b[Cout, chunk] = W[Cout, Cin] · in_b[Cin, chunk]      (mn_sgemm)
+ *   - depthwise (one input channel per group: groups == Cin, Cout = m*Cin): an interior loop
+ *     where every tap is in range (no bounds checks, vectorized with `omp simd`), plus the
+ *     few edge samples handled separately;
+ *   - general: per-tap loops over the time range where that tap is valid.  The range is
+ *     computed once per tap (tap_range), so no inner loop tests bounds.
+ *
+ * Threads: every output element (of out, dinp, dw, db) is written by exactly one task, and the
+ * task decomposition depends only on the shapes, never on the thread count, so results are
+ * bit-identical for any number of threads.  Reductions (dw, db) run inside one task, over a
+ * fixed order (batch items ascending), with float partial sums in 16 fixed lanes per row and
+ * a double accumulator across rows (pointwise dw: GEMMs accumulating in float, b ascending).
+ * The depthwise and reduction row kernels are multiversioned (SSE2 / AVX2 / AVX-512, chosen
+ * at load time) and round identically on every CPU; only the pointwise GEMMs take OpenBLAS's
+ * CPU-specific rounding.
+ */
+#include "mimonet/nn.h"
+
+#include <string.h>
+
+#define MN_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define OMP(x) MN_PRAGMA(omp x)
+#else
+#define OMP(x)
+#endif
+
+/* The row kernels are compiled for several x86-64 levels and picked at load time (GCC function
+ * multiversioning): the build stays -O2 for the baseline ISA, but an AVX2 or AVX-512 core runs
+ * wider code.  ISO C mode keeps FP contraction off, and no kernel here reassociates, so every
+ * copy rounds identically. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define MN_MULTIVERSION __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define MN_MULTIVERSION
+#endif
+
+/* Time columns per pointwise GEMM task; fixed so the decomposition is thread-independent. */
+#define PW_CHUNK 512
+/* Output rows of dw per pointwise weight-gradient task. */
+#define PW_ROWS 16
+/* Below this many multiply-adds a kernel runs on the calling thread only. */
+#define PAR_MIN_WORK 32768L
+
+typedef struct {
+    int cin, cout, K, dil, cpg_in, cpg_out; /* cpg: channels per group */
+    int t_in, t_out, pl;                    /* pl: left padding */
+} geom;
+
+static bool geom_make(geom *g, const mn_conv1d_cfg *c, int t_in)
+{
+    if (!c || c->k < 1 || c->dil < 1 || c->groups < 1 || c->cin < 1 || c->cout < 1 ||
+        c->cin % c->groups || c->cout % c->groups || t_in < 0)
+        return false;
+    int pr;
+    g->cin = c->cin;
+    g->cout = c->cout;
+    g->K = c->k;
+    g->dil = c->dil;
+    g->cpg_in = c->cin / c->groups;
+    g->cpg_out = c->cout / c->groups;
+    g->t_in = t_in;
+    g->t_out = mn_conv1d_out_len(c, t_in, &g->pl, &pr);
+    return g->t_out > 0;
+}
+
+int mn_conv1d_out_len(const mn_conv1d_cfg *c, int t_in, int *pad_left, int *pad_right)
+{
+    int span = c->dil * (c->k - 1);
+    int pl = 0, pr = 0;
+    if (c->pad == MN_PAD_SAME) {
+        pl = span / 2;  /* PyTorch: the odd extra sample of padding goes on the right */
+        pr = span - pl;
+    }
+    if (pad_left) *pad_left = pl;
+    if (pad_right) *pad_right = pr;
+    return t_in + pl + pr - span;
+}
+
+/* Outputs t in [*lo, *hi) read input t + s inside [0, t_in). */
+static inline void tap_range(int s, int t_in, int t_out, int *lo, int *hi)
+{
+    int a = s < 0 ? -s : 0;
+    int b = t_in - s < t_out ? t_in - s : t_out;
+    *lo = a;
+    *hi = b > a ? b : a;
+}
+
+/* Reductions use 16 fixed float lanes: lane j accumulates the elements i = j (mod 16) in order,
+ * then the lanes are added pairwise in a fixed order.  With GCC the lanes are one 64-byte
+ * vector (kept in registers; lowered to 4 SSE, 2 AVX or 1 AVX-512 register with the same lane
+ * semantics); otherwise a plain array.  Either way the result is the same bits. */
+#if defined(__GNUC__)
+typedef float v16f __attribute__((vector_size(64)));
+#define MN_V16 1
+#endif
+
+static inline float lanes_reduce(float *acc)
+{
+    for (int h = 8; h >= 1; h /= 2)
+        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
+    return acc[0];
+}
+
+/* sum_i a[i] b[i] */
+MN_MULTIVERSION
+static float dotf(const float *restrict a, const float *restrict b, int n)
+{
+    float acc[16];
+    int i = 0;
+#ifdef MN_V16
+    v16f va, vb, vs = {0};
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&va, a + i, sizeof va);
+        memcpy(&vb, b + i, sizeof vb);
+        vs += va * vb;
+    }
+    memcpy(acc, &vs, sizeof acc);
+#else
+    for (int j = 0; j < 16; j++) acc[j] = 0.0f;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
+#endif
+    for (int j = 0; i < n; i++, j++) acc[j] += a[i] * b[i];
+    return lanes_reduce(acc);
+}
+
+/* sum_i a[i] */
+MN_MULTIVERSION
+static float sumf(const float *restrict a, int n)
+{
+    float acc[16];
+    int i = 0;
+#ifdef MN_V16
+    v16f va, vs = {0};
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&va, a + i, sizeof va);
+        vs += va;
+    }
+    memcpy(acc, &vs, sizeof acc);
+#else
+    for (int j = 0; j < 16; j++) acc[j] = 0.0f;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[i + j];
+#endif
+    for (int j = 0; i < n; i++, j++) acc[j] += a[i];
+    return lanes_reduce(acc);
+}
+
+/* ---------------------------------------------------------------- forward */
+
+static void fwd_general(float *out, const float *inp, const float *w, const float *bias, int B,
+                        const geom *g)
+{
+    const long rows = (long)B * g->cout;
+    const long work = rows * g->t_out * g->cpg_in * g->K;
+    (void)work;
+    OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+    for (long r = 0; r < rows; r++) {
+        const int bi = (int)(r / g->cout), o = (int)(r % g->cout);
+        const int i0 = (o / g->cpg_out) * g->cpg_in;
+        float *restrict y = out + (size_t)r * g->t_out;
+        const float b0 = bias ? bias[o] : 0.0f;
+        for (int t = 0; t < g->t_out; t++) y[t] = b0;
+        for (int ii = 0; ii < g->cpg_in; ii++) {
+            const float *x = inp + ((size_t)bi * g->cin + i0 + ii) * g->t_in;
+            const float *wr = w + ((size_t)o * g->cpg_in + ii) * g->K;
+            for (int k = 0; k < g->K; k++) {
+                const int s = k * g->dil - g->pl;
+                int lo, hi;
+                tap_range(s, g->t_in, g->t_out, &lo, &hi);
+                if (hi <= lo) continue;
+                const float wk = wr[k];
+                const float *restrict xs = x + lo + s;
+                float *restrict ys = y + lo;
+                const int n = hi - lo;
+                OMP(simd)
+                for (int t = 0; t < n; t++) ys[t] += wk * xs[t];
+            }
+        }
+    }
+}
+
+/* One depthwise output row y[t_out] from input row x[t_in] and taps wr[K]. */
+MN_MULTIVERSION
+static void dw_row_forward(float *restrict y, const float *restrict x, const float *restrict wr,
+                           float b0, const geom *g)
+{
+    const int K = g->K, dil = g->dil, pl = g->pl, span = dil * (K - 1);
+    /* interior: every tap t + k*dil - pl lies in [0, t_in) */
+    int lo = pl < g->t_out ? pl : g->t_out;
+    int hi = g->t_in - span + pl < g->t_out ? g->t_in - span + pl : g->t_out;
+    if (hi < lo) hi = lo;
+    const int n = hi - lo;
+    float *restrict ys = y + lo;
+    const float *restrict xs = x + (n > 0 ? lo - pl : 0); /* tap k reads xs[t + k*dil] */
+    if (n <= 0) {
+        /* no interior: every sample is an edge sample */
+    } else if (K == 3) {
+        const float w0 = wr[0], w1 = wr[1], w2 = wr[2];
+        const int d2 = 2 * dil;
+        OMP(simd)
+        for (int t = 0; t < n; t++) ys[t] = b0 + w0 * xs[t] + w1 * xs[t + dil] + w2 * xs[t + d2];
+    } else {
+        for (int t = 0; t < n; t++) ys[t] = b0;
+        for (int k = 0; k < K; k++) {
+            const float wk = wr[k];
+            const float *restrict xk = xs + k * dil;
+            OMP(simd)
+            for (int t = 0; t < n; t++) ys[t] += wk * xk[t];
+        }
+    }
+    /* edges: [0, lo) and [hi, t_out), same summation order as the interior */
+    for (int t = 0; t < g->t_out; t++) {
+        if (t == lo) t = hi;
+        if (t >= g->t_out) break;
+        float acc = b0;
+        for (int k = 0; k < K; k++) {
+            const int u = t + k * dil - pl;
+            if (u >= 0 && u < g->t_in) acc += wr[k] * x[u];
+        }
+        y[t] = acc;
+    }
+}
+
+static void fwd_depthwise(float *out, const float *inp, const float *w, const float *bias, int B,
+                          const geom *g)
+{
+    const long rows = (long)B * g->cout;
+    const long work = rows * g->t_out * g->K;
+    (void)work;
+    OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+    for (long r = 0; r < rows; r++) {
+        const int bi = (int)(r / g->cout), o = (int)(r % g->cout);
+        const int i = o / g->cpg_out;
+        dw_row_forward(out + (size_t)r * g->t_out, inp + ((size_t)bi * g->cin + i) * g->t_in,
+                       w + (size_t)o * g->K, bias ? bias[o] : 0.0f, g);
+    }
+}
+
+static void fwd_pointwise(float *out, const float *inp, const float *w, const float *bias, int B,
+                          const geom *g)
+{
+    const int T = g->t_in, nch = (T + PW_CHUNK - 1) / PW_CHUNK;
+    const long tasks = (long)B * nch;
+    const long work = (long)B * T * g->cin * g->cout;
+    (void)work;
+    OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+    for (long task = 0; task < tasks; task++) {
+        const int bi = (int)(task / nch), t0 = (int)(task % nch) * PW_CHUNK;
+        const int n = T - t0 < PW_CHUNK ? T - t0 : PW_CHUNK;
+        float *y = out + (size_t)bi * g->cout * T + t0;
+        const float *x = inp + (size_t)bi * g->cin * T + t0;
+        if (bias) {
+            for (int o = 0; o < g->cout; o++) {
+                float *yo = y + (size_t)o * T;
+                for (int t = 0; t < n; t++) yo[t] = bias[o];
+            }
+        }
+        mn_sgemm(false, false, g->cout, n, g->cin, 1.0f, w, g->cin, x, T, bias ? 1.0f : 0.0f, y,
+                 T);
+    }
+}
+
+void mn_conv1d_forward(float *out, const float *inp, const float *w, const float *b, int B,
+                       int t_in, const mn_conv1d_cfg *c)
+{
+    geom g;
+    if (B <= 0 || !geom_make(&g, c, t_in)) return;
+    if (g.K == 1 && g.cpg_in == g.cin && g.cpg_out == g.cout)
+        fwd_pointwise(out, inp, w, b, B, &g);
+    else if (g.cpg_in == 1)
+        fwd_depthwise(out, inp, w, b, B, &g);
+    else
+        fwd_general(out, inp, w, b, B, &g);
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* dinp for the general and depthwise cases: one task per input row (b, i). */
+static void bwd_input_general(float *dinp, const float *dout, const float *w, int B,
+                              const geom *g)
+{
+    const long rows = (long)B * g->cin;
+    const long work = rows * g->cpg_out * g->t_out * g->K;
+    (void)work;
+    OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+    for (long r = 0; r < rows; r++) {
+        const int bi = (int)(r / g->cin), i = (int)(r % g->cin);
+        const int grp = i / g->cpg_in, ii = i % g->cpg_in;
+        float *dx = dinp + (size_t)r * g->t_in;
+        for (int oo = 0; oo < g->cpg_out; oo++) {
+            const int o = grp * g->cpg_out + oo;
+            const float *dy = dout + ((size_t)bi * g->cout + o) * g->t_out;
+            const float *wr = w + ((size_t)o * g->cpg_in + ii) * g->K;
+            for (int k = 0; k < g->K; k++) {
+                const int s = k * g->dil - g->pl;
+                int lo, hi;
+                tap_range(s, g->t_in, g->t_out, &lo, &hi);
+                if (hi <= lo) continue;
+                const float wk = wr[k];
+                float *restrict dxs = dx + lo + s;
+                const float *restrict dys = dy + lo;
+                const int n = hi - lo;
+                OMP(simd)
+                for (int t = 0; t < n; t++) dxs[t] += wk * dys[t];
+            }
+        }
+    }
+}
+
+/* dx[u] += sum_k wr[k] dy[u - s_k] for one depthwise (input row, output row) pair, taps added in
+ * ascending k as in bwd_input_general. */
+MN_MULTIVERSION
+static void dw_row_backward(float *restrict dx, const float *restrict dy, const float *restrict wr,
+                            const geom *g)
+{
+    const int K = g->K, dil = g->dil, pl = g->pl, span = dil * (K - 1);
+    /* interior: u - s_k in [0, t_out) for every k */
+    int lo = span - pl > 0 ? span - pl : 0;
+    int hi = g->t_out - pl < g->t_in ? g->t_out - pl : g->t_in;
+    if (lo > g->t_in) lo = g->t_in;
+    if (hi < lo) hi = lo;
+    const int n = hi - lo;
+    float *restrict dxs = dx + lo;
+    const float *restrict dys = dy + (n > 0 ? lo + pl - span : 0); /* tap k: dys[u + (K-1-k)*dil] */
+    if (n <= 0) {
+        /* no interior: every sample is an edge sample */
+    } else if (K == 3) {
+        const float w0 = wr[0], w1 = wr[1], w2 = wr[2];
+        const int d2 = 2 * dil;
+        OMP(simd)
+        for (int t = 0; t < n; t++) dxs[t] = dxs[t] + w0 * dys[t + d2] + w1 * dys[t + dil] + w2 * dys[t];
+    } else {
+        for (int k = 0; k < K; k++) {
+            const float wk = wr[k];
+            const float *restrict dk = dys + (K - 1 - k) * dil;
+            OMP(simd)
+            for (int t = 0; t < n; t++) dxs[t] += wk * dk[t];
+        }
+    }
+    for (int u = 0; u < g->t_in; u++) {
+        if (u == lo) u = hi;
+        if (u >= g->t_in) break;
+        float acc = dx[u];
+        for (int k = 0; k < K; k++) {
+            const int t = u + pl - k * dil;
+            if (t >= 0 && t < g->t_out) acc += wr[k] * dy[t];
+        }
+        dx[u] = acc;
+    }
+}
+
+static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, int B,
+                                const geom *g)
+{
+    const long rows = (long)B * g->cin;
+    const long work = rows * g->cpg_out * g->t_out * g->K;
+    (void)work;
+    OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+    for (long r = 0; r < rows; r++) {
+        const int bi = (int)(r / g->cin), i = (int)(r % g->cin);
+        for (int oo = 0; oo < g->cpg_out; oo++) {
+            const int o = i * g->cpg_out + oo;
+            dw_row_backward(dinp + (size_t)r * g->t_in,
+                            dout + ((size_t)bi * g->cout + o) * g->t_out,
+                            w + (size_t)o * g->K, g);
+        }
+    }
+}
+
+/* dw and db (general and depthwise): one task per output channel o. */
+static void bwd_weight_general(float *dw, float *db, const float *dout, const float *inp, int B,
+                               const geom *g)
+{
+    const long work = (long)B * g->cout * g->t_out * (g->cpg_in * g->K + 1);
+    (void)work;
+    OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+    for (int o = 0; o < g->cout; o++) {
+        const int i0 = (o / g->cpg_out) * g->cpg_in;
+        if (dw) {
+            for (int ii = 0; ii < g->cpg_in; ii++) {
+                for (int k = 0; k < g->K; k++) {
+                    const int s = k * g->dil - g->pl;
+                    int lo, hi;
+                    tap_range(s, g->t_in, g->t_out, &lo, &hi);
+                    double acc = 0.0;
+                    for (int bi = 0; bi < B && hi > lo; bi++) {
+                        const float *dy = dout + ((size_t)bi * g->cout + o) * g->t_out;
+                        const float *x = inp + ((size_t)bi * g->cin + i0 + ii) * g->t_in;
+                        acc += (double)dotf(dy + lo, x + lo + s, hi - lo);
+                    }
+                    dw[((size_t)o * g->cpg_in + ii) * g->K + k] += (float)acc;
+                }
+            }
+        }
+        if (db) {
+            double acc = 0.0;
+            for (int bi = 0; bi < B; bi++)
+                acc += (double)sumf(dout + ((size_t)bi * g->cout + o) * g->t_out, g->t_out);
+            db[o] += (float)acc;
+        }
+    }
+}
+
+static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                          const float *w, int B, const geom *g)
+{
+    const int T = g->t_in, cin = g->cin, cout = g->cout;
+    const long work = (long)B * T * cin * cout;
+    (void)work;
+    if (dinp) {
+        /* dinp_b[Cin, chunk] += W^T[Cin, Cout] · dout_b[Cout, chunk] */
+        const int nch = (T + PW_CHUNK - 1) / PW_CHUNK;
+        const long tasks = (long)B * nch;
+        OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+        for (long task = 0; task < tasks; task++) {
+            const int bi = (int)(task / nch), t0 = (int)(task % nch) * PW_CHUNK;
+            const int n = T - t0 < PW_CHUNK ? T - t0 : PW_CHUNK;
+            mn_sgemm(true, false, cin, n, cout, 1.0f, w, cin, dout + (size_t)bi * cout * T + t0,
+                     T, 1.0f, dinp + (size_t)bi * cin * T + t0, T);
+        }
+    }
+    if (dw || db) {
+        /* dW[rows, Cin] += sum_b dout_b[rows, T] · in_b[Cin, T]^T, b ascending in one task */
+        const int ntask = (cout + PW_ROWS - 1) / PW_ROWS;
+        OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
+        for (int task = 0; task < ntask; task++) {
+            const int o0 = task * PW_ROWS;
+            const int m = cout - o0 < PW_ROWS ? cout - o0 : PW_ROWS;
+            if (dw)
+                for (int bi = 0; bi < B; bi++)
+                    mn_sgemm(false, true, m, cin, T, 1.0f, dout + ((size_t)bi * cout + o0) * T, T,
+                             inp + (size_t)bi * cin * T, T, 1.0f, dw + (size_t)o0 * cin, cin);
+            if (db)
+                for (int o = o0; o < o0 + m; o++) {
+                    double acc = 0.0;
+                    for (int bi = 0; bi < B; bi++)
+                        acc += (double)sumf(dout + ((size_t)bi * cout + o) * T, T);
+                    db[o] += (float)acc;
+                }
+        }
+    }
+}
+
+void mn_conv1d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int B, int t_in, const mn_conv1d_cfg *c)
+{
+    geom g;
+    if (B <= 0 || !geom_make(&g, c, t_in)) return;
+    if (g.K == 1 && g.cpg_in == g.cin && g.cpg_out == g.cout) {
+        bwd_pointwise(dinp, dw, db, dout, inp, w, B, &g);
+        return;
+    }
+    if (dinp) {
+        if (g.cpg_in == 1)
+            bwd_input_depthwise(dinp, dout, w, B, &g);
+        else
+            bwd_input_general(dinp, dout, w, B, &g);
+    }
+    if (dw || db) bwd_weight_general(dw, db, dout, inp, B, &g);
+}

@@ -1,0 +1,37 @@
+/*
+ * nn/residual.c — elementwise sum for residual (skip) connections.
+ *
+ *     out = a + b,     da += dout,  db += dout.
+ * Shapes: any; n elements each.  da and db may be NULL, and may be the same buffer (a node
+ * added to itself receives 2 dout).  Threads: elementwise split, thread-count independent.
+ */
+#include "mimonet/nn.h"
+
+#define MN_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define OMP(x) MN_PRAGMA(omp x)
+#else
+#define OMP(x)
+#endif
+
+#define PAR_MIN_N 65536
+
+void mn_add_forward(float *out, const float *a, const float *b, size_t n)
+{
+    const long nn = (long)n;
+    OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
+    for (long i = 0; i < nn; i++) out[i] = a[i] + b[i];
+}
+
+void mn_add_backward(float *da, float *db, const float *dout, size_t n)
+{
+    const long nn = (long)n;
+    if (da) {
+        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
+        for (long i = 0; i < nn; i++) da[i] += dout[i];
+    }
+    if (db) {
+        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
+        for (long i = 0; i < nn; i++) db[i] += dout[i];
+    }
+}
