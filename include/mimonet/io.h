@@ -28,14 +28,18 @@ typedef struct {
 } mn_atomic_file;
 
 /* Open a temporary beside `path`.  Write with mn_atomic_write (or fwrite on af->f), then
- * mn_atomic_commit (flush, fsync, rename, fsync folder) or mn_atomic_abort (unlink). */
+ * mn_atomic_commit (flush, fsync, rename, fsync folder) or mn_atomic_abort (unlink).
+ * The first failed write sticks in af->status and makes commit fail (and remove the
+ * temporary).  Commit and abort both release the struct; abort after either is harmless.
+ * The new file keeps the permission bits of the file it replaces (0644 for a new file). */
 mn_status mn_atomic_open(mn_atomic_file *af, const char *path);
 mn_status mn_atomic_write(mn_atomic_file *af, const void *data, size_t bytes);
 mn_status mn_atomic_commit(mn_atomic_file *af);
 void mn_atomic_abort(mn_atomic_file *af);
 /* Whole buffer to `path`, atomically. */
 mn_status mn_file_write_atomic(const char *path, const void *data, size_t bytes);
-/* Read a whole file (at most max_bytes) into a new buffer (mn_free it), NUL-terminated. */
+/* Read a whole file (at most max_bytes) into a new buffer (mn_free it), NUL-terminated.
+ * A longer file is MN_ERR_FORMAT; *data is NULL on any failure.  bytes may be NULL. */
 mn_status mn_file_read_all(const char *path, size_t max_bytes, char **data, size_t *bytes);
 
 /* ---------------------------------------------------------------- safetensors */
@@ -49,7 +53,8 @@ mn_status mn_safetensors_save(const char *path, const mn_params *p, const char *
 /* Load into an allocated table: every tensor of the table must be present with the same shape
  * and dtype F32; extra tensors are an error.  Every offset and size is validated against the
  * file length before use.  If meta_json != NULL, receives the "__metadata__" object as JSON
- * text (mn_free it), or NULL when absent. */
+ * text (mn_free it), or NULL when absent.  On failure the table is unchanged and *meta_json
+ * is NULL; malformed files give MN_ERR_FORMAT, shape mismatches MN_ERR_SHAPE. */
 mn_status mn_safetensors_load(mn_params *p, const char *path, char **meta_json);
 
 /* Read only the metadata map (as JSON text; mn_free it) — to learn the architecture before
@@ -57,7 +62,9 @@ mn_status mn_safetensors_load(mn_params *p, const char *path, char **meta_json);
 mn_status mn_safetensors_read_meta(const char *path, char **meta_json);
 
 /* Read every tensor of a file (F32 only) into a NEW table defined from the file's header, in
- * the file's order, and allocated; only w is filled.  For reference data and `mimonet info`. */
+ * the file's order, and allocated; only w is filled; every tensor is marked trainable.  For
+ * reference data and `mimonet info`.  On failure *p is left empty (nothing to free).  Tensors
+ * of rank 0, rank > MN_MAX_DIMS or with a zero dimension give MN_ERR_UNSUPPORTED. */
 mn_status mn_safetensors_load_new(mn_params *p, const char *path, char **meta_json);
 
 /* ---------------------------------------------------------------- data sources

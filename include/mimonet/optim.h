@@ -31,7 +31,9 @@ typedef struct {
 /* Defaults: beta 0.9/0.999, eps 1e-8, weight_decay 0.01, decoupled (PyTorch's AdamW). */
 mn_adam_cfg mn_adam_default(void);
 
-/* One update at step t >= 1 (bias correction uses t), learning rate lr.
+/* One update at step t >= 1 (bias correction uses t), learning rate lr.  Bit-identical to
+ * torch 1.13's AdamW / Adam(weight_decay) on CPU (see optim/adam.c); the float hyper-parameters
+ * are read as the decimals they print as (0.999f -> 0.999), like PyTorch's Python floats.
  *   AdamW:  w -= lr*wd*w;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
  *           w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
  *   Adam+L2: g += wd*w first, then the same moment update without the decoupled decay. */
@@ -62,14 +64,18 @@ typedef struct {
     float final_div;  /* one-cycle: final lr = initial / final_div (default 1e4) */
 } mn_sched_cfg;
 
-/* Learning rate at step (0-based), matching PyTorch's CyclicLR / OneCycleLR formulas. */
+/* Learning rate at step (0-based), matching PyTorch's CyclicLR / OneCycleLR formulas.
+ * one-cycle: pct_start/div_factor/final_div default to 0.3/25/1e4 when 0; steps past
+ * total_steps-1 stay at the final lr.  cosine: lr = max_lr*step/warmup while step < warmup,
+ * then cosine from max_lr (at step == warmup) to base_lr (at step == total_steps), base_lr after. */
 float mn_sched_lr(const mn_sched_cfg *c, long step);
 const char *mn_sched_name(mn_sched_kind k);
 int mn_sched_from_name(const char *name); /* -1 if unknown */
 
 /* Global L2 norm of all trainable gradients (accumulated in double).  If it exceeds max_norm,
  * scale every gradient by max_norm / norm, so the norm afterwards equals max_norm.  Returns
- * the norm before clipping (NAN/INF pass through unchanged, and nothing is scaled then). */
+ * the norm before clipping (NAN/INF pass through unchanged, and nothing is scaled then).
+ * The factor is exactly max_norm / norm (PyTorch's clip_grad_norm_ uses max_norm/(norm+1e-6)). */
 double mn_clip_grad_norm(mn_params *p, double max_norm);
 double mn_grad_norm(const mn_params *p);
 
