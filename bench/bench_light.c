@@ -1,0 +1,175 @@
+/*
+ * bench/bench_light.c — throughput of the light PIM model of DESIGN.md (32 Tx -> 16 Rx,
+ * 11,835 parameters, 11,424 MAC per output sample), the workload bench/torch_light.py runs in
+ * PyTorch.  bench/compare.sh runs the two alternately and prints the ratio.
+ *
+ *     bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]
+ *                 [--batch B] [--T T] [--json]
+ *
+ * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].
+ * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
+ *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
+ *        AdamW (lr 1e-3, weight_decay 0.01).
+ * Everything is allocated and touched once before timing (fresh pages cost ~10 us each on the
+ * development machine).  Each repetition is timed alone after W warm-up repetitions; the
+ * result is the median.  Throughput = B * T output samples / median seconds.
+ * The defaults (B 16, T 4096) are DESIGN.md's.  Exit status: 0 ok, 1 runtime failure,
+ * 2 bad usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mimonet/core.h"
+#include "mimonet/nn.h"
+#include "mimonet/optim.h"
+#include "mimonet/pim.h"
+
+typedef struct {
+    int train;
+    int threads, reps, warmup, batch, T;
+    int json;
+} opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]\n"
+               "                   [--batch B] [--T T] [--json]\n");
+}
+
+static int parse_int(const char *s, int lo, int *out)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!s[0] || *end || v < lo || v > 1000000000L) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse(opts *o, int argc, char **argv)
+{
+    *o = (opts){.train = 0, .threads = 1, .reps = 20, .warmup = 3, .batch = 16, .T = 4096, .json = 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
+        if (!v) { fprintf(stderr, "bench_light: %s needs a value\n", a); return -1; }
+        if (!strcmp(a, "--mode")) {
+            if (!strcmp(v, "infer")) o->train = 0;
+            else if (!strcmp(v, "train")) o->train = 1;
+            else bad = 1;
+        } else if (!strcmp(a, "--threads")) bad = parse_int(v, 1, &o->threads);
+        else if (!strcmp(a, "--reps")) bad = parse_int(v, 1, &o->reps);
+        else if (!strcmp(a, "--warmup")) bad = parse_int(v, 0, &o->warmup);
+        else if (!strcmp(a, "--batch")) bad = parse_int(v, 1, &o->batch);
+        else if (!strcmp(a, "--T")) bad = parse_int(v, 1, &o->T);
+        else { fprintf(stderr, "bench_light: unknown option %s\n", a); return -1; }
+        if (bad) { fprintf(stderr, "bench_light: bad value '%s' for %s\n", v, a); return -1; }
+        i++;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    if (parse(&o, argc, argv)) {
+        usage(stderr);
+        return 2;
+    }
+    mn_threads_set(o.threads);
+    const int n_tx = 32, n_rx = 16;
+
+    mn_model m;
+    mn_model_init(&m);
+    mn_rng rng;
+    mn_rng_seed(&rng, 1);
+    if (mn_pim_model_light(&m, n_tx, n_rx) < 0 || mn_model_build(&m, o.batch, o.T, &rng) != MN_OK) {
+        fprintf(stderr, "bench_light: building the model: %s\n", mn_error_msg());
+        mn_model_free(&m);
+        return 1;
+    }
+    int left = 0, right = 0;
+    mn_model_receptive_field(&m, &left, &right);
+    const int border = left > right ? left : right;
+    if (2 * border >= o.T) {
+        fprintf(stderr, "bench_light: --T %d is shorter than two borders of %d\n", o.T, border);
+        mn_model_free(&m);
+        return 2;
+    }
+    const int cin = mn_model_in_channels(&m), cout = mn_model_out_channels(&m);
+    const size_t n_in = (size_t)o.batch * cin * o.T, n_out = (size_t)o.batch * cout * o.T;
+    /* mn_calloc zero-fills (touches) every page up front. */
+    float *x = mn_calloc(n_in, sizeof(float));
+    float *y = mn_calloc(n_out, sizeof(float));
+    float *dpred = mn_calloc(n_out, sizeof(float));
+    double *sec = mn_calloc((size_t)o.reps, sizeof(double));
+    if (!x || !y || !dpred || !sec) {
+        fprintf(stderr, "bench_light: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n_in; i++) x[i] = (float)mn_rng_normal(&rng);
+    for (size_t i = 0; i < n_out; i++) y[i] = (float)mn_rng_normal(&rng);
+
+    const mn_adam_cfg adam = mn_adam_default(); /* AdamW, wd 0.01 */
+    const float lr = 1e-3f;
+    long step = 0;
+    double sink = 0; /* keeps the loss live */
+    int rc = 0;
+    for (int r = -o.warmup; r < o.reps; r++) {
+        double t0 = mn_time_sec();
+        mn_status st;
+        if (!o.train) {
+            st = mn_model_forward(&m, x, o.batch, o.T, false);
+        } else {
+            mn_params_zero_grad(&m.params);
+            st = mn_model_forward(&m, x, o.batch, o.T, true);
+            if (st == MN_OK) {
+                sink += mn_loss_mse(dpred, mn_model_output(&m, NULL, NULL), y, o.batch, cout, o.T, border);
+                st = mn_model_backward(&m, dpred);
+            }
+            if (st == MN_OK) {
+                mn_clip_grad_norm(&m.params, 1.0);
+                mn_adam_step(&m.params, &adam, lr, ++step);
+            }
+        }
+        double dt = mn_time_sec() - t0;
+        if (st != MN_OK) {
+            fprintf(stderr, "bench_light: %s\n", mn_error_msg());
+            rc = 1;
+            break;
+        }
+        if (r >= 0) sec[r] = dt;
+    }
+    if (rc == 0) {
+        qsort(sec, (size_t)o.reps, sizeof *sec, cmp_double);
+        double med = o.reps % 2 ? sec[o.reps / 2] : 0.5 * (sec[o.reps / 2 - 1] + sec[o.reps / 2]);
+        double sps = (double)o.batch * o.T / med;
+        const char *mode = o.train ? "train" : "infer";
+        if (o.json) {
+            printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"light\",\"mode\":\"%s\","
+                   "\"threads\":%d,\"threads_effective\":%d,\"batch\":%d,\"T\":%d,\"reps\":%d,"
+                   "\"params\":%zu,\"macs_per_sample\":%ld,\"seconds_median\":%.9g,"
+                   "\"seconds_min\":%.9g,\"samples_per_s\":%.9g}\n",
+                   MN_VERSION_STRING, mode, o.threads, mn_threads_get(), o.batch, o.T, o.reps,
+                   mn_params_count_trainable(&m.params), mn_model_macs_per_sample(&m), med, sec[0], sps);
+        } else {
+            printf("mimonet %s light %s threads=%d: %.3f Msamples/s (median of %d, %.2f ms/rep)\n",
+                   MN_VERSION_STRING, mode, mn_threads_get(), sps / 1e6, o.reps, med * 1e3);
+        }
+        if (sink != sink) fprintf(stderr, "bench_light: the loss became NaN\n");
+    }
+    mn_free(x);
+    mn_free(y);
+    mn_free(dpred);
+    mn_free(sec);
+    mn_model_free(&m);
+    return rc;
+}
