@@ -194,9 +194,11 @@ void mn_pim_gmp_free(mn_pim_gmp *g);
  *   carriers   >= 2 NR OFDM downlink carriers (QAM, independent streams per Tx antenna or
  *              beamformed layers), summed per antenna into the DL baseband at fs, centred on
  *              f_dl.  Default: band 3, f_dl = 1835 MHz, two 10 MHz carriers at f_dl -+ fs/3.
- *   junctions  every junction j sees v_j = sum_a C[j,a] x_a, upsampled by `oversample` (x4:
- *              245.76 Msps, so IM3/IM5 do not alias), a short pre-filter (memory), a memoryless
- *              passive nonlinearity in first-zone baseband form, a short post-filter.
+ *   junctions  every junction j sees v_j = sum_a C[j,a] x_a, upsampled by `oversample` (x8:
+ *              491.52 Msps; at x4 the 9th-order products of a hard-driven contact alias onto
+ *              the Rx channel at -35 dB, at x8 the first alias is 21st order), a short
+ *              pre-filter (memory), a memoryless passive nonlinearity in first-zone baseband
+ *              form, a short post-filter.
  *   receiver   junction outputs are mixed by +fs (the UL LO sits exactly one sample rate below
  *              f_dl, at 2 f1 - f2 for the default plan), decimated back to fs, channel-filtered
  *              to the UL channel, coupled to the Rx antennas through D[r,j], scaled, plus AWGN.
@@ -288,12 +290,12 @@ typedef struct {
     double f_dl;                /* DL centre frequency [Hz] (1835e6); rx centre = f_dl - fs */
     int n_carriers;             /* 2 .. MN_PIM_MAX_CARRIERS (default plan: 2) */
     mn_pim_carrier_cfg carriers[MN_PIM_MAX_CARRIERS];
-    int oversample;             /* rate of the nonlinearity / fs: 3 .. 16 (4) */
+    int oversample;             /* rate of the nonlinearity / fs: 4, 8, 12 or 16 (8) */
     int n_junctions;            /* 1 .. MN_PIM_MAX_JUNCTIONS (4) */
     mn_pim_junction_kind junction_kind; /* MIXED (default) or one kind for all */
     double drive;               /* rms of b|v| at full load, per junction before spread (1.0) */
     double memory;              /* echo-tap amplitude of the pre/post filters (0.3); 0: none */
-    int memory_taps;            /* pre/post filter taps at the oversampled rate (6) */
+    int memory_taps;            /* pre/post filter taps, spaced 1/(4 fs) = 4.07 ns (6) */
     double rx_bw_hz;            /* UL channel filter passband width [Hz] (20e6) */
     double rx_transition_hz;    /* its transition band [Hz] (3e6); stopband from bw/2 + this */
     double pnr_db;              /* PIM-to-noise ratio over the rx band [dB] (40) */
@@ -312,7 +314,11 @@ typedef struct {
     void *progress_user;
 } mn_pim_sim_cfg;
 
-/* The defaults above: band-3 plan, static, 32 x 16, seed 1. */
+/* The defaults above: band-3 plan, static, 32 x 16, seed 1.  Start from it and override
+ * fields.  A zero in a field without a meaningful zero (fs, f_dl, n_carriers, oversample,
+ * n_junctions, drive, memory_taps, rx_bw_hz, rx_transition_hz, pim_power, drift_tau,
+ * traffic_symbols, a carrier's qam) also selects its default; pnr_db, memory, drift_* and
+ * p_* are taken as given. */
 mn_pim_sim_cfg mn_pim_sim_default(void);
 
 typedef struct {
@@ -346,7 +352,8 @@ mn_status mn_pim_sim_execute(mn_pim_sim *q, float complex *tx, int64_t ld_tx, fl
                              int64_t ld_pim, int64_t n);
 /* The scenario's PIM chain (couplings, junctions, drift, receiver) applied to a caller's tx
  * [n_tx, n]: pim [n_rx, n], unscaled and noise-free, aligned with tx (zeros are assumed before
- * and after tx).  Restarts the drift; does not touch the carrier generator. */
+ * and after tx).  The drift starts from its beginning at tx[0]; afterwards the simulator is
+ * reset (the next _execute starts the recording from sample 0). */
 mn_status mn_pim_sim_apply(mn_pim_sim *q, float complex *pim, const float complex *tx, int64_t n);
 /* Back to the start of the recording. */
 void mn_pim_sim_reset(mn_pim_sim *q);
