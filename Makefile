@@ -59,6 +59,8 @@ OMP_OK := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /d
 ifeq ($(OMP_OK),1)
   OMP := -fopenmp
   FEATURES += openmp
+else
+  WARN += -Wno-unknown-pragmas
 endif
 
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC $(WARN) $(OMP) -Iinclude $(DEP_CFLAGS) $(CFLAGS)
@@ -71,13 +73,15 @@ CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*/*.c))
 TEST_CASES := $(sort $(wildcard tests/*/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/runner.o $(BUILD)/obj/test_registry.o
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/%)
 
-.PHONY: $(BUILD)/mimonet.pc all lib cli test run-tests demo run-demo asan bench run-bench validate install \
+.PHONY: $(BUILD)/mimonet.pc examples all lib cli test run-tests demo run-demo asan bench run-bench validate install \
         uninstall clean deps features
 all: lib cli $(BUILD)/mimonet.pc
 lib: $(BUILD)/libmimonet.a $(BUILD)/libmimonet.so
@@ -117,6 +121,11 @@ $(BUILD)/mimonet_tests: $(TEST_OBJ) $(BUILD)/libmimonet.a
 
 $(BUILD)/%: bench/%.c $(BUILD)/libmimonet.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libmimonet.a $(LDLIBS_ALL)
+
+$(BUILD)/%: examples/%.c $(BUILD)/libmimonet.a
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libmimonet.a $(LDLIBS_ALL)
+
+examples: $(EXAMPLE_BIN)
 
 # ---------------------------------------------------------------- the README commands
 # Each first installs what is missing (tools/install-deps.sh), then re-enters make so that the

@@ -15,6 +15,9 @@
 #   - PyTorch runs with GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=
 #     68719476736 (otherwise every large temporary costs fresh-page faults) and
 #     torch.set_num_threads(N).
+#   - Both engines run with OMP_WAIT_POLICY=passive (override by exporting it): on 2 shared
+#     cores, OpenMP threads spin-waiting between parallel regions steal the other core (the
+#     mimonet CLI sets the same default for itself).  Both PyTorch and mimonet use libgomp.
 #   - The fp32 ceiling: FMA peak PEAK_GFLOPS_PER_THREAD (default 225 GFLOP/s, ~450 on the 2
 #     cores) / (2 FLOP per MAC * MAC per sample); training counts 3x the forward MACs
 #     (forward, input gradient, weight gradient).
@@ -58,6 +61,7 @@ RUNS=$BUILD/bench_light_runs.jsonl
 run_one() {
   engine=$1 ct=$2 mode=$3 th=$4
   if [ "$ct" = unset ]; then set -- env -u OPENBLAS_CORETYPE; else set -- env OPENBLAS_CORETYPE="$ct"; fi
+  set -- "$@" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
   if [ "$engine" = mimonet ]; then
     line=$("$@" "$BIN" --mode "$mode" --threads "$th" --reps "$REPS" --warmup "$WARMUP" --json)
   else
