@@ -166,6 +166,54 @@ double mn_gradcheck(mn_gradcheck_fn f, void *ctx, float *x, const float *analyti
 
 /* ---------------------------------------------------------------- model composition */
 
+/* Tensor plumbing and gating.  Kernels for the node kinds that let networks mix along any axis of a multi-dimensional
+ * sample (MAXIM-style multi-axis gated MLPs), gate, concatenate, slice and quantize.  Same
+ * conventions as above: forward overwrites, backward accumulates, nothing allocates. */
+
+/* Axis permutation (nn/permute.c).  Each of the B samples is a contiguous 3-D tensor
+ * [d0, d1, d2] (row-major); out[b] is the tensor [e0, e1, e2] with e_i = dims[perm[i]] and
+ *     out[b, i0, i1, i2] = inp[b, x0, x1, x2],  x_{perm[0]} = i0, x_{perm[1]} = i1, x_{perm[2]} = i2.
+ * perm is a permutation of {0, 1, 2}; out must not alias inp. */
+void mn_permute3_forward(float *out, const float *inp, int B, const int dims[3], const int perm[3]);
+/* dinp[b, x] += dout[b, i] for the same index pairs. */
+void mn_permute3_backward(float *dinp, const float *dout, int B, const int dims[3], const int perm[3]);
+
+/* Elementwise product (nn/gate.c): out = a * b;  da += dout * b,  db += dout * a.  da and db
+ * may be NULL, or the same buffer (x * x receives 2 x dout). */
+void mn_mul_forward(float *out, const float *a, const float *b, size_t n);
+void mn_mul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+                     size_t n);
+
+/* Channel concatenation and slicing (nn/channels.c), [B, C, T] tensors.
+ * concat: out [B, ca + cb, T] = (a [B, ca, T], b [B, cb, T]) along channels.
+ * slice:  out [B, n, T] = inp[:, c0 : c0 + n, :] of inp [B, C, T]. */
+void mn_concat_forward(float *out, const float *a, const float *b, int B, int ca, int cb, int T);
+void mn_concat_backward(float *da, float *db, const float *dout, int B, int ca, int cb, int T);
+void mn_slice_forward(float *out, const float *inp, int B, int C, int c0, int n, int T);
+void mn_slice_backward(float *dinp, const float *dout, int B, int C, int c0, int n, int T);
+
+/* Fully connected layer over a batch of vectors (nn/dense.c): the window-1 case of the linear
+ * layer as whole-batch GEMMs; the model uses it for linear nodes whose window is 1.
+ * out [B, nout] = inp [B, nin] W^T + bias; dinp += dout W; dw += dout^T inp; db += column sums. */
+void mn_dense_forward(float *out, const float *inp, const float *w, const float *b, int B, int nin,
+                      int nout);
+void mn_dense_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                       const float *w, int B, int nin, int nout);
+
+/* B-bit uniform quantizer with a straight-through gradient (nn/quant.c; Bengio, Léonard,
+ * Courville 2013, arXiv 1308.3432).  Forward, per value, with L = 2^bits levels on [-1, 1]
+ * including both ends:
+ *     i = clamp(floor((clamp(x, -1, 1) + 1) (L - 1) / 2 + 1/2), 0, L - 1)   (the bits: i)
+ *     q = -1 + 2 i / (L - 1)
+ * so bits = 1 is sign(x) with sign(0) = +1, and bits = 2 gives {-1, -1/3, 1/3, 1}.  Feed it a
+ * bounded value (tanh before it).  Backward is the identity surrogate dinp += dout (the
+ * quantizer is treated as y = x), which is the documented "gradient" the tests check. */
+void mn_quant_forward(float *out, const float *inp, size_t n, int bits);
+void mn_quant_backward(float *dinp, const float *dout, size_t n);
+/* The level index i of one value (0 .. 2^bits - 1), the integer the UE transmits. */
+int mn_quant_index(float x, int bits);
+
+/* Nodes.  Each builder below declares one kind. */
 typedef enum {
     MN_NODE_INPUT = 0,
     MN_NODE_CONV1D,
@@ -175,6 +223,11 @@ typedef enum {
     MN_NODE_BATCHNORM,
     MN_NODE_LAYERNORM,
     MN_NODE_ADD,
+    MN_NODE_PERMUTE,  /* axis permutation of a 3-D view of each sample (mn_model_permute) */
+    MN_NODE_MUL,      /* elementwise product (gating) */
+    MN_NODE_CONCAT,   /* channel concatenation */
+    MN_NODE_SLICE,    /* channel slice */
+    MN_NODE_QUANT,    /* B-bit quantizer with straight-through gradient */
     MN_NODE_KIND_COUNT
 } mn_node_kind;
 
@@ -192,6 +245,9 @@ typedef struct {
         mn_lut_cfg lut;
         struct { mn_act kind; float alpha; } act;
         struct { bool affine; float eps, momentum; } norm;
+        struct { int dims[3], perm[3], split, t_in, t_out; } perm; /* t_in/t_out: fixed windows */
+        struct { int c0; } slice;
+        struct { int bits; } quant;
     } u;
     int p_w, p_b;         /* parameter indices (-1 when none) */
     int p_rmean, p_rvar;  /* batch-norm running statistics (buffers) */
@@ -230,6 +286,24 @@ int mn_model_act(mn_model *m, int in, mn_act kind, float alpha);
 int mn_model_batchnorm(mn_model *m, int in, const char *name, bool affine);
 int mn_model_layernorm(mn_model *m, int in, const char *name, bool affine);
 int mn_model_add(mn_model *m, int a, int b);
+/* Axis permutation: each sample's C x T values (C = the input's channels, T its window) are
+ * viewed as a row-major 3-D tensor [dims[0], dims[1], dims[2]] (so the input window must be
+ * T = dims[0] dims[1] dims[2] / C, checked at forward), permuted (output axis i = input axis
+ * perm[i], as mn_permute3_forward), and regrouped as [B, C', T']: split = 1 folds the first
+ * output axis into channels (C' = e0, T' = e1 e2), split = 2 the first two (C' = e0 e1, T' = e2).
+ * Example, a feature map [d, M, F] held as C = d, T = M F: dims {d, M, F}, perm {1, 0, 2},
+ * split 1 gives C' = M, T' = d F, so a following linear mixes along the M axis.  With
+ * perm {0, 1, 2} it is a pure reshape.  The window after it is fixed (T'), whatever T was;
+ * its receptive field is the whole input window. */
+int mn_model_permute(mn_model *m, int in, const int dims[3], const int perm[3], int split);
+/* Elementwise product of two nodes with the same channels (and windows, checked at forward). */
+int mn_model_mul(mn_model *m, int a, int b);
+/* Channels of a, then channels of b (same windows, checked at forward). */
+int mn_model_concat(mn_model *m, int a, int b);
+/* Channels [c0, c0 + n) of the input. */
+int mn_model_slice(mn_model *m, int in, int c0, int n);
+/* bits-bit straight-through quantizer (1 <= bits <= 16), see mn_quant_forward. */
+int mn_model_quant(mn_model *m, int in, int bits);
 /* Depthwise-separable dilated block: dw conv (k, dil, same) [-> act] -> pw conv -> [norm] ->
  * [act].  Parameter names: <name>.dw.w, <name>.dw.b, <name>.pw.w, <name>.pw.b. */
 int mn_model_dsconv(mn_model *m, int in, const char *name, const mn_dsconv_cfg *c);

@@ -179,6 +179,8 @@ int mn_model_layernorm(mn_model *m, int in, const char *name, bool affine)
 
 int mn_model_add(mn_model *m, int a, int b)
 {
+    if (m->status == MN_OK && !valid_in(m, b)) /* add_node takes in1 = -1 as "unused" */
+        return fail(m, mn_error(MN_ERR_INVALID, "model: add reads node %d, which does not exist", b));
     int i = add_node(m, MN_NODE_ADD, a, b, NULL);
     if (i < 0) return -1;
     const mn_node *na = &m->nodes[a], *nb = &m->nodes[b];
@@ -214,6 +216,79 @@ int mn_model_dsconv(mn_model *m, int in, const char *name, const mn_dsconv_cfg *
     return x;
 }
 
+/* ------------------------------------------------------------------ plumbing and gating nodes */
+
+int mn_model_permute(mn_model *m, int in, const int dims[3], const int perm[3], int split)
+{
+    int i = add_node(m, MN_NODE_PERMUTE, in, -1, NULL);
+    if (i < 0) return -1;
+    mn_node *n = &m->nodes[i];
+    if (!dims || !perm || dims[0] < 1 || dims[1] < 1 || dims[2] < 1)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: permute (node %d) needs three dimensions >= 1", i));
+    int seen = 0;
+    for (int a = 0; a < 3; a++)
+        if (perm[a] >= 0 && perm[a] < 3) seen |= 1 << perm[a];
+    if (seen != 7)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: permute (node %d): perm {%d, %d, %d} is not a permutation of {0, 1, 2}",
+                                i, perm[0], perm[1], perm[2]));
+    if (split != 1 && split != 2)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: permute (node %d): split %d must be 1 or 2", i, split));
+    long total = (long)dims[0] * dims[1] * dims[2];
+    int cin = m->nodes[in].C;
+    if (total > (1L << 30) || total % cin)
+        return fail(m, mn_error(MN_ERR_SHAPE, "model: permute (node %d): a [%d, %d, %d] view does not fit %d input channels",
+                                i, dims[0], dims[1], dims[2], cin));
+    for (int a = 0; a < 3; a++) {
+        n->u.perm.dims[a] = dims[a];
+        n->u.perm.perm[a] = perm[a];
+    }
+    n->u.perm.split = split;
+    n->u.perm.t_in = (int)(total / cin);
+    int e0 = dims[perm[0]], e1 = dims[perm[1]], e2 = dims[perm[2]];
+    n->C = split == 1 ? e0 : e0 * e1;
+    n->u.perm.t_out = split == 1 ? e1 * e2 : e2;
+    return i;
+}
+
+/* A two-input node whose inputs must agree in channels (mul) or not (concat). */
+static int add_pair(mn_model *m, mn_node_kind kind, int a, int b, const char *what)
+{
+    if (m->status == MN_OK && !valid_in(m, b))
+        return fail(m, mn_error(MN_ERR_INVALID, "model: %s reads node %d, which does not exist", what, b));
+    int i = add_node(m, kind, a, b, NULL);
+    if (i < 0) return -1;
+    const mn_node *na = &m->nodes[a], *nb = &m->nodes[b];
+    if (kind == MN_NODE_MUL && na->C != nb->C)
+        return fail(m, mn_error(MN_ERR_SHAPE, "model: %s of %d and %d channels (node %d)", what, na->C, nb->C, i));
+    if (kind == MN_NODE_CONCAT) m->nodes[i].C = na->C + nb->C;
+    return i;
+}
+
+int mn_model_mul(mn_model *m, int a, int b) { return add_pair(m, MN_NODE_MUL, a, b, "mul"); }
+int mn_model_concat(mn_model *m, int a, int b) { return add_pair(m, MN_NODE_CONCAT, a, b, "concat"); }
+
+int mn_model_slice(mn_model *m, int in, int c0, int n_ch)
+{
+    int i = add_node(m, MN_NODE_SLICE, in, -1, NULL);
+    if (i < 0) return -1;
+    int cin = m->nodes[in].C;
+    if (c0 < 0 || n_ch < 1 || c0 > cin - n_ch)
+        return fail(m, mn_error(MN_ERR_SHAPE, "model: slice [%d, %d) of %d channels (node %d)", c0, c0 + n_ch, cin, i));
+    m->nodes[i].u.slice.c0 = c0;
+    m->nodes[i].C = n_ch;
+    return i;
+}
+
+int mn_model_quant(mn_model *m, int in, int bits)
+{
+    int i = add_node(m, MN_NODE_QUANT, in, -1, NULL);
+    if (i < 0) return -1;
+    if (bits < 1 || bits > 16)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: quantizer (node %d) with %d bits (1..16)", i, bits));
+    m->nodes[i].u.quant.bits = bits;
+    return i;
+}
+
 /* ------------------------------------------------------------------ build */
 
 /* Largest T of node i for windows of max_T (valid convs shrink it). */
@@ -221,6 +296,7 @@ static int node_max_T(const mn_model *m, int i, int max_T)
 {
     const mn_node *n = &m->nodes[i];
     if (n->kind == MN_NODE_INPUT) return max_T;
+    if (n->kind == MN_NODE_PERMUTE) return n->u.perm.t_out; /* fixed: checked in build */
     int t = node_max_T(m, n->in0, max_T) - n->t_shrink;
     return t;
 }
@@ -241,6 +317,9 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
         if (t < 1)
             return mn_error(MN_ERR_SHAPE, "model: windows of %d samples are too short for node %d ('%s')",
                             max_T, i, n->name);
+        if (n->kind == MN_NODE_PERMUTE && node_max_T(m, n->in0, max_T) < n->u.perm.t_in)
+            return mn_error(MN_ERR_SHAPE, "model: permute (node %d) needs windows of %d at its input; built for %d",
+                            i, n->u.perm.t_in, node_max_T(m, n->in0, max_T));
         size_t act = (size_t)max_B * (size_t)n->C * (size_t)t * sizeof(float);
         bytes += 2 * ((act + 63) & ~(size_t)63);
         if (n->kind == MN_NODE_BATCHNORM) bytes += 2 * (((size_t)n->C * sizeof(float) + 63) & ~(size_t)63);
@@ -306,6 +385,16 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
         }
         const mn_node *a = &m->nodes[n->in0];
         n->T = a->T - n->t_shrink;
+        if (n->kind == MN_NODE_PERMUTE) {
+            if (a->T != n->u.perm.t_in)
+                return mn_error(MN_ERR_SHAPE, "model: permute (node %d) views %d x %d input values as [%d, %d, %d]: "
+                                "the window must be %d, got %d", i, a->C, a->T, n->u.perm.dims[0],
+                                n->u.perm.dims[1], n->u.perm.dims[2], n->u.perm.t_in, a->T);
+            n->T = n->u.perm.t_out;
+        }
+        if ((n->kind == MN_NODE_MUL || n->kind == MN_NODE_CONCAT) && m->nodes[n->in1].T != a->T)
+            return mn_error(MN_ERR_SHAPE, "model: %s of windows %d and %d (node %d)",
+                            n->kind == MN_NODE_MUL ? "mul" : "concat", a->T, m->nodes[n->in1].T, i);
         if (n->T < 1)
             return mn_error(MN_ERR_SHAPE, "model: window of %d samples too short for node %d ('%s')", T, i,
                             n->name);
@@ -315,7 +404,10 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
             mn_conv1d_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, a->T, &n->u.conv);
             break;
         case MN_NODE_LINEAR:
-            mn_linear_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout, n->T);
+            if (n->T == 1) /* a batch of vectors: whole-batch GEMMs (nn/dense.c) */
+                mn_dense_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout);
+            else
+                mn_linear_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout, n->T);
             break;
         case MN_NODE_LUT: mn_lut_forward(n->y, a->y, pw(m, n->p_w), B, n->T, &n->u.lut); break;
         case MN_NODE_ACT: mn_act_forward(n->y, a->y, cnt, n->u.act.kind, n->u.act.alpha); break;
@@ -335,6 +427,13 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
             mn_add_forward(n->y, a->y, b->y, cnt);
             break;
         }
+        case MN_NODE_PERMUTE: mn_permute3_forward(n->y, a->y, B, n->u.perm.dims, n->u.perm.perm); break;
+        case MN_NODE_MUL: mn_mul_forward(n->y, a->y, m->nodes[n->in1].y, cnt); break;
+        case MN_NODE_CONCAT:
+            mn_concat_forward(n->y, a->y, m->nodes[n->in1].y, B, a->C, m->nodes[n->in1].C, n->T);
+            break;
+        case MN_NODE_SLICE: mn_slice_forward(n->y, a->y, B, a->C, n->u.slice.c0, n->C, n->T); break;
+        case MN_NODE_QUANT: mn_quant_forward(n->y, a->y, cnt, n->u.quant.bits); break;
         case MN_NODE_INPUT:
         case MN_NODE_KIND_COUNT: break;
         }
@@ -364,8 +463,12 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
                                &n->u.conv);
             break;
         case MN_NODE_LINEAR:
-            mn_linear_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B,
-                               n->u.lin.nin, n->u.lin.nout, n->T);
+            if (n->T == 1)
+                mn_dense_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B, n->u.lin.nin,
+                                  n->u.lin.nout);
+            else
+                mn_linear_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B,
+                                   n->u.lin.nin, n->u.lin.nout, n->T);
             break;
         case MN_NODE_LUT:
             mn_lut_backward(da, pg(m, n->p_w), n->dy, a->y, pw(m, n->p_w), B, n->T, &n->u.lut);
@@ -380,6 +483,17 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
                                   B, n->C, n->T);
             break;
         case MN_NODE_ADD: mn_add_backward(da, m->nodes[n->in1].dy, n->dy, cnt); break;
+        case MN_NODE_PERMUTE: mn_permute3_backward(da, n->dy, B, n->u.perm.dims, n->u.perm.perm); break;
+        case MN_NODE_MUL: {
+            const mn_node *b = &m->nodes[n->in1];
+            mn_mul_backward(da, b->dy, n->dy, a->y, b->y, cnt);
+            break;
+        }
+        case MN_NODE_CONCAT:
+            mn_concat_backward(da, m->nodes[n->in1].dy, n->dy, B, a->C, m->nodes[n->in1].C, n->T);
+            break;
+        case MN_NODE_SLICE: mn_slice_backward(da, n->dy, B, a->C, n->u.slice.c0, n->C, n->T); break;
+        case MN_NODE_QUANT: mn_quant_backward(da, n->dy, cnt); break;
         case MN_NODE_INPUT:
         case MN_NODE_KIND_COUNT: break;
         }
@@ -410,7 +524,7 @@ static void reach(const mn_model *m, int i, int *left, int *right)
     }
     int l, r;
     reach(m, n->in0, &l, &r);
-    if (n->kind == MN_NODE_ADD) {
+    if (n->kind == MN_NODE_ADD || n->kind == MN_NODE_MUL || n->kind == MN_NODE_CONCAT) {
         int l1, r1;
         reach(m, n->in1, &l1, &r1);
         if (l1 > l) l = l1;
@@ -421,6 +535,10 @@ static void reach(const mn_model *m, int i, int *left, int *right)
         int span = n->u.conv.dil * (n->u.conv.k - 1);
         l += pl;
         r += span - pl;
+    } else if (n->kind == MN_NODE_PERMUTE) {
+        /* every output value may come from any position of the input window */
+        l += n->u.perm.t_in - 1;
+        r += n->u.perm.t_in - 1;
     }
     *left = l;
     *right = r;
@@ -452,8 +570,28 @@ long mn_model_macs_per_sample(const mn_model *m)
 static const char *const kind_names[MN_NODE_KIND_COUNT] = {
     [MN_NODE_INPUT] = "input",         [MN_NODE_CONV1D] = "conv1d",   [MN_NODE_LINEAR] = "linear",
     [MN_NODE_LUT] = "lut",             [MN_NODE_ACT] = "act",         [MN_NODE_BATCHNORM] = "batchnorm",
-    [MN_NODE_LAYERNORM] = "layernorm", [MN_NODE_ADD] = "add",
+    [MN_NODE_LAYERNORM] = "layernorm", [MN_NODE_ADD] = "add",         [MN_NODE_PERMUTE] = "permute",
+    [MN_NODE_MUL] = "mul",             [MN_NODE_CONCAT] = "concat",   [MN_NODE_SLICE] = "slice",
+    [MN_NODE_QUANT] = "quant",
 };
+
+static cJSON *int3_json(const int v[3])
+{
+    return cJSON_CreateIntArray(v, 3);
+}
+
+/* Read a 3-element integer array; false when absent or malformed. */
+static bool json_int3(const cJSON *o, const char *key, int v[3])
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 3) return false;
+    for (int i = 0; i < 3; i++) {
+        const cJSON *e = cJSON_GetArrayItem(a, i);
+        if (!cJSON_IsNumber(e)) return false;
+        v[i] = e->valueint;
+    }
+    return true;
+}
 
 char *mn_model_to_json(const mn_model *m)
 {
@@ -494,6 +632,16 @@ char *mn_model_to_json(const mn_model *m)
             break;
         case MN_NODE_BATCHNORM:
         case MN_NODE_LAYERNORM: cJSON_AddBoolToObject(j, "affine", n->u.norm.affine); break;
+        case MN_NODE_PERMUTE:
+            cJSON_AddItemToObject(j, "dims", int3_json(n->u.perm.dims));
+            cJSON_AddItemToObject(j, "perm", int3_json(n->u.perm.perm));
+            cJSON_AddNumberToObject(j, "split", n->u.perm.split);
+            break;
+        case MN_NODE_SLICE:
+            cJSON_AddNumberToObject(j, "c0", n->u.slice.c0);
+            cJSON_AddNumberToObject(j, "channels", n->C);
+            break;
+        case MN_NODE_QUANT: cJSON_AddNumberToObject(j, "bits", n->u.quant.bits); break;
         default: break;
         }
     }
@@ -579,6 +727,25 @@ mn_status mn_model_from_json(mn_model *m, const char *json)
                                : mn_model_layernorm(m, in, name ? name : "ln", affine);
         } else if (!strcmp(op, "add"))
             got = mn_model_add(m, in, jint(j, "in1", -1));
+        else if (!strcmp(op, "mul") || !strcmp(op, "concat")) {
+            int in1 = jint(j, "in1", -1);
+            if (in1 >= idx) {
+                st = mn_error(MN_ERR_FORMAT, "model architecture: node %d reads a later node %d", idx, in1);
+                goto done;
+            }
+            got = op[0] == 'm' ? mn_model_mul(m, in, in1) : mn_model_concat(m, in, in1);
+        } else if (!strcmp(op, "permute")) {
+            int dims[3], perm[3];
+            if (!json_int3(j, "dims", dims) || !json_int3(j, "perm", perm)) {
+                st = mn_error(MN_ERR_FORMAT, "model architecture: node %d: permute needs \"dims\" and \"perm\" "
+                              "arrays of 3 integers", idx);
+                goto done;
+            }
+            got = mn_model_permute(m, in, dims, perm, jint(j, "split", 0));
+        } else if (!strcmp(op, "slice"))
+            got = mn_model_slice(m, in, jint(j, "c0", -1), jint(j, "channels", 0));
+        else if (!strcmp(op, "quant"))
+            got = mn_model_quant(m, in, jint(j, "bits", 0));
         else {
             st = mn_error(MN_ERR_FORMAT, "model architecture: node %d: unknown op '%s'", idx, op);
             goto done;

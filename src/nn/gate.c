@@ -1,0 +1,40 @@
+/*
+ * nn/gate.c — elementwise product, the gating of gated MLPs (gMLP: Liu, Dai, So, Le, "Pay
+ * Attention to MLPs", NeurIPS 2021; MAXIM's gated blocks).
+ *
+ *     out = a * b,     da += dout * b,     db += dout * a.
+ * Shapes: any; n elements each.  da and db may be NULL, and may be the same buffer (a node
+ * multiplied by itself receives 2 x dout, from the two accumulations in turn).
+ * Threads: elementwise split, thread-count independent.
+ */
+#include "mimonet/nn.h"
+
+#define MN_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define OMP(x) MN_PRAGMA(omp x)
+#else
+#define OMP(x)
+#endif
+
+#define PAR_MIN_N 65536
+
+void mn_mul_forward(float *out, const float *a, const float *b, size_t n)
+{
+    const long nn = (long)n;
+    OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
+    for (long i = 0; i < nn; i++) out[i] = a[i] * b[i];
+}
+
+void mn_mul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+                     size_t n)
+{
+    const long nn = (long)n;
+    if (da) {
+        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
+        for (long i = 0; i < nn; i++) da[i] += dout[i] * b[i];
+    }
+    if (db) {
+        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
+        for (long i = 0; i < nn; i++) db[i] += dout[i] * a[i];
+    }
+}
