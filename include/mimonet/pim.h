@@ -142,6 +142,37 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                        mn_span train, mn_span val, const mn_pim_train_cfg *c,
                        mn_pim_train_result *res);
 
+/* ---------------------------------------------------------------- report (the paper's figures)
+ * mn_pim_report_write(dir, r) writes dir/report.html and its pictures as SVG files beside it:
+ *   heatmap.svg   APE over test-segment start x length, for models[0] (paper Fig. 6)
+ *   time.svg      true vs predicted interference, one Rx channel (Fig. 7)
+ *   psd.svg       PSD of interference, prediction, residual and noise floor (Fig. 8)
+ *   channels.svg  per-channel interference power before and after cancellation (Fig. 12)
+ *   training.svg  training loss and validation APE of every model with a curve
+ * plus a table comparing every model (APE pooled/mean, NMSE, parameters, MAC/sample). */
+typedef struct {
+    const char *name;          /* "light", "gmp", ... */
+    const float complex *pred; /* [n_rx, n] prediction over the test segment */
+    long params, macs;
+    double train_seconds;
+    const float *curve_step, *curve_loss, *curve_val; /* training curve (may be NULL) */
+    int curve_n;
+} mn_pim_report_model;
+
+typedef struct {
+    const char *title;        /* e.g. "static 32 x 16 scenario, seed 1" */
+    const float complex *y;   /* observed interference over the test segment [n_rx, n] */
+    int n_rx;
+    int64_t n;
+    int border;               /* samples dropped at each end (the largest receptive field) */
+    double fs;                /* sample rate [Hz]; 0: frequencies in cycles/sample */
+    double noise_power;       /* per complex sample; NAN when unknown */
+    const mn_pim_report_model *models; /* models[0] is the one the figures show */
+    int n_models;
+} mn_pim_report;
+
+mn_status mn_pim_report_write(const char *dir, const mn_pim_report *r);
+
 /* ---------------------------------------------------------------- classical baselines
  * Linear FIR and (generalized) memory polynomials with cross-antenna terms, fitted by ridge least
  * squares on normalized columns (LAPACK).  For Tx antenna a, memory tap m in [0, M), the basis

@@ -53,6 +53,17 @@ char *mn_report_svg_lineplot(const mn_plot_cfg *cfg, const mn_plot_series *s, in
 mn_status mn_report_svg_lineplot_write(const char *path, const mn_plot_cfg *cfg,
                                        const mn_plot_series *s, int n_series);
 
+/* Grouped bars: values[k * n_groups + g] is series k in group g (groups at x = 1..n_groups);
+ * bars grow from 0; NaN bars are skipped.  The SVG document (mn_free it) or NULL. */
+char *mn_report_svg_bars(const mn_plot_cfg *cfg, const float *values, int n_series, int n_groups,
+                         const char *const *series_names);
+
+/* Heatmap of z[j * nx + i] at x = x0 + i dx, y = y0 + j dy (row 0 at the bottom), on a
+ * dark-blue -> yellow ramp over the finite range, with a colour bar; NaN cells are left blank;
+ * label_cells writes each value in its cell.  The SVG document (mn_free it) or NULL. */
+char *mn_report_svg_heatmap(const mn_plot_cfg *cfg, const float *z, int nx, int ny, double x0, double dx,
+                            double y0, double dy, bool label_cells);
+
 /* "Nice" tick spacing for a range: the smallest of {1, 2, 2.5, 5} x 10^k that gives at most
  * max_ticks intervals over [lo, hi] (hi > lo, max_ticks >= 1). */
 double mn_report_nice_step(double lo, double hi, int max_ticks);

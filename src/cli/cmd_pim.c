@@ -247,7 +247,7 @@ static int cmd_train(int argc, char **argv)
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC (npy, file.mat:VAR, csv, sigmf-meta)", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC, same time base as --tx", false},
         {"--out", MN_OPT_STR, &out, 0, -1, "model file to write (.safetensors)", false},
-        {"--model", MN_OPT_STR, &kind, 0, -1, "light (default), large, static, dynamic, gmp, fir", false},
+        {"--model", MN_OPT_STR, &kind, 0, -1, "light (default), large, static, dynamic, poly, poly-large, gmp, fir", false},
         {"--steps", MN_OPT_I64, &steps, 1, 1e9, "training steps (default 3000)", false},
         {"--batch", MN_OPT_INT, &batch, 1, 64, "windows per step (default 16)", false},
         {"--window", MN_OPT_INT, &window, 1025, 1 << 20, "samples per window, > 1024 (default 2048)", false},
@@ -274,8 +274,10 @@ static int cmd_train(int argc, char **argv)
     }
     if (!out) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out MODEL.safetensors is required");
     bool classical = !strcmp(kind, "gmp") || !strcmp(kind, "fir");
-    if (!classical && strcmp(kind, "light") && strcmp(kind, "large") && strcmp(kind, "static") && strcmp(kind, "dynamic"))
-        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (light, large, static, dynamic, gmp, fir)", kind);
+    if (!classical && strcmp(kind, "light") && strcmp(kind, "large") && strcmp(kind, "static") && strcmp(kind, "dynamic") &&
+        strcmp(kind, "poly") && strcmp(kind, "poly-large"))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (light, large, static, dynamic, poly, poly-large, gmp, fir)",
+                           kind);
     double frac[3];
     if (parse_split(cmd, split, frac)) return MN_EXIT_USAGE;
     if (threads > 0) mn_threads_set(threads);

@@ -244,3 +244,27 @@ MN_TEST(model_build_alloc_failure_sweep)
     }
     MN_CHECK(t, ok);
 }
+
+MN_TEST(model_pim_budgets)
+{
+    /* The issue's budgets: light <= 11,856 and large <= 25,632 parameters for 32 -> 16.
+     * poly by hand: split dw 64 ch x 2 filters x 5 taps + 128 biases = 768; mix 128 x 28 + 28 =
+     * 3,612; five 1x1 projections 5 x (28 x 32 + 32) = 4,640; output dw 32 x 31 + 32 = 1,024 and
+     * pw 32 x 32 + 32 = 1,056: 11,100. */
+    static const struct { const char *kind; size_t want, budget; } cases[] = {
+        {"light", 11835, 11856}, {"poly", 11100, 11856}, {"poly-large", 24972, 25632}, {"large", 22688, 25632}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        mn_model m;
+        mn_model_init(&m);
+        MN_CHECK(t, mn_pim_model_declare(&m, cases[i].kind, 32, 16) > 0);
+        MN_CHECK_OK(t, mn_model_build(&m, 1, 128, NULL));
+        size_t got = mn_params_count_trainable(&m.params);
+        MN_CHECK_MSG(t, got == cases[i].want && got <= cases[i].budget, "%s: %zu params (want %zu, budget %zu)",
+                     cases[i].kind, got, cases[i].want, cases[i].budget);
+        mn_model_free(&m);
+    }
+    mn_model m;
+    mn_model_init(&m);
+    MN_CHECK(t, mn_pim_model_declare(&m, "nope", 2, 1) == -1 && m.status == MN_ERR_INVALID);
+    mn_model_free(&m);
+}
