@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef struct {
@@ -73,5 +74,12 @@ void mn_test_fail(mn_test_ctx *t, const char *file, int line, const char *fmt, .
 const char *mn_test_data_path(const char *rel);
 /* A fresh, empty temporary folder for this test (removed by the runner afterwards). */
 const char *mn_test_tmpdir(mn_test_ctx *t);
+/* "<tmpdir>/<name>" in one static buffer (copy it if two paths are needed at once). */
+const char *mn_test_path(mn_test_ctx *t, const char *name);
+/* Write n bytes to path (for hand-built and damaged files); 0 on success. */
+int mn_test_write_bytes(const char *path, const void *data, size_t n);
+/* A whole file in a malloc'ed, NUL-terminated buffer (plain libc, so it does not count as
+ * mimonet memory in leak checks); *n its length.  NULL (and *n = 0) if unreadable. */
+unsigned char *mn_test_read_bytes(const char *path, size_t *n);
 
 #endif

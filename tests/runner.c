@@ -51,6 +51,38 @@ const char *mn_test_tmpdir(mn_test_ctx *t)
     return tmp_dir;
 }
 
+const char *mn_test_path(mn_test_ctx *t, const char *name)
+{
+    static char buf[4096 + 256];
+    snprintf(buf, sizeof buf, "%s/%s", mn_test_tmpdir(t), name);
+    return buf;
+}
+
+int mn_test_write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(data, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+unsigned char *mn_test_read_bytes(const char *path, size_t *n)
+{
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (b) {
+        *n = fread(b, 1, (size_t)len, f);
+        b[*n] = 0;
+    }
+    fclose(f);
+    return b;
+}
+
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb; (void)flag; (void)ftw;

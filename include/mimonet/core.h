@@ -131,6 +131,8 @@ double mn_rng_normal(mn_rng *r);             /* N(0, 1) */
 uint64_t mn_rng_below(mn_rng *r, uint64_t n); /* uniform in [0, n), unbiased; n > 0 */
 /* Advance by 2^128 draws: gives non-overlapping streams for threads or sub-tasks. */
 void mn_rng_jump(mn_rng *r);
+/* Advance by 2^192 draws: streams for independent parts, each of which may jump() inside. */
+void mn_rng_long_jump(mn_rng *r);
 
 /* ---------------------------------------------------------------- parameter table */
 

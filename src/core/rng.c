@@ -72,10 +72,9 @@ double mn_rng_normal(mn_rng *r)
     return rad * cos(th);
 }
 
-void mn_rng_jump(mn_rng *r)
+/* Advance by the jump polynomial J (Blackman & Vigna's jump and long_jump). */
+static void apply_jump(mn_rng *r, const uint64_t J[4])
 {
-    static const uint64_t J[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
-                                 0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (int i = 0; i < 4; i++)
         for (int b = 0; b < 64; b++) {
@@ -92,4 +91,18 @@ void mn_rng_jump(mn_rng *r)
     r->s[2] = s2;
     r->s[3] = s3;
     r->has_spare = 0;
+}
+
+void mn_rng_jump(mn_rng *r)
+{
+    static const uint64_t J[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
+                                 0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
+    apply_jump(r, J);
+}
+
+void mn_rng_long_jump(mn_rng *r)
+{
+    static const uint64_t LJ[] = {0x76e15d3efefdcbbfULL, 0xc5004e441c522fb3ULL,
+                                  0x77710069854ee241ULL, 0x39109bb02acbe635ULL};
+    apply_jump(r, LJ);
 }

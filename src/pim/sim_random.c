@@ -21,32 +21,10 @@
 #include <math.h>
 #include <string.h>
 
-static void long_jump(mn_rng *r)
-{
-    static const uint64_t LJ[] = {0x76e15d3efefdcbbfULL, 0xc5004e441c522fb3ULL,
-                                  0x77710069854ee241ULL, 0x39109bb02acbe635ULL};
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 64; b++) {
-            if (LJ[i] & ((uint64_t)1 << b)) {
-                s0 ^= r->s[0];
-                s1 ^= r->s[1];
-                s2 ^= r->s[2];
-                s3 ^= r->s[3];
-            }
-            mn_rng_u64(r);
-        }
-    r->s[0] = s0;
-    r->s[1] = s1;
-    r->s[2] = s2;
-    r->s[3] = s3;
-    r->has_spare = 0;
-}
-
 void sim_rng_part(mn_rng *r, uint64_t seed, int part)
 {
     mn_rng_seed(r, seed);
-    for (int p = 0; p < part; p++) long_jump(r);
+    for (int p = 0; p < part; p++) mn_rng_long_jump(r);
 }
 
 static uint64_t mix64(uint64_t z)

@@ -9,13 +9,6 @@
 
 #include "mimonet/io.h"
 
-static const char *tpath(mn_test_ctx *t, const char *name)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", mn_test_tmpdir(t), name);
-    return buf;
-}
-
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -41,7 +34,7 @@ MN_TEST(io_csv_roundtrip)
     v[1] = -0.0f;
     v[2] = 3.40282347e38f;
     v[3] = -1.17549435e-38f;
-    const char *p = tpath(t, "x.csv");
+    const char *p = mn_test_path(t, "x.csv");
     MN_CHECK_OK(t, mn_csv_write(p, &a));
     MN_CHECK_OK(t, mn_source_read(&b, p));
     MN_CHECK(t, b.nch == 3 && b.n == 400);
@@ -78,7 +71,7 @@ MN_TEST(io_csv_roundtrip)
 MN_TEST(io_csv_handmade)
 {
     mn_signal s;
-    const char *p = tpath(t, "h.csv");
+    const char *p = mn_test_path(t, "h.csv");
     /* header, spaces and tabs, CRLF, exponent, blank trailing lines */
     write_text(p, "I , Q\r\n 1.5 ,\t-2\r\n3e-1,4\r\n\r\n  \n\n");
     MN_CHECK_OK(t, mn_source_read(&s, p));
@@ -132,7 +125,7 @@ MN_TEST(io_csv_malformed)
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         char name[32];
         snprintf(name, sizeof name, "bad%zu.csv", k);
-        const char *p = tpath(t, name);
+        const char *p = mn_test_path(t, name);
         write_text(p, cases[k].text);
         mn_signal s;
         mn_status st = mn_source_read(&s, p);
@@ -142,7 +135,7 @@ MN_TEST(io_csv_malformed)
         MN_CHECK(t, s.x == NULL && mn_alloc_live() == live0);
     }
     /* a NUL byte in a line */
-    const char *p = tpath(t, "nul.csv");
+    const char *p = mn_test_path(t, "nul.csv");
     FILE *f = fopen(p, "wb");
     if (f) {
         fwrite("1,2\n3,\0,4\n", 1, 10, f);
@@ -150,7 +143,7 @@ MN_TEST(io_csv_malformed)
     }
     mn_signal s;
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_FORMAT && strstr(mn_error_msg(), "line 2 contains a NUL"));
-    MN_CHECK(t, mn_source_read(&s, tpath(t, "missing.csv")) == MN_ERR_IO && strstr(mn_error_msg(), "missing.csv"));
+    MN_CHECK(t, mn_source_read(&s, mn_test_path(t, "missing.csv")) == MN_ERR_IO && strstr(mn_error_msg(), "missing.csv"));
     /* the writer refuses NaN and empty signals */
     mn_signal a;
     MN_CHECK_OK(t, mn_signal_alloc(&a, 2, 3));
@@ -162,7 +155,7 @@ MN_TEST(io_csv_malformed)
 
 MN_TEST(io_csv_alloc_fail_sweep)
 {
-    const char *p = tpath(t, "s.csv");
+    const char *p = mn_test_path(t, "s.csv");
     write_text(p, "I0,Q0,I1,Q1\n1,2,3,4\n5,6,7,8\n");
     long live0 = mn_alloc_live();
     int failed = 0;

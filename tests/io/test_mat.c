@@ -15,46 +15,17 @@
 #include <matio.h>
 #endif
 
-static const char *tpath(mn_test_ctx *t, const char *name)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", mn_test_tmpdir(t), name);
-    return buf;
-}
-
 /* Every test below runs this instead when the build has no matio. */
 #ifndef MN_HAVE_MATIO
 static void check_unsupported(mn_test_ctx *t)
 {
     mn_signal s;
     MN_CHECK(t, mn_source_read(&s, "x.mat:y") == MN_ERR_UNSUPPORTED && strstr(mn_error_msg(), "matio"));
-    MN_CHECK(t, mn_mat_write(tpath(t, "x.mat"), "y", &s, false) == MN_ERR_UNSUPPORTED);
+    MN_CHECK(t, mn_mat_write(mn_test_path(t, "x.mat"), "y", &s, false) == MN_ERR_UNSUPPORTED);
     char buf[256];
     MN_CHECK(t, mn_describe_file("x.mat", buf, sizeof buf) == MN_ERR_UNSUPPORTED);
 }
 #else
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
 
 static float re_(const mn_signal *s, int c, int64_t i) { return ((const float *)s->x)[2 * (c * s->n + i)]; }
 static float im_(const mn_signal *s, int c, int64_t i) { return ((const float *)s->x)[2 * (c * s->n + i) + 1]; }
@@ -73,7 +44,7 @@ static void roundtrip(mn_test_ctx *t, bool v73)
     mn_signal a, b;
     MN_CHECK_OK(t, mn_signal_alloc(&a, 3, 200));
     fill_random(&a, t->seed + (v73 ? 1 : 0));
-    const char *p = tpath(t, v73 ? "r73.mat" : "r5.mat");
+    const char *p = mn_test_path(t, v73 ? "r73.mat" : "r5.mat");
     char src[4200];
     MN_CHECK_OK(t, mn_mat_write(p, "tx", &a, v73));
     snprintf(src, sizeof src, "%s:tx", p);
@@ -127,7 +98,7 @@ static void io_mat_orientation_and_rounding_body(mn_test_ctx *t)
             re[k] = 0.1 * (k + 1) + 1e-9;
             im[k] = -1.0 / (k + 3);
         }
-        const char *p = tpath(t, v73 ? "o73.mat" : "o5.mat");
+        const char *p = mn_test_path(t, v73 ? "o73.mat" : "o5.mat");
         mat_put(p, v73, "y", MAT_C_DOUBLE, MAT_T_DOUBLE, 5, 2, re, im, false);
         /* a second, real single variable [1 x 4] */
         float rs[4] = {1.5f, -2.5f, 3.0f, 0.0f};
@@ -194,8 +165,8 @@ static void io_mat_handmade_v5_body(mn_test_ctx *t)
     for (int k = 0; k < 6; k++) F64(im[k]);
 #undef U32
 #undef F64
-    const char *p = tpath(t, "hand.mat");
-    write_bytes(p, b, n);
+    const char *p = mn_test_path(t, "hand.mat");
+    mn_test_write_bytes(p, b, n);
     mn_signal s;
     MN_CHECK_OK(t, mn_source_read(&s, p));
     MN_CHECK(t, s.nch == 2 && s.n == 3);
@@ -212,29 +183,29 @@ static void io_mat_handmade_v5_body(mn_test_ctx *t)
     memcpy(bad, b, n);
     const size_t dims_tag = 128 + 8 + 16; /* header, matrix tag, flags sub-element */
     bad[dims_tag + 4] = 0x6e; bad[dims_tag + 5] = 0x20; bad[dims_tag + 6] = 0x4e; bad[dims_tag + 7] = 0x6f;
-    const char *pb = tpath(t, "absurd.mat");
-    write_bytes(pb, bad, n);
+    const char *pb = mn_test_path(t, "absurd.mat");
+    mn_test_write_bytes(pb, bad, n);
     MN_CHECK(t, mn_source_read(&s, pb) == MN_ERR_FORMAT && strstr(mn_error_msg(), "absurd.mat") && s.x == NULL);
     memcpy(bad, b, n);
     bad[dims_tag + 12] = 0xff; bad[dims_tag + 13] = 0xff; /* second dimension 2^31 - 1 */
     bad[dims_tag + 14] = 0xff; bad[dims_tag + 15] = 0x7f;
-    write_bytes(pb, bad, n);
+    mn_test_write_bytes(pb, bad, n);
     MN_CHECK_MSG(t, mn_source_read(&s, pb) == MN_ERR_FORMAT && strstr(mn_error_msg(), "declares size 2x2147483647"),
                  "%s", mn_error_msg());
     char info[1024];
     MN_CHECK_OK(t, mn_describe_file(pb, info, sizeof info)); /* describing it needs no data */
     MN_CHECK(t, strstr(info, "z: complex double 2x2147483647") != NULL);
     bad[128 + 8 + 8] = 1; /* class cell with 2^32 elements: refused before matio allocates */
-    write_bytes(pb, bad, n);
+    mn_test_write_bytes(pb, bad, n);
     MN_CHECK(t, mn_source_read(&s, pb) == MN_ERR_FORMAT && strstr(mn_error_msg(), "cell/struct"));
     MN_CHECK(t, mn_alloc_live() == live1);
 
     /* truncated at every cut point: an error naming the file, never a crash or a leak */
     long live0 = mn_alloc_live();
-    const char *q = tpath(t, "cut.mat");
+    const char *q = mn_test_path(t, "cut.mat");
     int good = 0;
     for (size_t cut = 0; cut < n; cut++) {
-        write_bytes(q, b, cut);
+        mn_test_write_bytes(q, b, cut);
         mn_status st = mn_source_read(&s, q);
         bool ok = st != MN_OK && strstr(mn_error_msg(), "cut.mat") && s.x == NULL && mn_alloc_live() == live0;
         MN_CHECK_MSG(t, ok, "cut at %zu: status %d: %s", cut, st, mn_error_msg());
@@ -247,7 +218,7 @@ static void io_mat_malformed_body(mn_test_ctx *t)
 {
     long live0 = mn_alloc_live();
     char p[4200], src[4300];
-    snprintf(p, sizeof p, "%s", tpath(t, "bad.mat"));
+    snprintf(p, sizeof p, "%s", mn_test_path(t, "bad.mat"));
     mn_signal s;
     /* wrong classes and shapes */
     int32_t iv[4] = {1, 2, 3, 4};
@@ -284,22 +255,22 @@ static void io_mat_malformed_body(mn_test_ctx *t)
     /* not a MAT file, a bad variable name, a missing file */
     static const char text[] = "this is not a MAT file at all, just some text padding it out to more than 128 "
                                "bytes so the size check passes and matio has to look at the header itself.";
-    write_bytes(p, text, sizeof text - 1);
+    mn_test_write_bytes(p, text, sizeof text - 1);
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_FORMAT && strstr(mn_error_msg(), "bad.mat"));
-    write_bytes(p, "tiny", 4);
+    mn_test_write_bytes(p, "tiny", 4);
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_FORMAT && strstr(mn_error_msg(), "too short"));
     snprintf(src, sizeof src, "%s:1x", p);
     MN_CHECK(t, mn_source_read(&s, src) == MN_ERR_INVALID && strstr(mn_error_msg(), "'1x'"));
-    MN_CHECK(t, mn_source_read(&s, tpath(t, "missing.mat:v")) == MN_ERR_IO && strstr(mn_error_msg(), "missing.mat"));
+    MN_CHECK(t, mn_source_read(&s, mn_test_path(t, "missing.mat:v")) == MN_ERR_IO && strstr(mn_error_msg(), "missing.mat"));
     /* an HDF5 (v7.3) file cut short */
     mn_signal a;
     MN_CHECK_OK(t, mn_signal_alloc(&a, 2, 64));
     fill_random(&a, 2);
     MN_CHECK_OK(t, mn_mat_write(p, "v", &a, true));
     size_t n;
-    unsigned char *raw = read_bytes(p, &n);
+    unsigned char *raw = mn_test_read_bytes(p, &n);
     for (size_t cut = 0; raw && cut < n; cut += n / 23 + 1) {
-        write_bytes(p, raw, cut);
+        mn_test_write_bytes(p, raw, cut);
         mn_status st = mn_source_read(&s, p);
         MN_CHECK_MSG(t, st != MN_OK && strstr(mn_error_msg(), "bad.mat"), "v7.3 cut at %zu of %zu: %d %s", cut, n, st,
                      mn_error_msg());

@@ -7,34 +7,6 @@
 
 #include "mimonet/io.h"
 
-static const char *tpath(mn_test_ctx *t, const char *name)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", mn_test_tmpdir(t), name);
-    return buf;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
 /* A byte buffer assembled piece by piece. */
 typedef struct {
     unsigned char b[4096];
@@ -109,7 +81,7 @@ MN_TEST(io_npy_roundtrip_c64)
     mn_signal a, b;
     MN_CHECK_OK(t, mn_signal_alloc(&a, 3, 1000));
     fill_random(&a, t->seed);
-    const char *p = tpath(t, "x.npy");
+    const char *p = mn_test_path(t, "x.npy");
     MN_CHECK_OK(t, mn_npy_write_c64(p, &a, false));
     MN_CHECK_OK(t, mn_source_read(&b, p));
     MN_CHECK(t, b.nch == 3 && b.n == 1000);
@@ -119,7 +91,7 @@ MN_TEST(io_npy_roundtrip_c64)
 
     /* The header is what numpy writes: v1.0, dict text, padded to a multiple of 64. */
     size_t n;
-    unsigned char *raw = read_bytes(p, &n);
+    unsigned char *raw = mn_test_read_bytes(p, &n);
     MN_CHECK(t, raw && n > 10 && memcmp(raw, "\x93NUMPY\x01\x00", 8) == 0);
     size_t hlen = raw ? (size_t)raw[8] | (size_t)raw[9] << 8 : 0;
     MN_CHECK(t, (10 + hlen) % 64 == 0);
@@ -140,7 +112,7 @@ MN_TEST(io_npy_roundtrip_c64)
     MN_CHECK_OK(t, mn_signal_alloc(&one, 1, 5));
     for (int i = 0; i < 5; i++) one.x[i] = (float)i + I * (float)(-i);
     MN_CHECK_OK(t, mn_npy_write_c64(p, &one, true));
-    raw = read_bytes(p, &n);
+    raw = mn_test_read_bytes(p, &n);
     MN_CHECK(t, raw && strstr((char *)raw + 10, "'shape': (5,), }") != NULL);
     free(raw);
     MN_CHECK_OK(t, mn_source_read(&b, p));
@@ -156,10 +128,10 @@ MN_TEST(io_npy_write_f32_layout)
     const int64_t shape[3] = {2, 3, 2};
     float x[12];
     for (int k = 0; k < 12; k++) x[k] = 0.5f * (float)k - 1.0f;
-    const char *p = tpath(t, "f.npy");
+    const char *p = mn_test_path(t, "f.npy");
     MN_CHECK_OK(t, mn_npy_write_f32(p, x, 3, shape));
     size_t n;
-    unsigned char *raw = read_bytes(p, &n);
+    unsigned char *raw = mn_test_read_bytes(p, &n);
     const char *want = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 2), }";
     MN_CHECK(t, raw && memcmp(raw + 10, want, strlen(want)) == 0);
     MN_CHECK(t, n == 128 + 48); /* 10 + 63-char dict + pad + '\n' = 128 */
@@ -176,7 +148,7 @@ MN_TEST(io_npy_write_f32_layout)
     mn_signal_free(&s);
     /* 0-d and 1-d shapes format as numpy does */
     MN_CHECK_OK(t, mn_npy_write_f32(p, x, 0, NULL));
-    raw = read_bytes(p, &n);
+    raw = mn_test_read_bytes(p, &n);
     MN_CHECK(t, raw && strstr((char *)raw + 10, "'shape': (), }") != NULL && n == 128 + 4);
     free(raw);
     MN_CHECK(t, mn_npy_write_f32(p, x, -1, shape) == MN_ERR_INVALID);
@@ -189,8 +161,8 @@ MN_TEST(io_npy_handmade_f8)
     put_header(&o, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }");
     const double d[6] = {1.5, -2.0, 3.25, 0.125, -0.5, 1e-3};
     for (int k = 0; k < 6; k++) put_le64d(&o, d[k]);
-    const char *p = tpath(t, "h.npy");
-    write_bytes(p, o.b, o.n);
+    const char *p = mn_test_path(t, "h.npy");
+    mn_test_write_bytes(p, o.b, o.n);
     mn_signal s;
     MN_CHECK_OK(t, mn_source_read(&s, p));
     MN_CHECK(t, s.nch == 1 && s.n == 3);
@@ -209,8 +181,8 @@ MN_TEST(io_npy_handmade_bigendian_c8)
     put_header(&o, 2, "{\"descr\": \">c8\", \"fortran_order\": False, \"shape\": (2, 2)}");
     const float v[8] = {1, 2, 3, 4, -5, 6.5f, 7, -0.25f};
     for (int k = 0; k < 8; k++) put_be32f(&o, v[k]);
-    const char *p = tpath(t, "be.npy");
-    write_bytes(p, o.b, o.n);
+    const char *p = mn_test_path(t, "be.npy");
+    mn_test_write_bytes(p, o.b, o.n);
     mn_signal s;
     MN_CHECK_OK(t, mn_source_read(&s, p));
     MN_CHECK(t, s.nch == 2 && s.n == 2);
@@ -225,7 +197,7 @@ MN_TEST(io_npy_handmade_bigendian_c8)
     put_header(&o, 3, "{'descr': '>f8', 'fortran_order': False, 'shape': (2L, 2L), }");
     const double d[4] = {0.75, -1.0, 1e10, -3.5};
     for (int k = 0; k < 4; k++) put_be64d(&o, d[k]);
-    write_bytes(p, o.b, o.n);
+    mn_test_write_bytes(p, o.b, o.n);
     MN_CHECK_OK(t, mn_source_read(&s, p));
     MN_CHECK(t, s.nch == 1 && s.n == 2);
     if (s.x) MN_CHECK(t, re_(&s, 0, 0) == 0.75f && im_(&s, 0, 0) == -1.0f && re_(&s, 0, 1) == 1e10f && im_(&s, 0, 1) == -3.5f);
@@ -243,8 +215,8 @@ MN_TEST(io_npy_fortran_order)
         for (int i = 0; i < 3; i++)
             for (int k = 0; k < 2; k++) lin[c + 2 * (i + 3 * k)] = (float)(100 * c + 10 * i + k);
     for (int k = 0; k < 12; k++) put_le32f(&o, lin[k]);
-    const char *p = tpath(t, "fo.npy");
-    write_bytes(p, o.b, o.n);
+    const char *p = mn_test_path(t, "fo.npy");
+    mn_test_write_bytes(p, o.b, o.n);
     mn_signal s;
     MN_CHECK_OK(t, mn_source_read(&s, p));
     MN_CHECK(t, s.nch == 2 && s.n == 3);
@@ -262,7 +234,7 @@ MN_TEST(io_npy_fortran_order)
         put_le64d(&o, (c + 1) * 10.0 + i);
         put_le64d(&o, -(double)i);
     }
-    write_bytes(p, o.b, o.n);
+    mn_test_write_bytes(p, o.b, o.n);
     MN_CHECK_OK(t, mn_source_read(&s, p));
     MN_CHECK(t, s.nch == 2 && s.n == 3);
     if (s.x)
@@ -324,8 +296,8 @@ MN_TEST(io_npy_malformed)
         o.n += c->data_bytes;
         char name[64];
         snprintf(name, sizeof name, "bad_%s.npy", c->name);
-        const char *p = tpath(t, name);
-        write_bytes(p, o.b, o.n);
+        const char *p = mn_test_path(t, name);
+        mn_test_write_bytes(p, o.b, o.n);
         mn_signal s;
         mn_status st = mn_source_read(&s, p);
         MN_CHECK_MSG(t, st == c->want, "%s: status %d (%s), want %d", c->name, st, mn_error_msg(), c->want);
@@ -337,9 +309,9 @@ MN_TEST(io_npy_malformed)
     }
 
     /* Not npy at all, a NUL in the header, a header longer than the file, a missing file. */
-    const char *p = tpath(t, "junk.npy");
+    const char *p = mn_test_path(t, "junk.npy");
     static const char zip[] = "PK\003\004 this is a zip file, not npy";
-    write_bytes(p, zip, sizeof zip - 1);
+    mn_test_write_bytes(p, zip, sizeof zip - 1);
     mn_signal s;
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_FORMAT && strstr(mn_error_msg(), "junk.npy") &&
                     strstr(mn_error_msg(), "NUMPY"));
@@ -348,15 +320,15 @@ MN_TEST(io_npy_malformed)
     o.b[20] = '\0';
     memset(o.b + o.n, 0, 8);
     o.n += 8;
-    write_bytes(p, o.b, o.n);
+    mn_test_write_bytes(p, o.b, o.n);
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_FORMAT && strstr(mn_error_msg(), "NUL"));
     o.n = 0;
     put_header(&o, 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }");
     o.b[8] = 0xff;
     o.b[9] = 0xff; /* header length 65535 > file */
-    write_bytes(p, o.b, o.n);
+    mn_test_write_bytes(p, o.b, o.n);
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_FORMAT && strstr(mn_error_msg(), "truncated"));
-    MN_CHECK(t, mn_source_read(&s, tpath(t, "missing.npy")) == MN_ERR_IO && strstr(mn_error_msg(), "missing.npy"));
+    MN_CHECK(t, mn_source_read(&s, mn_test_path(t, "missing.npy")) == MN_ERR_IO && strstr(mn_error_msg(), "missing.npy"));
     MN_CHECK(t, mn_alloc_live() == live0);
 }
 
@@ -367,7 +339,7 @@ MN_TEST(io_npy_nonfinite)
     MN_CHECK_OK(t, mn_signal_alloc(&a, 2, 4));
     fill_random(&a, 3);
     ((float *)a.x)[2 * (1 * 4 + 2) + 1] = NAN; /* channel 1, sample 2, imaginary */
-    const char *p = tpath(t, "nan.npy");
+    const char *p = mn_test_path(t, "nan.npy");
     MN_CHECK(t, mn_npy_write_c64(p, &a, false) == MN_ERR_NUMERIC); /* the writer refuses NaN */
     MN_CHECK(t, strstr(mn_error_msg(), "channel 1, sample 2") != NULL);
 
@@ -375,7 +347,7 @@ MN_TEST(io_npy_nonfinite)
     bytes o = {.n = 0};
     put_header(&o, 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (2, 4), }");
     for (int k = 0; k < 16; k++) put_le32f(&o, k == 2 * (1 * 4 + 2) + 1 ? NAN : 1.0f);
-    write_bytes(p, o.b, o.n);
+    mn_test_write_bytes(p, o.b, o.n);
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_NUMERIC);
     MN_CHECK_MSG(t, strstr(mn_error_msg(), "nan.npy") && strstr(mn_error_msg(), "channel 1, sample 2") &&
                         strstr(mn_error_msg(), "imaginary") && strstr(mn_error_msg(), "NaN"),
@@ -383,13 +355,13 @@ MN_TEST(io_npy_nonfinite)
     o.n = 0;
     put_header(&o, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }");
     for (int k = 0; k < 6; k++) put_le64d(&o, k == 4 ? -(double)INFINITY : 0.5);
-    write_bytes(p, o.b, o.n);
+    mn_test_write_bytes(p, o.b, o.n);
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_NUMERIC && strstr(mn_error_msg(), "channel 0, sample 2") &&
                     strstr(mn_error_msg(), "Inf"));
     o.n = 0;
     put_header(&o, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }");
     for (int k = 0; k < 6; k++) put_le64d(&o, k == 1 ? 1e300 : 0.5);
-    write_bytes(p, o.b, o.n);
+    mn_test_write_bytes(p, o.b, o.n);
     MN_CHECK(t, mn_source_read(&s, p) == MN_ERR_NUMERIC && strstr(mn_error_msg(), "beyond float32"));
     mn_signal_free(&a);
     MN_CHECK(t, mn_alloc_live() == live0);
@@ -401,15 +373,15 @@ MN_TEST(io_npy_truncated_every_cut)
     MN_CHECK_OK(t, mn_signal_alloc(&a, 2, 5));
     long live0 = mn_alloc_live();
     fill_random(&a, 11);
-    const char *p = tpath(t, "full.npy");
+    const char *p = mn_test_path(t, "full.npy");
     MN_CHECK_OK(t, mn_npy_write_c64(p, &a, false));
     size_t n;
-    unsigned char *raw = read_bytes(p, &n);
+    unsigned char *raw = mn_test_read_bytes(p, &n);
     MN_CHECK(t, raw && n == 128 + 80);
-    const char *q = tpath(t, "cut.npy");
+    const char *q = mn_test_path(t, "cut.npy");
     int failures_ok = 0;
     for (size_t cut = 0; raw && cut < n; cut++) {
-        write_bytes(q, raw, cut);
+        mn_test_write_bytes(q, raw, cut);
         mn_signal s;
         mn_status st = mn_source_read(&s, q);
         bool ok = st == MN_ERR_FORMAT && strstr(mn_error_msg(), "cut.npy") && s.x == NULL && mn_alloc_live() == live0;
@@ -426,7 +398,7 @@ MN_TEST(io_npy_alloc_fail_sweep)
     mn_signal a, s;
     MN_CHECK_OK(t, mn_signal_alloc(&a, 2, 50));
     fill_random(&a, 5);
-    const char *p = tpath(t, "sweep.npy");
+    const char *p = mn_test_path(t, "sweep.npy");
     MN_CHECK_OK(t, mn_npy_write_c64(p, &a, false));
     long live0 = mn_alloc_live();
     int failed = 0;
@@ -448,7 +420,7 @@ MN_TEST(io_npy_alloc_fail_sweep)
     /* the writer too */
     for (long k = 1; k < 100; k++) {
         mn_alloc_fail_at(k);
-        mn_status st = mn_npy_write_c64(tpath(t, "w.npy"), &a, false);
+        mn_status st = mn_npy_write_c64(mn_test_path(t, "w.npy"), &a, false);
         mn_alloc_fail_at(0);
         MN_CHECK(t, mn_alloc_live() == live0);
         if (st == MN_OK) break;

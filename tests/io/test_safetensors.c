@@ -23,28 +23,6 @@ static void join(char *buf, size_t n, const char *dir, const char *name)
     snprintf(buf, n, "%s/%s", dir, name);
 }
 
-static int write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(data, 1, n, f);
-    return fclose(f) == 0 && w == n ? 0 : -1;
-}
-
-/* Whole file into a malloc'ed buffer (plain libc, so it does not count as mimonet memory). */
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
-    *n = b ? fread(b, 1, (size_t)len, f) : 0;
-    fclose(f);
-    return b;
-}
-
 static int count_temps(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -74,7 +52,7 @@ static int write_st(const char *path, const char *header, const void *data, size
     memcpy(b + 8, header, h);
     memset(b + 8 + h, ' ', pad);
     if (data_len) memcpy(b + 8 + h + pad, data, data_len);
-    int r = write_bytes(path, b, total);
+    int r = mn_test_write_bytes(path, b, total);
     free(b);
     return r;
 }
@@ -263,7 +241,7 @@ MN_TEST(io_safetensors_byte_layout)
     const char *k[1] = {"k"}, *v[1] = {"v"};
     MN_CHECK_OK(t, mn_safetensors_save(path, &a, k, v, 1));
     size_t n = 0;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = mn_test_read_bytes(path, &n);
     MN_CHECK(t, b != NULL && n > 8);
     if (!b || n <= 8) {
         free(b);
@@ -311,7 +289,7 @@ MN_TEST(io_safetensors_byte_layout)
         val[len] = '\0';
         const char *vv[1] = {val};
         MN_CHECK_OK(t, mn_safetensors_save(path, &a, k, vv, 1));
-        b = read_bytes(path, &n);
+        b = mn_test_read_bytes(path, &n);
         MN_CHECK(t, b != NULL && n > 8);
         if (!b || n <= 8) break;
         hl = 0;
@@ -421,7 +399,7 @@ MN_TEST(io_safetensors_rejects_truncation)
     const char *k[1] = {"arch"}, *v[1] = {"light"};
     MN_CHECK_OK(t, mn_safetensors_save(path, &a, k, v, 1));
     size_t n = 0;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = mn_test_read_bytes(path, &n);
     MN_CHECK(t, b != NULL && n > 16);
     if (!b || n <= 16) {
         free(b);
@@ -435,12 +413,12 @@ MN_TEST(io_safetensors_rejects_truncation)
     size_t cuts_data[] = {data0, data0 + 1, data0 + 4, data0 + (n - data0) / 2, n - 4, n - 1};
     char label[64];
     for (size_t c = 0; c <= data0; c++) {
-        MN_CHECK(t, write_bytes(cut, b, c) == 0);
+        MN_CHECK(t, mn_test_write_bytes(cut, b, c) == 0);
         snprintf(label, sizeof label, "cut at %zu of %zu", c, n);
         expect_reject_into(t, &a, cut, NULL, label);
     }
     for (size_t i = 0; i < sizeof cuts_data / sizeof cuts_data[0]; i++) {
-        MN_CHECK(t, write_bytes(cut, b, cuts_data[i]) == 0);
+        MN_CHECK(t, mn_test_write_bytes(cut, b, cuts_data[i]) == 0);
         snprintf(label, sizeof label, "cut at %zu of %zu", cuts_data[i], n);
         expect_reject_into(t, &a, cut, "data", label);
     }
@@ -450,7 +428,7 @@ MN_TEST(io_safetensors_rejects_truncation)
     if (longer) {
         memcpy(longer, b, n);
         memset(longer + n, 0, 4);
-        MN_CHECK(t, write_bytes(cut, longer, n + 4) == 0);
+        MN_CHECK(t, mn_test_write_bytes(cut, longer, n + 4) == 0);
         expect_reject_into(t, &a, cut, "no tensor", "4 trailing bytes");
         free(longer);
     }
@@ -472,7 +450,7 @@ MN_TEST(io_safetensors_rejects_bad_lengths)
     MN_CHECK(t, write_st(path, hdr, SMALL_DATA, 12) == 0);
     MN_CHECK_OK(t, mn_safetensors_load(&p, path, NULL)); /* the unmodified file is fine */
     size_t n = 0;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = mn_test_read_bytes(path, &n);
     MN_CHECK(t, b != NULL);
     if (!b) {
         mn_params_free(&p);
@@ -482,7 +460,7 @@ MN_TEST(io_safetensors_rejects_bad_lengths)
                              0x8000000000000000ULL, 0, 1};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         put_u64le(b, lens[i]);
-        MN_CHECK(t, write_bytes(path, b, n) == 0);
+        MN_CHECK(t, mn_test_write_bytes(path, b, n) == 0);
         char label[64];
         snprintf(label, sizeof label, "header length %llu", (unsigned long long)lens[i]);
         expect_reject_into(t, &p, path, NULL, label);
@@ -490,7 +468,7 @@ MN_TEST(io_safetensors_rejects_bad_lengths)
     /* The 100 MB cap, on a sparse 150 MB file whose header length claims 120 MB (inside the
      * file): refused before anything is allocated for it. */
     put_u64le(b, 120000000ULL);
-    MN_CHECK(t, write_bytes(path, b, n) == 0);
+    MN_CHECK(t, mn_test_write_bytes(path, b, n) == 0);
     MN_CHECK(t, truncate(path, 150000000) == 0);
     long live0 = mn_alloc_live();
     mn_alloc_fail_at(1); /* any allocation at all would fail the load with NOMEM instead */
@@ -719,7 +697,7 @@ MN_TEST(io_safetensors_alloc_failure_sweep)
     const char *k[2] = {"arch", "steps"}, *v[2] = {"light", "1000"};
     MN_CHECK_OK(t, mn_safetensors_save(path, &b, k, v, 2)); /* the "previous" checkpoint */
     size_t n_old = 0;
-    unsigned char *old = read_bytes(path, &n_old);
+    unsigned char *old = mn_test_read_bytes(path, &n_old);
     long live0 = mn_alloc_live();
 
     /* save */
@@ -734,7 +712,7 @@ MN_TEST(io_safetensors_alloc_failure_sweep)
         MN_CHECK(t, st == MN_ERR_NOMEM);
         MN_CHECK(t, mn_alloc_live() == live0);
         size_t n_now = 0;
-        unsigned char *now = read_bytes(path, &n_now);
+        unsigned char *now = mn_test_read_bytes(path, &n_now);
         MN_CHECK(t, now && n_now == n_old && memcmp(now, old, n_old) == 0);
         free(now);
         MN_CHECK(t, count_temps(dir) == 0);

@@ -11,36 +11,6 @@
 
 #include "mimonet/io.h"
 
-static const char *tpath(mn_test_ctx *t, const char *name)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", mn_test_tmpdir(t), name);
-    return buf;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    b[*n] = 0;
-    fclose(f);
-    return b;
-}
-
 static float re_(const mn_signal *s, int c, int64_t i) { return ((const float *)s->x)[2 * (c * s->n + i)]; }
 static float im_(const mn_signal *s, int c, int64_t i) { return ((const float *)s->x)[2 * (c * s->n + i) + 1]; }
 
@@ -59,7 +29,7 @@ MN_TEST(io_sigmf_roundtrip_cf32)
     MN_CHECK_OK(t, mn_signal_alloc(&a, 4, 300));
     fill_random(&a, t->seed, 1.0);
     a.sample_rate = 30.72e6;
-    const char *base = tpath(t, "rec");
+    const char *base = mn_test_path(t, "rec");
     char meta[4200], data[4200];
     snprintf(meta, sizeof meta, "%s.sigmf-meta", base);
     snprintf(data, sizeof data, "%s.sigmf-data", base);
@@ -75,7 +45,7 @@ MN_TEST(io_sigmf_roundtrip_cf32)
 
     /* raw layout: per-sample interleaving, little-endian float32 pairs */
     size_t n;
-    unsigned char *raw = read_bytes(data, &n);
+    unsigned char *raw = mn_test_read_bytes(data, &n);
     MN_CHECK(t, n == 4 * 300 * 8);
     if (raw && n == 9600) {
         /* sample 17 of channel 2 sits at complex index 17 * 4 + 2 */
@@ -91,7 +61,7 @@ MN_TEST(io_sigmf_roundtrip_cf32)
     free(raw);
 
     /* the meta file holds what SigMF requires, plus the caller's members */
-    raw = read_bytes(meta, &n);
+    raw = mn_test_read_bytes(meta, &n);
     cJSON *root = raw ? cJSON_Parse((const char *)raw) : NULL;
     free(raw);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(root, "global");
@@ -133,7 +103,7 @@ MN_TEST(io_sigmf_roundtrip_ci16)
     a.sample_rate = 1e6;
     float peak = 0;
     for (size_t k = 0; k < 2000; k++) peak = fmaxf(peak, fabsf(((float *)a.x)[k]));
-    const char *base = tpath(t, "q");
+    const char *base = mn_test_path(t, "q");
     MN_CHECK_OK(t, mn_sigmf_write(base, &a, "ci16_le", NULL));
     char meta[4200];
     snprintf(meta, sizeof meta, "%s.sigmf-meta", base);
@@ -150,7 +120,7 @@ MN_TEST(io_sigmf_roundtrip_ci16)
     char data[4200];
     snprintf(data, sizeof data, "%s.sigmf-data", base);
     size_t n;
-    unsigned char *raw = read_bytes(data, &n);
+    unsigned char *raw = mn_test_read_bytes(data, &n);
     MN_CHECK(t, n == 2 * 500 * 4);
     int maxq = 0;
     for (size_t k = 0; raw && k + 1 < n; k += 2) {
@@ -166,10 +136,10 @@ MN_TEST(io_sigmf_roundtrip_ci16)
 /* Written by hand: ci16_le with 2 channels, no mimonet:scale (so 1/32768), no sample rate. */
 MN_TEST(io_sigmf_handmade_ci16)
 {
-    const char *meta = tpath(t, "hand.sigmf-meta");
+    const char *meta = mn_test_path(t, "hand.sigmf-meta");
     const char *text = "{\"global\": {\"core:datatype\": \"ci16_le\", \"core:version\": \"1.0.0\", "
                        "\"core:num_channels\": 2}, \"captures\": [], \"annotations\": []}";
-    write_bytes(meta, text, strlen(text));
+    mn_test_write_bytes(meta, text, strlen(text));
     /* samples: (s0 c0) (s0 c1) (s1 c0) (s1 c1) as I,Q int16 LE */
     const int16_t q[8] = {16384, -16384, 1, -1, -32768, 32767, 0, 8192};
     unsigned char b[16];
@@ -178,9 +148,9 @@ MN_TEST(io_sigmf_handmade_ci16)
         b[2 * k] = (unsigned char)(u & 0xff);
         b[2 * k + 1] = (unsigned char)(u >> 8);
     }
-    write_bytes(tpath(t, "hand.sigmf-data"), b, 16);
+    mn_test_write_bytes(mn_test_path(t, "hand.sigmf-data"), b, 16);
     mn_signal s;
-    MN_CHECK_OK(t, mn_source_read(&s, tpath(t, "hand.sigmf-meta")));
+    MN_CHECK_OK(t, mn_source_read(&s, mn_test_path(t, "hand.sigmf-meta")));
     MN_CHECK(t, s.nch == 2 && s.n == 2 && s.sample_rate == 0);
     if (s.x && s.nch == 2 && s.n == 2) {
         MN_CHECK(t, re_(&s, 0, 0) == 0.5f && im_(&s, 0, 0) == -0.5f);
@@ -228,16 +198,16 @@ MN_TEST(io_sigmf_malformed)
     };
     long live0 = mn_alloc_live();
     char meta[4200], data[4200];
-    snprintf(meta, sizeof meta, "%s", tpath(t, "bad.sigmf-meta"));
-    snprintf(data, sizeof data, "%s", tpath(t, "bad.sigmf-data"));
+    snprintf(meta, sizeof meta, "%s", mn_test_path(t, "bad.sigmf-meta"));
+    snprintf(data, sizeof data, "%s", mn_test_path(t, "bad.sigmf-data"));
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         const sigmf_bad *c = &cases[k];
         remove(meta);
         remove(data);
-        if (c->meta) write_bytes(meta, c->meta, strlen(c->meta));
+        if (c->meta) mn_test_write_bytes(meta, c->meta, strlen(c->meta));
         if (c->data_bytes != (size_t)-1) {
             unsigned char z[64] = {0};
-            write_bytes(data, z, c->data_bytes);
+            mn_test_write_bytes(data, z, c->data_bytes);
         }
         mn_signal s;
         mn_status st = mn_source_read(&s, c->meta ? meta : data);
@@ -249,30 +219,30 @@ MN_TEST(io_sigmf_malformed)
 
     /* NaN in cf32 data names channel and sample */
     const char *ok_meta = "{\"global\": {\"core:datatype\": \"cf32_le\", \"core:num_channels\": 2}}";
-    write_bytes(meta, ok_meta, strlen(ok_meta));
+    mn_test_write_bytes(meta, ok_meta, strlen(ok_meta));
     float v[12] = {0};
     v[2 * (2 * 2 + 1) + 0] = INFINITY; /* sample 2, channel 1, real */
-    write_bytes(data, v, sizeof v);    /* little-endian host assumed by this hand-made file */
+    mn_test_write_bytes(data, v, sizeof v);    /* little-endian host assumed by this hand-made file */
     mn_signal s;
     MN_CHECK(t, mn_source_read(&s, meta) == MN_ERR_NUMERIC);
     MN_CHECK_MSG(t, strstr(mn_error_msg(), "channel 1, sample 2") && strstr(mn_error_msg(), "real part is Inf"),
                  "message: %s", mn_error_msg());
     MN_CHECK(t, s.x == NULL && mn_alloc_live() == live0);
     /* a SigMF archive is refused with advice */
-    MN_CHECK(t, mn_source_read(&s, tpath(t, "x.sigmf")) == MN_ERR_UNSUPPORTED && strstr(mn_error_msg(), "extract"));
+    MN_CHECK(t, mn_source_read(&s, mn_test_path(t, "x.sigmf")) == MN_ERR_UNSUPPORTED && strstr(mn_error_msg(), "extract"));
 
     /* writer argument errors */
     mn_signal a;
     MN_CHECK_OK(t, mn_signal_alloc(&a, 1, 4));
-    MN_CHECK(t, mn_sigmf_write(tpath(t, "w"), &a, "cu8", NULL) == MN_ERR_INVALID && strstr(mn_error_msg(), "cu8"));
-    MN_CHECK(t, mn_sigmf_write(tpath(t, "w"), &a, "cf32_le", "[1]") == MN_ERR_INVALID);
-    MN_CHECK(t, mn_sigmf_write(tpath(t, "w"), &a, "cf32_le", "{\"core:datatype\": \"ci16_le\"}") == MN_ERR_INVALID &&
+    MN_CHECK(t, mn_sigmf_write(mn_test_path(t, "w"), &a, "cu8", NULL) == MN_ERR_INVALID && strstr(mn_error_msg(), "cu8"));
+    MN_CHECK(t, mn_sigmf_write(mn_test_path(t, "w"), &a, "cf32_le", "[1]") == MN_ERR_INVALID);
+    MN_CHECK(t, mn_sigmf_write(mn_test_path(t, "w"), &a, "cf32_le", "{\"core:datatype\": \"ci16_le\"}") == MN_ERR_INVALID &&
                     strstr(mn_error_msg(), "core:datatype"));
     a.sample_rate = -1;
-    MN_CHECK(t, mn_sigmf_write(tpath(t, "w"), &a, "cf32_le", NULL) == MN_ERR_INVALID);
+    MN_CHECK(t, mn_sigmf_write(mn_test_path(t, "w"), &a, "cf32_le", NULL) == MN_ERR_INVALID);
     a.sample_rate = 0;
     a.x[3] = NAN;
-    MN_CHECK(t, mn_sigmf_write(tpath(t, "w"), &a, "ci16_le", NULL) == MN_ERR_NUMERIC);
+    MN_CHECK(t, mn_sigmf_write(mn_test_path(t, "w"), &a, "ci16_le", NULL) == MN_ERR_NUMERIC);
     mn_signal_free(&a);
     MN_CHECK(t, mn_alloc_live() == live0);
 }
@@ -282,21 +252,21 @@ MN_TEST(io_sigmf_truncated)
     mn_signal a;
     MN_CHECK_OK(t, mn_signal_alloc(&a, 2, 3));
     fill_random(&a, 9, 1.0);
-    const char *base = tpath(t, "tr");
+    const char *base = mn_test_path(t, "tr");
     MN_CHECK_OK(t, mn_sigmf_write(base, &a, "cf32_le", NULL));
     long live0 = mn_alloc_live();
     char meta[4200], data[4200];
     snprintf(meta, sizeof meta, "%s.sigmf-meta", base);
     snprintf(data, sizeof data, "%s.sigmf-data", base);
     size_t nm, nd;
-    unsigned char *m = read_bytes(meta, &nm), *d = read_bytes(data, &nd);
+    unsigned char *m = mn_test_read_bytes(meta, &nm), *d = mn_test_read_bytes(data, &nd);
     MN_CHECK(t, m && d && nd == 48);
     /* every cut of the meta file before its closing brace is invalid JSON */
     const char *close = m ? strrchr((const char *)m, '}') : NULL;
     size_t last = close ? (size_t)(close - (const char *)m) : 0;
     int bad = 0;
     for (size_t cut = 0; m && cut <= last; cut++) {
-        write_bytes(meta, m, cut);
+        mn_test_write_bytes(meta, m, cut);
         mn_signal s;
         mn_status st = mn_source_read(&s, meta);
         bool ok = st == MN_ERR_FORMAT && strstr(mn_error_msg(), "tr.sigmf-meta") && s.x == NULL &&
@@ -305,10 +275,10 @@ MN_TEST(io_sigmf_truncated)
         bad += ok;
     }
     MN_CHECK(t, bad == (int)last + 1);
-    if (m) write_bytes(meta, m, nm);
+    if (m) mn_test_write_bytes(meta, m, nm);
     /* data cuts that are not whole samples are reported; whole-sample cuts read fewer samples */
     for (size_t cut = 0; d && cut < nd; cut++) {
-        write_bytes(data, d, cut);
+        mn_test_write_bytes(data, d, cut);
         mn_signal s;
         mn_status st = mn_source_read(&s, meta);
         if (cut > 0 && cut % 16 == 0) {
@@ -331,7 +301,7 @@ MN_TEST(io_sigmf_alloc_fail_sweep)
     MN_CHECK_OK(t, mn_signal_alloc(&a, 3, 20));
     fill_random(&a, 4, 1.0);
     a.sample_rate = 5e6;
-    const char *base = tpath(t, "sw");
+    const char *base = mn_test_path(t, "sw");
     MN_CHECK_OK(t, mn_sigmf_write(base, &a, "ci16_le", "{\"core:author\": \"test\"}"));
     char meta[4200];
     snprintf(meta, sizeof meta, "%s.sigmf-meta", base);

@@ -8,13 +8,6 @@
 
 #include "mimonet/io.h"
 
-static const char *tpath(mn_test_ctx *t, const char *name)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", mn_test_tmpdir(t), name);
-    return buf;
-}
-
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -63,14 +56,14 @@ MN_TEST(io_source_dispatch)
     MN_CHECK_OK(t, mn_signal_alloc(&a, 2, 7));
     fill_ramp(&a);
     /* upper-case extension */
-    const char *p = tpath(t, "UP.NPY");
+    const char *p = mn_test_path(t, "UP.NPY");
     MN_CHECK_OK(t, mn_npy_write_c64(p, &a, false));
     MN_CHECK_OK(t, mn_source_read(&s, p));
     MN_CHECK(t, s.nch == 2 && s.n == 7 && memcmp(s.x, a.x, 14 * sizeof(float complex)) == 0);
     mn_signal_free(&s);
     /* a folder with ':' in its name does not confuse the file.mat:VAR split */
     char dir[4200], path[4300];
-    snprintf(dir, sizeof dir, "%s", tpath(t, "a:b"));
+    snprintf(dir, sizeof dir, "%s", mn_test_path(t, "a:b"));
     MN_CHECK(t, mkdir(dir, 0755) == 0);
     snprintf(path, sizeof path, "%s/x.csv", dir);
     MN_CHECK_OK(t, mn_csv_write(path, &a));
@@ -78,7 +71,7 @@ MN_TEST(io_source_dispatch)
     MN_CHECK(t, s.nch == 2 && s.n == 7 && memcmp(s.x, a.x, 14 * sizeof(float complex)) == 0);
     mn_signal_free(&s);
     /* unknown kinds, empty names */
-    MN_CHECK(t, mn_source_read(&s, tpath(t, "x.wav")) == MN_ERR_INVALID && strstr(mn_error_msg(), "x.wav") &&
+    MN_CHECK(t, mn_source_read(&s, mn_test_path(t, "x.wav")) == MN_ERR_INVALID && strstr(mn_error_msg(), "x.wav") &&
                     strstr(mn_error_msg(), ".npy"));
     MN_CHECK(t, mn_source_read(&s, "") == MN_ERR_INVALID);
     MN_CHECK(t, mn_source_read(&s, NULL) == MN_ERR_INVALID);
@@ -87,7 +80,7 @@ MN_TEST(io_source_dispatch)
     snprintf(path, sizeof path, "%s:v", p);
     MN_CHECK(t, mn_source_read(&s, path) == MN_ERR_INVALID && strstr(mn_error_msg(), "unknown kind"));
 #ifdef MN_HAVE_MATIO
-    const char *m = tpath(t, "d.mat");
+    const char *m = mn_test_path(t, "d.mat");
     MN_CHECK_OK(t, mn_mat_write(m, "rx", &a, false));
     snprintf(path, sizeof path, "%s:rx", m);
     MN_CHECK_OK(t, mn_source_read(&s, path));
@@ -111,28 +104,28 @@ MN_TEST(io_describe_files)
     fill_ramp(&a);
     a.sample_rate = 30.72e6;
 
-    MN_CHECK_OK(t, mn_npy_write_c64(tpath(t, "x.npy"), &a, false));
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "x.npy"), buf, sizeof buf));
+    MN_CHECK_OK(t, mn_npy_write_c64(mn_test_path(t, "x.npy"), &a, false));
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "x.npy"), buf, sizeof buf));
     MN_CHECK_MSG(t, strstr(buf, "complex64") && strstr(buf, "(4, 300)") && strstr(buf, "4 channels x 300 samples"),
                  "npy: %s", buf);
     const int64_t shape[2] = {3, 5};
     float f[15] = {0};
-    MN_CHECK_OK(t, mn_npy_write_f32(tpath(t, "f.npy"), f, 2, shape));
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "f.npy"), buf, sizeof buf));
+    MN_CHECK_OK(t, mn_npy_write_f32(mn_test_path(t, "f.npy"), f, 2, shape));
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "f.npy"), buf, sizeof buf));
     MN_CHECK_MSG(t, strstr(buf, "float32") && strstr(buf, "(3, 5)") && strstr(buf, "not a signal"), "f32: %s", buf);
 
-    write_text(tpath(t, "x.csv"), "I0,Q0,I1,Q1\n1,2,3,4\n5,6,7,8\n9,10,11,12\n");
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "x.csv"), buf, sizeof buf));
+    write_text(mn_test_path(t, "x.csv"), "I0,Q0,I1,Q1\n1,2,3,4\n5,6,7,8\n9,10,11,12\n");
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "x.csv"), buf, sizeof buf));
     MN_CHECK_MSG(t, strstr(buf, "3 data rows") && strstr(buf, "2 channels") && strstr(buf, "I0,Q0,I1,Q1"), "csv: %s", buf);
 
-    MN_CHECK_OK(t, mn_sigmf_write(tpath(t, "rec"), &a, "ci16_le", NULL));
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "rec.sigmf-meta"), buf, sizeof buf));
+    MN_CHECK_OK(t, mn_sigmf_write(mn_test_path(t, "rec"), &a, "ci16_le", NULL));
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "rec.sigmf-meta"), buf, sizeof buf));
     MN_CHECK_MSG(t, strstr(buf, "ci16_le") && strstr(buf, "4 channels x 300 samples") && strstr(buf, "30720000 Hz") &&
                         strstr(buf, "mimonet:scale"), "sigmf: %s", buf);
 
 #ifdef MN_HAVE_MATIO
-    MN_CHECK_OK(t, mn_mat_write(tpath(t, "x.mat"), "tx", &a, true));
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "x.mat"), buf, sizeof buf));
+    MN_CHECK_OK(t, mn_mat_write(mn_test_path(t, "x.mat"), "tx", &a, true));
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "x.mat"), buf, sizeof buf));
     MN_CHECK_MSG(t, strstr(buf, "v7.3") && strstr(buf, "tx: complex double 4x300") && strstr(buf, "1 variable"),
                  "mat: %s", buf);
 #endif
@@ -145,33 +138,33 @@ MN_TEST(io_describe_files)
     MN_CHECK(t, mn_params_add(&p, "conv.b", 1, s2, MN_INIT_ZEROS, 0, 3, true) >= 0);
     MN_CHECK_OK(t, mn_params_alloc(&p));
     const char *keys[2] = {"architecture", "seed"}, *vals[2] = {"light: DS-conv 64->32 d1", "42"};
-    MN_CHECK_OK(t, mn_safetensors_save(tpath(t, "m.safetensors"), &p, keys, vals, 2));
+    MN_CHECK_OK(t, mn_safetensors_save(mn_test_path(t, "m.safetensors"), &p, keys, vals, 2));
     mn_params_free(&p);
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "m.safetensors"), buf, sizeof buf));
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "m.safetensors"), buf, sizeof buf));
     MN_CHECK_MSG(t, strstr(buf, "2 tensors") && strstr(buf, "32 parameters") && strstr(buf, "conv.w: [8, 3]") &&
                         strstr(buf, "conv.b: [8]") && strstr(buf, "architecture") && strstr(buf, "seed") &&
                         strstr(buf, "light: DS-conv 64->32 d1"), "safetensors: %s", buf);
 
     /* kind from the first bytes when the name does not say */
     char from[4200];
-    snprintf(from, sizeof from, "%s", tpath(t, "x.npy"));
-    MN_CHECK(t, rename(from, tpath(t, "noext")) == 0);
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "noext"), buf, sizeof buf));
+    snprintf(from, sizeof from, "%s", mn_test_path(t, "x.npy"));
+    MN_CHECK(t, rename(from, mn_test_path(t, "noext")) == 0);
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "noext"), buf, sizeof buf));
     MN_CHECK(t, strstr(buf, "complex64") != NULL);
     /* truncation to a small buffer */
     char small[16];
-    MN_CHECK_OK(t, mn_describe_file(tpath(t, "noext"), small, sizeof small));
+    MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "noext"), small, sizeof small));
     MN_CHECK(t, strlen(small) == 15 && strcmp(small + 12, "...") == 0);
     /* errors */
-    write_text(tpath(t, "junk.bin"), "hello");
-    MN_CHECK(t, mn_describe_file(tpath(t, "junk.bin"), buf, sizeof buf) == MN_ERR_FORMAT &&
+    write_text(mn_test_path(t, "junk.bin"), "hello");
+    MN_CHECK(t, mn_describe_file(mn_test_path(t, "junk.bin"), buf, sizeof buf) == MN_ERR_FORMAT &&
                     strstr(mn_error_msg(), "junk.bin") && buf[0] == '\0');
-    MN_CHECK(t, mn_describe_file(tpath(t, "none.npy"), buf, sizeof buf) == MN_ERR_IO &&
+    MN_CHECK(t, mn_describe_file(mn_test_path(t, "none.npy"), buf, sizeof buf) == MN_ERR_IO &&
                     strstr(mn_error_msg(), "none.npy"));
-    write_text(tpath(t, "bad.csv"), "1,2\n3\n");
-    MN_CHECK(t, mn_describe_file(tpath(t, "bad.csv"), buf, sizeof buf) == MN_ERR_FORMAT &&
+    write_text(mn_test_path(t, "bad.csv"), "1,2\n3\n");
+    MN_CHECK(t, mn_describe_file(mn_test_path(t, "bad.csv"), buf, sizeof buf) == MN_ERR_FORMAT &&
                     strstr(mn_error_msg(), "line 2"));
-    MN_CHECK(t, mn_describe_file(tpath(t, "x.csv"), buf, 0) == MN_ERR_INVALID);
+    MN_CHECK(t, mn_describe_file(mn_test_path(t, "x.csv"), buf, 0) == MN_ERR_INVALID);
     mn_signal_free(&a);
     MN_CHECK(t, mn_alloc_live() == live0);
 }
