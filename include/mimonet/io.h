@@ -82,28 +82,54 @@ mn_status mn_signal_alloc(mn_signal *s, int nch, int64_t n); /* zero-filled */
 void mn_signal_free(mn_signal *s);
 
 /* Read a data source named as on the command line:
- *   x.npy          complex64/complex128 [nch, n] or [n]; or float32/float64 [..., 2] as I/Q
- *   x.mat:VAR      MAT v5 / v7.3 through matio (complex; real is accepted with Im = 0)
- *   x.csv          columns I,Q or I0,Q0,I1,Q1,... ; header optional
- *   x.sigmf-meta   SigMF (cf32_le, ci16_le; multi-channel via core:num_channels); .sigmf-data
- *                  is accepted too and finds its meta file.
- * Validates shape, dtype, size and finiteness; errors name the file and field. */
+ *   x.npy          complex64/complex128 [nch, n] or [n]; or float32/float64 [n, 2] or
+ *                  [nch, n, 2] as I/Q; either byte order; C or Fortran order; v1/v2/v3 headers
+ *   x.mat:VAR      MAT v5 / v7.3 through matio (double or single; real is accepted with Im = 0);
+ *                  VAR may be omitted when the file holds one variable.  A rows x cols matrix
+ *                  is [channels = rows, samples = cols] when rows <= cols, else transposed.
+ *   x.csv          columns I,Q or I0,Q0,I1,Q1,... ; header optional (a first line with no
+ *                  number in it); blank lines only at the end
+ *   x.sigmf-meta   SigMF (cf32_le, ci16_le; multi-channel via core:num_channels, interleaved
+ *                  per sample); .sigmf-data is accepted too and finds its meta file.  ci16 is
+ *                  scaled by global "mimonet:scale" when present, else by 1/32768.
+ *                  core:sample_rate -> s->sample_rate.
+ * float64 values are rounded to float32.  Validates shape, dtype, size and finiteness before
+ * allocating from any declared size; errors name the file and field (and the channel/sample of a
+ * NaN/Inf: MN_ERR_NUMERIC; the line and column for CSV).  Statuses: MN_ERR_IO (cannot open/read),
+ * MN_ERR_FORMAT (malformed, truncated, wrong dtype), MN_ERR_SHAPE (not a signal's shape),
+ * MN_ERR_NUMERIC, MN_ERR_INVALID (unknown kind, bad VAR), MN_ERR_UNSUPPORTED (no matio).
+ * On failure *s is empty and nothing stays allocated. */
 mn_status mn_source_read(mn_signal *s, const char *src);
 
-/* Writers (all atomic).  npy: complex64, shape [nch, n] (or [n] when nch == 1 and squeeze). */
+/* Writers (all atomic).  The signal writers refuse NaN/Inf (MN_ERR_NUMERIC naming the channel
+ * and sample): every file they write reads back.
+ * npy: complex64, shape [nch, n] (or [n] when nch == 1 and squeeze); v1.0 header padded to 64.
+ * npy_f32: any float32 array (values written as given, NaN included).
+ * csv: header "I,Q" (one channel) or "I0,Q0,I1,Q1,..."; 9 significant digits, so float32
+ * values read back bit-identical. */
 mn_status mn_npy_write_c64(const char *path, const mn_signal *s, bool squeeze);
 mn_status mn_npy_write_f32(const char *path, const float *x, int ndim, const int64_t *shape);
 mn_status mn_csv_write(const char *path, const mn_signal *s);
-/* SigMF pair <base>.sigmf-meta / <base>.sigmf-data; datatype "cf32_le" or "ci16_le" (scaled
- * to full range, scale recorded).  extra_global_json: an object whose members are merged
- * into "global" (may be NULL). */
+/* SigMF pair <base>.sigmf-meta / <base>.sigmf-data (a base ending in either suffix is
+ * accepted); datatype "cf32_le" (NULL means this) or "ci16_le" (scaled to full range:
+ * scale = peak |I|,|Q| / 32767, recorded as global "mimonet:scale"; error <= scale / 2).
+ * The meta holds core:version "1.0.0", core:datatype, core:sample_rate (when > 0),
+ * core:num_channels, core:recorder, core:extensions, one capture and an empty annotations
+ * array.  extra_global_json: an object whose members are added to "global" (may be NULL; a
+ * member the writer sets itself is MN_ERR_INVALID).  Data is committed before meta. */
 mn_status mn_sigmf_write(const char *base, const mn_signal *s, const char *datatype,
                          const char *extra_global_json);
-/* MAT v5 (or v7.3 when v73) through matio; MN_ERR_UNSUPPORTED without matio. */
+/* MAT v5 (or v7.3 when v73) through matio: one complex double variable `var` of size
+ * [nch, n], uncompressed (float32 -> double is exact); MN_ERR_UNSUPPORTED without matio.
+ * Note the reader's orientation rule: a signal with nch > n reads back transposed. */
 mn_status mn_mat_write(const char *path, const char *var, const mn_signal *s, bool v73);
 
-/* One paragraph describing what a file holds (kind, dtype, shape, rate, model metadata), for
- * `mimonet info`.  Writes into buf (NUL-terminated, truncated at n). */
+/* A few lines describing what a file holds, for `mimonet info`: npy (dtype, shape, order, and
+ * the signal it reads as), CSV (rows, channels, header), SigMF (datatype, channels, samples,
+ * rate), MAT (variables with class and size), safetensors (tensors with shapes, parameter
+ * count, metadata keys, and the values of keys naming the architecture/model/config).  The
+ * kind comes from the extension, else from the first bytes.  Writes into buf (NUL-terminated;
+ * truncated to n - 1 characters ending in "..."); on failure buf is "". */
 mn_status mn_describe_file(const char *path, char *buf, size_t n);
 
 #ifdef __cplusplus
