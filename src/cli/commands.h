@@ -7,5 +7,6 @@ int mn_cli_demo(int argc, char **argv);
 int mn_cli_pim(int argc, char **argv);          /* pim simulate | train | eval | cancel */
 int mn_cli_pim_simulate(int argc, char **argv); /* cmd_simulate.c */
 int mn_cli_info(int argc, char **argv);         /* cmd_info.c */
+int mn_cli_csi(int argc, char **argv);          /* csi simulate | train | eval | sweep */
 
 #endif

@@ -18,6 +18,7 @@ typedef struct {
 static const command commands[] = {
     {"demo", mn_cli_demo, "train the light model end to end on an embedded default and report"},
     {"pim", mn_cli_pim, "PIM cancellation: simulate, train, eval, cancel"},
+    {"csi", mn_cli_csi, "learned CSI-RS, feedback and precoding: simulate, train, eval, sweep"},
     {"info", mn_cli_info, "describe what a data file or model holds"},
 };
 
