@@ -97,6 +97,7 @@ static void tmpdir_cleanup(void)
 
 int main(int argc, char **argv)
 {
+    mn_threads_prefer_passive_wait(argv); /* as the CLI: spinning threads slow small machines */
     const char *filter = NULL;
     uint64_t seed = 1;
     int list = 0, verbose = 0;

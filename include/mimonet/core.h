@@ -193,6 +193,11 @@ void mn_params_free(mn_params *p);
 void mn_threads_set(int n);
 int mn_threads_get(void);
 bool mn_have_openmp(void);
+/* For a program's main(), before any parallel work: when OMP_WAIT_POLICY is unset, set it to
+ * "passive" and re-execute the program (argv as given to main), because the OpenMP runtime
+ * reads it only at load time.  Returns only when nothing needed doing or exec failed.  The
+ * library itself never calls it. */
+void mn_threads_prefer_passive_wait(char **argv);
 
 /* ---------------------------------------------------------------- dense algebra */
 

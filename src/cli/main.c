@@ -1,9 +1,7 @@
 /* cli/main.c — the `mimonet` command: dispatch to subcommands (see DESIGN.md's command-line
  * contract).  The CLI owns user messages and exit codes; the library never prints. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
@@ -32,24 +30,9 @@ static void usage(FILE *f)
     fprintf(f, "\n'mimonet COMMAND --help' describes a command's options.\n");
 }
 
-/* OpenMP threads that spin-wait between parallel regions steal the other core on a small,
- * shared machine (measured on 2 cores: 2-thread training at 0.26 Msamples/s spinning, 0.73
- * passive).  libgomp reads OMP_WAIT_POLICY once, when it is loaded, so when the user has not
- * chosen a policy we set "passive" and start ourselves again.  A failed exec just continues. */
-static void prefer_passive_wait(char **argv)
-{
-#ifdef _OPENMP
-    if (getenv("OMP_WAIT_POLICY")) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
-    execv("/proc/self/exe", argv);
-#else
-    (void)argv;
-#endif
-}
-
 int main(int argc, char **argv)
 {
-    prefer_passive_wait(argv);
+    mn_threads_prefer_passive_wait(argv);
     if (argc < 2) {
         usage(stderr);
         return MN_EXIT_USAGE;
