@@ -154,7 +154,10 @@ static mn_status canceller_load(canceller *c, const char *path, int window)
     char *meta = NULL;
     mn_status st = mn_safetensors_read_meta(path, &meta);
     if (st != MN_OK) return st;
-    bool gmp = meta && strstr(meta, "\"pim-gmp\"");
+    cJSON *j = meta ? cJSON_Parse(meta) : NULL;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "mimonet.format");
+    bool gmp = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "pim-gmp");
+    cJSON_Delete(j);
     mn_free(meta);
     if (gmp) {
         st = mn_pim_gmp_load(&c->gmp, path);
