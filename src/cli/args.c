@@ -2,12 +2,14 @@
 #include "args.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mimonet/core.h"
 
@@ -33,6 +35,44 @@ int mn_cli_exit_code(int status)
     case MN_ERR_UNSUPPORTED: return MN_EXIT_USAGE;
     default: return MN_EXIT_RUNTIME;
     }
+}
+
+int mn_cli_input_exit_code(int status)
+{
+    return status == MN_ERR_IO ? MN_EXIT_USAGE : mn_cli_exit_code(status);
+}
+
+bool mn_cli_out_dir_ok(const char *cmd, const char *out)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", out) >= (int)sizeof dir) {
+        mn_cli_fail(MN_EXIT_USAGE, cmd, "--out path is too long: %s", out);
+        return false;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        mn_cli_fail(MN_EXIT_USAGE, cmd, "cannot write '%s': folder '%s' %s; create it or choose another --out", out, dir,
+                    errno == ENOTDIR ? "is under a file, not a folder" : "does not exist");
+        return false;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        mn_cli_fail(MN_EXIT_USAGE, cmd, "cannot write '%s': '%s' is a file, not a folder; choose another --out", out, dir);
+        return false;
+    }
+    if (access(dir, W_OK) != 0) {
+        mn_cli_fail(MN_EXIT_USAGE, cmd, "cannot write '%s': folder '%s' is not writable (%s); choose another --out", out, dir,
+                    strerror(errno));
+        return false;
+    }
+    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        mn_cli_fail(MN_EXIT_USAGE, cmd, "--out '%s' is a folder; give a file name inside it", out);
+        return false;
+    }
+    return true;
 }
 
 bool mn_cli_exists(const char *path)
@@ -110,6 +150,11 @@ bool mn_args_parse(const char *cmd, int argc, char **argv, int first, mn_opt *op
                 mn_cli_fail(MN_EXIT_USAGE, cmd, "%s needs a non-empty value", a);
                 return false;
             }
+            /* "--out --force": the value is missing, not a file named "--force" */
+            if (!strncmp(v, "--", 2)) {
+                mn_cli_fail(MN_EXIT_USAGE, cmd, "%s needs a value, got the option '%s' (write ./%s for a file of that name)", a, v, v);
+                return false;
+            }
             *(const char **)o->dest = v;
             continue;
         }
@@ -118,12 +163,17 @@ bool mn_args_parse(const char *cmd, int argc, char **argv, int first, mn_opt *op
         double d;
         if (o->type == MN_OPT_DOUBLE) d = strtod(v, &end);
         else if (o->type == MN_OPT_U64) {
-            if (*v == '-') end = (char *)v; /* refuse negatives for unsigned */
+            if (strchr(v, '-')) end = (char *)v; /* refuse negatives for unsigned (strtoull skips
+                                                    leading blanks, then negates " -1") */
             else d = (double)strtoull(v, &end, 0);
         } else
             d = (double)strtoll(v, &end, 10);
         if (end == v || !end || *end || errno == ERANGE || !isfinite(d)) {
             mn_cli_fail(MN_EXIT_USAGE, cmd, "%s expects %s, got '%s'", a, type_hint(o->type), v);
+            return false;
+        }
+        if (o->type == MN_OPT_INT && (d < INT_MIN || d > INT_MAX)) { /* never wrap into an int */
+            mn_cli_fail(MN_EXIT_USAGE, cmd, "%s expects an integer between %d and %d, got '%s'", a, INT_MIN, INT_MAX, v);
             return false;
         }
         if (o->min <= o->max && (d < o->min || d > o->max)) {

@@ -35,6 +35,12 @@ int mn_cli_fail(int code, const char *cmd, const char *fmt, ...)
 /* Exit code for a library status: 2 for bad input (invalid, format, shape, numeric input),
  * 1 for runtime failures (nomem, io, interrupted). */
 int mn_cli_exit_code(int status);
+/* Exit code for a failure to read an input the user named: as mn_cli_exit_code, except that a
+ * file that cannot be opened or read (MN_ERR_IO) is bad input (2), not a runtime failure. */
+int mn_cli_input_exit_code(int status);
+/* Before any work: the folder that will hold output file `out` exists, is a folder and is
+ * writable, and `out` itself is not a folder; false with a one-line message otherwise. */
+bool mn_cli_out_dir_ok(const char *cmd, const char *out);
 /* True when `path` exists. */
 bool mn_cli_exists(const char *path);
 /* Create folder `dir` (and parents) if missing; false with a message on failure. */

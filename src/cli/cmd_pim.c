@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 #include "commands.h"
@@ -62,7 +63,7 @@ static int load_data(const char *cmd, pim_data *d, const char *dir, const char *
     if (st != MN_OK) {
         mn_signal_free(&d->tx);
         mn_signal_free(&d->rx);
-        return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+        return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
     }
     if (d->tx.n != d->rx.n) {
         int code = mn_cli_fail(MN_EXIT_USAGE, cmd, "tx has %lld samples but rx has %lld: they must share one time base",
@@ -94,11 +95,22 @@ static int parse_split(const char *cmd, const char *s, double frac[3])
     return 0;
 }
 
-/* Refuse to write over an input, or over an existing file without --force. */
+/* True when a and b name the same file: the same string, or the same device and inode (so
+ * "d/./rx.npy", "../x/rx.npy" and links are caught too). */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!strcmp(a, b)) return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Before any work: refuse to write over an input (even with --force), over an existing file
+ * without --force, or into a folder that is missing or not writable. */
 static int check_output(const char *cmd, const char *out, bool force, const char *in1, const char *in2)
 {
-    if ((in1 && !strcmp(out, in1)) || (in2 && !strcmp(out, in2)))
+    if ((in1 && same_file(out, in1)) || (in2 && same_file(out, in2)))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out '%s' is also an input; choose another file", out);
+    if (!mn_cli_out_dir_ok(cmd, out)) return MN_EXIT_USAGE;
     if (!force && mn_cli_exists(out))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "'%s' exists; pass --force to replace it", out);
     return 0;
@@ -404,7 +416,7 @@ static int cmd_eval(int argc, char **argv)
     if (threads > 0) mn_threads_set(threads);
     canceller c;
     mn_status st = canceller_load(&c, model, 4096);
-    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
     pim_data d;
     int code = load_data(cmd, &d, dir, txs, rxs);
     if (code) {
@@ -453,7 +465,7 @@ static int cmd_cancel(int argc, char **argv)
     if (threads > 0) mn_threads_set(threads);
     canceller c;
     mn_status st = canceller_load(&c, model, 4096);
-    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
     pim_data d;
     int code = load_data(cmd, &d, NULL, txs, rxs);
     if (code) {
@@ -483,10 +495,8 @@ int mn_cli_pim(int argc, char **argv)
 {
     static const char *const usage = "usage: mimonet pim (simulate | train | eval | cancel) [options]\n"
                                      "'mimonet pim SUBCOMMAND --help' describes its options.\n";
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return MN_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return mn_cli_fail(MN_EXIT_USAGE, "pim", "give a subcommand: simulate, train, eval or cancel (see 'mimonet pim --help')");
     const char *s = argv[1];
     if (!strcmp(s, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(s, "eval")) return cmd_eval(argc - 1, argv + 1);
@@ -496,6 +506,5 @@ int mn_cli_pim(int argc, char **argv)
         fputs(usage, stdout);
         return MN_EXIT_OK;
     }
-    fprintf(stderr, "mimonet pim: unknown subcommand '%s'\n%s", s, usage);
-    return MN_EXIT_USAGE;
+    return mn_cli_fail(MN_EXIT_USAGE, "pim", "unknown subcommand '%s' (simulate, train, eval, cancel; see 'mimonet pim --help')", s);
 }

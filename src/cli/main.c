@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 {
     mn_threads_prefer_passive_wait(argv);
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "mimonet: give a COMMAND (demo, pim, csi, info, version); run 'mimonet --help' for details\n");
         return MN_EXIT_USAGE;
     }
     const char *c = argv[1];
