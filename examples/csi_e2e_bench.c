@@ -13,7 +13,7 @@
  *     OMP_NUM_THREADS=1 ./build-csi2/csi_e2e_bench --setting say --bits 1,8,64
  *     OMP_NUM_THREADS=1 ./build-csi2/csi_e2e_bench --setting cdl --bits 8 --schemes srs,feedback,fusion
  * Options: --steps N (stage 1; stages 2, 3 get half), --batch N, --drops N, --test N,
- *          --users K, --pilots L, --subbands Nc (default F / 4), --hidden N, --width N,
+ *          --users K, --pilots L, --subbands Nc (default 1), --hidden N, --width N,
  *          --blocks N, --lr X, --seed S, --fixed-pilots 0|1 (default: 1 for say, 0 for cdl). */
 #include <math.h>
 #include <stdio.h>
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
             mn_e2e_cfg_default(&ec, cc.users, M, F);
             ec.bits = bits[j];
             ec.pilots = pilots;
-            ec.subbands = subbands > 0 ? subbands : (F >= 4 ? F / 4 : 1);
+            ec.subbands = subbands > 0 ? subbands : 1;
             ec.srs_pilots = fixed >= 0 ? !fixed : !say;
             ec.hidden = hidden;
             ec.width = width;

@@ -188,7 +188,7 @@ static int load_drops(const char *cmd, mn_e2e_data *d, chan_opts *c, const mn_op
                                                             (long long)sh[0][1], (long long)sh[0][3]);
         if (st == MN_OK) st = mn_e2e_data_from_channels(d, H[0], H[1], H[2], sh[0]);
         for (int i = 0; i < 3; i++) mn_free(H[i]);
-        if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+        if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
         if (!o[1].seen || cc->bs_nh * cc->bs_nv != d->M) cc->bs_nh = cc->bs_nv = 0; /* unknown geometry */
         return 0;
     }
@@ -324,7 +324,7 @@ static void train_defaults(train_opts *t)
     memset(t, 0, sizeof *t);
     t->bits = 8;
     t->pilots = 8;
-    t->subbands = 0;
+    t->subbands = 1;
     t->q = 1;
     t->width = 16;
     t->blocks = 2;
@@ -346,7 +346,7 @@ static void train_opt_table(mn_opt *o, train_opts *t)
         {"--scheme", MN_OPT_STR, &t->scheme, 0, -1, "fusion (default), feedback or srs", false},
         {"--bits", MN_OPT_INT, &t->bits, 1, 4096, "feedback bits per UE (default 8)", false},
         {"--pilots", MN_OPT_INT, &t->pilots, 1, 1024, "CSI-RS pilot symbols L (default 8)", false},
-        {"--subbands", MN_OPT_INT, &t->subbands, 0, 4096, "UE observation subbands Nc per pilot (default F/4 rounded, 1 if F < 4)", false},
+        {"--subbands", MN_OPT_INT, &t->subbands, 1, 4096, "UE observation subbands Nc per pilot (default 1: the whole band)", false},
         {"--q", MN_OPT_INT, &t->q, 0, 8, "bits per feedback feature (default 1: sign; 0: unquantized ablation)", false},
         {"--beams", MN_OPT_INT, &t->beams, 0, 4096, "beam-domain columns Nb (default min(M, L))", false},
         {"--fixed-pilots", MN_OPT_FLAG, &t->fixed_pilots, 0, -1, "learned constant pilots (no SRS input; the SAY setting)", false},
@@ -373,7 +373,7 @@ static int train_system(const char *cmd, mn_e2e *e, mn_e2e_scheme s, const train
     mn_e2e_cfg_default(&ec, tr_in->K, tr_in->M, tr_in->F);
     ec.bits = t->bits;
     ec.pilots = t->pilots;
-    ec.subbands = t->subbands > 0 ? t->subbands : (ec.F >= 4 ? ec.F / 4 : 1);
+    ec.subbands = t->subbands;
     if (ec.subbands > ec.F) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--subbands %d exceeds the %d subcarriers", ec.subbands, ec.F);
     ec.q = t->q;
     ec.beams = t->beams;
@@ -444,6 +444,7 @@ static int cmd_train(int argc, char **argv)
     int si = mn_e2e_scheme_from_name(t.scheme);
     if (si < 0) return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --scheme '%s' (fusion, feedback, srs)", t.scheme);
     if (!force && mn_cli_exists(out)) return mn_cli_fail(MN_EXIT_USAGE, cmd, "'%s' exists; pass --force to replace it", out);
+    if (!mn_cli_out_dir_ok(cmd, out)) return MN_EXIT_USAGE;
     if (t.threads > 0) mn_threads_set(t.threads);
     mn_csi_chan_cfg cc;
     mn_e2e_data all;
@@ -565,7 +566,7 @@ static int cmd_eval(int argc, char **argv)
     mn_e2e e;
     mn_e2e_scheme s;
     mn_status st = mn_e2e_load(&e, &s, model, 64);
-    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+    if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
     char *meta = NULL;
     if (mn_safetensors_read_meta(model, &meta) == MN_OK && meta) {
         cJSON *j = cJSON_Parse(meta);
@@ -827,15 +828,12 @@ static int cmd_sweep(int argc, char **argv)
 
 /* ------------------------------------------------------------------ dispatch */
 
-int mn_cli_csi(int argc, char **argv); /* declared for the lead's commands.h (see docs/csi_e2e.md) */
 
 int mn_cli_csi(int argc, char **argv)
 {
     const char *usage = "usage: mimonet csi simulate|train|eval|sweep [options]  ('mimonet csi SUB --help' for options)\n";
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return MN_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return mn_cli_fail(MN_EXIT_USAGE, "csi", "give a subcommand (simulate, train, eval, sweep); run 'mimonet csi --help'");
     const char *sub = argv[1];
     if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
         fputs(usage, stdout);
