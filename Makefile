@@ -5,6 +5,7 @@
 #   make demo       install missing Debian packages, build, run `mimonet demo`
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks against PyTorch 1.13 (needs python3-torch; installs it)
+#   make fuzz       libFuzzer + ASan/UBSan on every parser, FUZZ_SECONDS each (clang)
 #   make install PREFIX=/usr/local
 #
 # Optional dependencies are detected with pkg-config, never assumed: OpenBLAS (fast GEMM),
@@ -81,7 +82,7 @@ TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/runner.o $(BUIL
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/%)
 
-.PHONY: $(BUILD)/mimonet.pc examples all lib cli test run-tests demo run-demo asan bench run-bench validate install \
+.PHONY: $(BUILD)/mimonet.pc examples fuzz all lib cli test run-tests demo run-demo asan bench run-bench validate install \
         uninstall clean deps features
 all: lib cli $(BUILD)/mimonet.pc
 lib: $(BUILD)/libmimonet.a $(BUILD)/libmimonet.so
@@ -157,6 +158,11 @@ bench: deps
 run-bench: all $(BENCH_BIN)
 	sh bench/compare.sh $(BUILD)
 
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@sh tools/install-deps.sh --fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz.sh
+
 validate: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/validate.sh $(BUILD)
@@ -177,6 +183,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/mimonet
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

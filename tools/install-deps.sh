@@ -2,6 +2,7 @@
 # Install the Debian packages mimonet needs, only when something is missing.
 #   tools/install-deps.sh           build and test dependencies
 #   tools/install-deps.sh --bench   also PyTorch 1.13 and numpy (the benchmark peers)
+#   tools/install-deps.sh --fuzz    also clang and its sanitizer/libFuzzer runtimes
 #   tools/install-deps.sh --check   only report what is missing (exit 1 if anything is)
 # Uses apt-get (through sudo when not root).  Safe to run repeatedly: it does nothing when all
 # packages are present.
@@ -11,9 +12,10 @@ pkgs="build-essential pkg-config libcjson-dev libfftw3-dev libopenblas-dev libla
 mode=build
 case "${1:-}" in
   --bench) pkgs="$pkgs python3-torch python3-numpy"; mode=bench ;;
+  --fuzz) pkgs="$pkgs clang libclang-rt-14-dev"; mode=fuzz ;;
   --check) mode=check ;;
   "") ;;
-  *) echo "usage: $0 [--bench|--check]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--bench|--fuzz|--check]" >&2; exit 2 ;;
 esac
 
 missing=""

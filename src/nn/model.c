@@ -14,6 +14,8 @@
 #include "mimonet/nn.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +32,9 @@ static int fail(mn_model *m, mn_status s)
     if (m->status == MN_OK) m->status = s;
     return -1;
 }
+
+/* Largest dil*(K-1) of one convolution, in samples: far beyond any useful receptive field. */
+enum { MN_MODEL_MAX_SPAN = 1 << 20 };
 
 static bool valid_in(const mn_model *m, int in) { return in >= 0 && in < m->n_nodes; }
 
@@ -79,6 +84,11 @@ static int add_param(mn_model *m, const char *prefix, const char *suffix, int nd
 int mn_model_input(mn_model *m, int channels)
 {
     if (channels <= 0) return fail(m, mn_error(MN_ERR_INVALID, "model: input channels %d", channels));
+    /* forward copies x [B, C_in, T] into every input node, sized by the first: one input only
+     * (a second, wider one read past x; found by fuzz/fuzz_model_json.c) */
+    if (m->n_nodes > 0 && m->status == MN_OK)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: a second input node (node %d); a model has one input, "
+                                "the first node", m->n_nodes));
     int i = add_node(m, MN_NODE_INPUT, -1, -1, "input");
     if (i >= 0) m->nodes[i].C = channels;
     return i;
@@ -97,6 +107,11 @@ int mn_model_conv1d(mn_model *m, int in, const char *name, const mn_conv1d_cfg *
         return fail(m, mn_error(MN_ERR_INVALID,
                                 "model: conv '%s': need k>=1, dil>=1, groups dividing cin=%d and cout=%d",
                                 name, c->cin, c->cout));
+    /* The span dil*(K-1) is computed in int everywhere (conv1d geometry, receptive field);
+     * bounding it here keeps those sums from overflowing (found by fuzz/fuzz_model_json.c). */
+    if ((int64_t)c->dil * (c->k - 1) > MN_MODEL_MAX_SPAN)
+        return fail(m, mn_error(MN_ERR_INVALID, "model: conv '%s': dilation %d x (k %d - 1) exceeds the "
+                                "largest supported span %d", name, c->dil, c->k, MN_MODEL_MAX_SPAN));
     n->u.conv = *c;
     n->C = c->cout;
     n->t_shrink = c->pad == MN_PAD_VALID ? c->dil * (c->k - 1) : 0;
@@ -127,8 +142,9 @@ int mn_model_lut(mn_model *m, int in, const char *name, int n_knots, float lo, f
     int i = add_node(m, MN_NODE_LUT, in, -1, name);
     if (i < 0) return -1;
     mn_node *n = &m->nodes[i];
-    if (n_knots < 2 || !(lo < hi))
-        return fail(m, mn_error(MN_ERR_INVALID, "model: LUT '%s' needs >= 2 knots and lo < hi", name));
+    /* finite range too: an infinite lo/hi or hi - lo gave NaN knot positions (fuzz_model_json) */
+    if (n_knots < 2 || !(lo < hi) || !isfinite(hi - lo))
+        return fail(m, mn_error(MN_ERR_INVALID, "model: LUT '%s' needs >= 2 knots and finite lo < hi", name));
     n->u.lut = (mn_lut_cfg){.channels = n->C, .n_knots = n_knots, .lo = lo, .hi = hi};
     int64_t ts[2] = {n->C, n_knots};
     /* Initialized to the identity map (see mn_model_build). */
@@ -544,10 +560,51 @@ static void reach(const mn_model *m, int i, int *left, int *right)
     *right = r;
 }
 
+/* The same reach for every node up to `upto`, in one pass over the topologically ordered list:
+ * the recursive walk above revisits shared inputs, so it is exponential in the number of merge
+ * nodes (30 chained add(x, x) nodes took 4 s; found while fuzzing model JSON).  lr holds
+ * 2 (upto + 1) values; sums saturate at INT_MAX. */
+static void reach_all(const mn_model *m, int upto, long long *lr)
+{
+    for (int i = 0; i <= upto; i++) {
+        const mn_node *n = &m->nodes[i];
+        long long l = 0, r = 0;
+        if (n->kind != MN_NODE_INPUT) {
+            l = lr[2 * n->in0];
+            r = lr[2 * n->in0 + 1];
+        }
+        if (n->kind == MN_NODE_ADD || n->kind == MN_NODE_MUL || n->kind == MN_NODE_CONCAT) {
+            if (lr[2 * n->in1] > l) l = lr[2 * n->in1];
+            if (lr[2 * n->in1 + 1] > r) r = lr[2 * n->in1 + 1];
+        } else if (n->kind == MN_NODE_CONV1D) {
+            int pl, pr;
+            mn_conv1d_out_len(&n->u.conv, 1 << 20, &pl, &pr);
+            long long span = (long long)n->u.conv.dil * (n->u.conv.k - 1);
+            l += pl;
+            r += span - pl;
+        } else if (n->kind == MN_NODE_PERMUTE) {
+            l += n->u.perm.t_in - 1;
+            r += n->u.perm.t_in - 1;
+        }
+        lr[2 * i] = l < INT_MAX ? l : INT_MAX;
+        lr[2 * i + 1] = r < INT_MAX ? r : INT_MAX;
+    }
+}
+
 void mn_model_receptive_field(const mn_model *m, int *left, int *right)
 {
     int l = 0, r = 0;
-    if (m->output > 0) reach(m, m->output, &l, &r);
+    if (m->output > 0) {
+        long long *lr = mn_malloc(2 * ((size_t)m->output + 1) * sizeof *lr);
+        if (lr) {
+            reach_all(m, m->output, lr);
+            l = (int)lr[2 * m->output];
+            r = (int)lr[2 * m->output + 1];
+            mn_free(lr);
+        } else {
+            reach(m, m->output, &l, &r); /* no memory: the slow walk still gives the answer */
+        }
+    }
     if (left) *left = l;
     if (right) *right = r;
 }

@@ -268,3 +268,96 @@ MN_TEST(model_pim_budgets)
     MN_CHECK(t, mn_pim_model_declare(&m, "nope", 2, 1) == -1 && m.status == MN_ERR_INVALID);
     mn_model_free(&m);
 }
+
+/* Regression (fuzz/fuzz_model_json.c): a conv whose span dil*(k-1) does not fit an int made
+ * the geometry overflow (UBSan: 2147483647 * 8 in mn_conv1d_out_len at forward).  The span is
+ * now bounded at declaration, 2^20 samples: the bound itself is accepted, one more is refused. */
+MN_TEST(model_conv_span_bounded)
+{
+    mn_model m;
+    mn_model_init(&m);
+    MN_CHECK(t, mn_model_from_json(&m, "{\"format\":\"mimonet-model\",\"nodes\":[{\"op\":\"input\",\"channels\":2},"
+                                       "{\"op\":\"conv1d\",\"in\":0,\"cout\":2,\"k\":9,"
+                                       "\"dil\":1333333333333333333333333333,\"pad\":\"same\"}]}") == MN_ERR_INVALID);
+    MN_CHECK(t, strstr(mn_error_msg(), "span") != NULL);
+    mn_model_free(&m);
+
+    mn_model_init(&m);
+    int x = mn_model_input(&m, 1);
+    MN_CHECK(t, mn_model_conv1d(&m, x, "c", &(mn_conv1d_cfg){.cin = 1, .cout = 1, .k = 2, .dil = 1 << 20,
+                                                            .groups = 1, .pad = MN_PAD_SAME}) == 1);
+    MN_CHECK(t, mn_model_conv1d(&m, 1, "d", &(mn_conv1d_cfg){.cin = 1, .cout = 1, .k = 3, .dil = (1 << 19) + 1,
+                                                            .groups = 1, .pad = MN_PAD_SAME}) == -1);
+    MN_CHECK(t, m.status == MN_ERR_INVALID);
+    mn_model_free(&m);
+
+    mn_model_init(&m); /* dil * (k - 1) = 2^31 - 1 + ... overflows int: refused, not wrapped */
+    x = mn_model_input(&m, 1);
+    MN_CHECK(t, mn_model_conv1d(&m, x, "e", &(mn_conv1d_cfg){.cin = 1, .cout = 1, .k = 9, .dil = 2147483647,
+                                                            .groups = 1, .pad = MN_PAD_VALID}) == -1);
+    MN_CHECK(t, m.status == MN_ERR_INVALID);
+    mn_model_free(&m);
+}
+
+/* Regression: the receptive field used to be a recursive walk that revisits shared inputs, so
+ * it took 2^n steps for n chained add(x, x) nodes (30 took 4 s; the 48 here would take days).
+ * Expected by hand: same conv k=3 dil=2 reaches 2 left and 2 right; adds take the max of their
+ * inputs (the input node reaches 0); a valid conv k=5 adds its span 4 on the right only. */
+MN_TEST(model_receptive_field_shared_inputs)
+{
+    mn_model m;
+    mn_model_init(&m);
+    int in = mn_model_input(&m, 1);
+    int c = mn_model_conv1d(&m, in, "c", &(mn_conv1d_cfg){.cin = 1, .cout = 1, .k = 3, .dil = 2, .groups = 1,
+                                                          .pad = MN_PAD_SAME});
+    int x = mn_model_add(&m, c, in);
+    for (int i = 0; i < 48; i++) x = mn_model_add(&m, x, x);
+    mn_model_conv1d(&m, x, "v", &(mn_conv1d_cfg){.cin = 1, .cout = 1, .k = 5, .dil = 1, .groups = 1,
+                                                 .pad = MN_PAD_VALID});
+    MN_CHECK_OK(t, m.status);
+    int l = -1, r = -1;
+    mn_model_receptive_field(&m, &l, &r);
+    MN_CHECK(t, l == 2 && r == 6);
+    mn_model_free(&m);
+}
+
+/* Regression (fuzz/fuzz_model_json.c): a second input node wider than the first made forward
+ * copy past the end of x (heap-buffer-overflow).  A model has exactly one input, the first node;
+ * a second is refused at declaration, from C and from JSON. */
+MN_TEST(model_single_input)
+{
+    mn_model m;
+    mn_model_init(&m);
+    int x = mn_model_input(&m, 2);
+    MN_CHECK(t, x == 0);
+    MN_CHECK(t, mn_model_input(&m, 4) == -1);
+    MN_CHECK(t, m.status == MN_ERR_INVALID);
+    mn_model_free(&m);
+    mn_model_init(&m);
+    MN_CHECK(t, mn_model_from_json(&m, "{\"format\":\"mimonet-model\",\"nodes\":[{\"op\":\"input\",\"channels\":2},"
+                                       "{\"op\":\"input\",\"channels\":4},{\"op\":\"linear\",\"in\":1,\"out\":1}]}") ==
+                    MN_ERR_INVALID);
+    MN_CHECK(t, strstr(mn_error_msg(), "input") != NULL);
+    mn_model_free(&m);
+}
+
+/* Regression (fuzz/fuzz_model_json.c): a LUT range with an infinite end ("lo": -2e45 in JSON
+ * rounds to -inf in float) gave NaN knot positions and an out-of-range float -> int cast in
+ * forward.  lo, hi and hi - lo must be finite. */
+MN_TEST(model_lut_range_finite)
+{
+    mn_model m;
+    mn_model_init(&m);
+    MN_CHECK(t, mn_model_from_json(&m, "{\"format\":\"mimonet-model\",\"nodes\":[{\"op\":\"input\",\"channels\":2},"
+                                       "{\"op\":\"lut\",\"in\":0,\"knots\":8,\"lo\":-2e45,\"hi\":2}]}") == MN_ERR_INVALID);
+    mn_model_free(&m);
+    mn_model_init(&m);
+    int x = mn_model_input(&m, 1);
+    MN_CHECK(t, mn_model_lut(&m, x, "l", 4, -3e38f, 3e38f) == -1); /* hi - lo overflows to inf */
+    mn_model_free(&m);
+    mn_model_init(&m);
+    x = mn_model_input(&m, 1);
+    MN_CHECK(t, mn_model_lut(&m, x, "l", 4, -1e30f, 1e30f) == 1);
+    MN_CHECK_OK(t, m.status);
+    mn_model_free(&m);
+}
