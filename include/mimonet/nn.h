@@ -163,6 +163,13 @@ double mn_loss_nmse(float *dpred, const float *pred, const float *target, int B,
 typedef double (*mn_gradcheck_fn)(void *ctx);
 double mn_gradcheck(mn_gradcheck_fn f, void *ctx, float *x, const float *analytic, size_t n,
                     double h, double atol_scale, size_t *worst_index);
+/* Directional check along a random direction v ~ N(0, I) drawn from rng:
+ *   |(f(x + h v) - f(x - h v)) / 2h - g . v| / (|g| |v|),
+ * with x restored exactly.  Every element contributes, so float rounding inside f averages out
+ * where elementwise checks through a deep float graph are noise-bound.  gnorm (may be NULL)
+ * receives |g|.  One scratch allocation; NAN if it fails. */
+double mn_gradcheck_dir(mn_gradcheck_fn f, void *ctx, float *x, const float *g, size_t n, double h,
+                        mn_rng *rng, double *gnorm);
 
 /* ---------------------------------------------------------------- model composition */
 

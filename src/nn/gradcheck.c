@@ -14,6 +14,7 @@
 #include "mimonet/nn.h"
 
 #include <math.h>
+#include <string.h>
 
 double mn_gradcheck(mn_gradcheck_fn f, void *ctx, float *x, const float *analytic, size_t n,
                     double h, double atol_scale, size_t *worst_index)
@@ -41,4 +42,28 @@ double mn_gradcheck(mn_gradcheck_fn f, void *ctx, float *x, const float *analyti
     }
     if (worst_index) *worst_index = wi;
     return worst;
+}
+
+double mn_gradcheck_dir(mn_gradcheck_fn f, void *ctx, float *x, const float *g, size_t n, double h,
+                        mn_rng *rng, double *gnorm)
+{
+    float *x0 = mn_malloc(2 * n * sizeof *x0);
+    if (!x0) return NAN;
+    float *v = x0 + n;
+    memcpy(x0, x, n * sizeof *x0);
+    double gv = 0, gg = 0, vv = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = (float)mn_rng_normal(rng);
+        gv += (double)g[i] * (double)v[i];
+        gg += (double)g[i] * (double)g[i];
+        vv += (double)v[i] * (double)v[i];
+    }
+    for (size_t i = 0; i < n; i++) x[i] = x0[i] + (float)h * v[i];
+    double lp = f(ctx);
+    for (size_t i = 0; i < n; i++) x[i] = x0[i] - (float)h * v[i];
+    double lm = f(ctx);
+    memcpy(x, x0, n * sizeof *x0);
+    mn_free(x0);
+    if (gnorm) *gnorm = sqrt(gg);
+    return fabs((lp - lm) / (2 * h) - gv) / sqrt(gg * vv);
 }

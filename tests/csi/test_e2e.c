@@ -303,28 +303,7 @@ static double sys_loss(sys_ctx *c)
     return c->both ? -(se_fb + se_srs) : -m;
 }
 
-/* Directional derivative along a random v vs g . v, relative to |g| |v|. */
-static double sys_dir_err(sys_ctx *c, float *w, const float *g, size_t n, mn_rng *r, double *gnorm, double h)
-{
-    float *w0 = mn_malloc(n * sizeof *w0), *v = mn_malloc(n * sizeof *v);
-    memcpy(w0, w, n * sizeof *w0);
-    double gv = 0, gg = 0, vv = 0;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = (float)mn_rng_normal(r);
-        gv += (double)g[i] * (double)v[i];
-        gg += (double)g[i] * (double)g[i];
-        vv += (double)v[i] * (double)v[i];
-    }
-    for (size_t i = 0; i < n; i++) w[i] = w0[i] + (float)h * v[i];
-    double lp = sys_loss(c);
-    for (size_t i = 0; i < n; i++) w[i] = w0[i] - (float)h * v[i];
-    double lm = sys_loss(c);
-    memcpy(w, w0, n * sizeof *w0);
-    mn_free(w0);
-    mn_free(v);
-    *gnorm = sqrt(gg);
-    return fabs((lp - lm) / (2 * h) - gv) / sqrt(gg * vv);
-}
+static double sys_loss_v(void *c) { return sys_loss(c); }
 
 MN_TEST(csi_e2e_pipeline_gradients)
 {
@@ -383,8 +362,8 @@ MN_TEST(csi_e2e_pipeline_gradients)
             double gn = 0, err = INFINITY;
             for (int k = 0; k < 5; k++)
                 for (int hi = 0; hi < 2; hi++)
-                    err = fmin(err, sys_dir_err(&sc, m->params.w + pd->offset, g + pd->offset, pd->numel, &r, &gn,
-                                                hi ? 1.5e-4 : 5e-4));
+                    err = fmin(err, mn_gradcheck_dir(sys_loss_v, &sc, m->params.w + pd->offset, g + pd->offset, pd->numel,
+                                                     hi ? 1.5e-4 : 5e-4, &r, &gn));
             /* float forward: ~1e-6 relative noise in the loss (~1e-5 absolute) over steps of
              * 1e-4 is ~5e-2 absolute in the quotient: skip tensors whose gradient is too small
              * to measure against it, and allow more where it is small (measured: the errors of

@@ -340,29 +340,6 @@ static double graph_loss(void *p)
     return dot_rd(c->r, y, (size_t)c->B * C * T);
 }
 
-/* (L(w + h v) - L(w - h v)) / 2h against g . v, relative to |g| |v| (see test_model.c). */
-static double directional_err(graph_fd *c, float *w, const float *g, size_t n, mn_rng *r)
-{
-    float *w0 = mn_malloc(n * sizeof *w0), *v = mn_malloc(n * sizeof *v);
-    memcpy(w0, w, n * sizeof *w0);
-    double gv = 0, gg = 0, vv = 0;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = (float)mn_rng_normal(r);
-        gv += (double)g[i] * (double)v[i];
-        gg += (double)g[i] * (double)g[i];
-        vv += (double)v[i] * (double)v[i];
-    }
-    const double h = 1e-2;
-    for (size_t i = 0; i < n; i++) w[i] = w0[i] + (float)h * v[i];
-    double lp = graph_loss(c);
-    for (size_t i = 0; i < n; i++) w[i] = w0[i] - (float)h * v[i];
-    double lm = graph_loss(c);
-    memcpy(w, w0, n * sizeof *w0);
-    mn_free(w0);
-    mn_free(v);
-    return fabs((lp - lm) / (2 * h) - gv) / sqrt(gg * vv);
-}
-
 MN_TEST(nn_axis_nodes_graph_gradcheck)
 {
     mn_model m;
@@ -387,12 +364,12 @@ MN_TEST(nn_axis_nodes_graph_gradcheck)
         const mn_param_def *d = &m.params.defs[i];
         if (!d->trainable) continue;
         for (int k = 0; k < 3; k++) {
-            double err = directional_err(&c, m.params.w + d->offset, g + d->offset, d->numel, &rng);
+            double err = mn_gradcheck_dir(graph_loss, &c, m.params.w + d->offset, g + d->offset, d->numel, 1e-2, &rng, NULL);
             MN_CHECK_MSG(t, err < 3e-3, "param %s direction %d: rel err %.3g", d->name, k, err);
         }
     }
     for (int k = 0; k < 3; k++) {
-        double err = directional_err(&c, x, dx, (size_t)B * 3 * T, &rng);
+        double err = mn_gradcheck_dir(graph_loss, &c, x, dx, (size_t)B * 3 * T, 1e-2, &rng, NULL);
         MN_CHECK_MSG(t, err < 3e-3, "input direction %d: rel err %.3g", k, err);
     }
     /* the check bites: a halved gradient of the M-axis mixer is caught */
@@ -400,7 +377,7 @@ MN_TEST(nn_axis_nodes_graph_gradcheck)
     const mn_param_def *d = &m.params.defs[ip];
     for (size_t j = 0; j < d->numel; j++) g[d->offset + j] *= 0.5f;
     double bad = 0;
-    for (int k = 0; k < 3; k++) bad = fmax(bad, directional_err(&c, m.params.w + d->offset, g + d->offset, d->numel, &rng));
+    for (int k = 0; k < 3; k++) bad = fmax(bad, mn_gradcheck_dir(graph_loss, &c, m.params.w + d->offset, g + d->offset, d->numel, 1e-2, &rng, NULL));
     MN_CHECK_MSG(t, bad > 1e-2, "a halved gradient passed: rel err %.3g", bad);
     int l, rr;
     mn_model_receptive_field(&m, &l, &rr);

@@ -66,34 +66,6 @@ static double fd_loss(void *vc)
     return s;
 }
 
-/* Directional derivative check: for a random direction v, compare
- * (L(w + h v) - L(w - h v)) / 2h with g . v, relative to |g| |v| (the largest g . v could be).
- * With h = 1e-2 the float rounding of the forward (loss ~4, float epsilon 6e-8: ~1e-5 absolute in
- * the quotient) and the O(h^2) truncation both stay far below |g| |v|.
- * Elementwise checks of each layer are in the layer tests. */
-static double directional_err(fd_ctx *c, float *w, const float *g, size_t n, mn_rng *r)
-{
-    float *w0 = mn_malloc(n * sizeof *w0), *v = mn_malloc(n * sizeof *v);
-    memcpy(w0, w, n * sizeof *w0);
-    double gv = 0, gg = 0, vv = 0;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = (float)mn_rng_normal(r);
-        gv += (double)g[i] * (double)v[i];
-        gg += (double)g[i] * (double)g[i];
-        vv += (double)v[i] * (double)v[i];
-    }
-    const double h = 1e-2;
-    for (size_t i = 0; i < n; i++) w[i] = w0[i] + (float)h * v[i];
-    double lp = fd_loss(c);
-    for (size_t i = 0; i < n; i++) w[i] = w0[i] - (float)h * v[i];
-    double lm = fd_loss(c);
-    memcpy(w, w0, n * sizeof *w0);
-    mn_free(w0);
-    mn_free(v);
-    double num = (lp - lm) / (2 * h);
-    return fabs(num - gv) / sqrt(gg * vv);
-}
-
 MN_TEST(model_graph_gradcheck)
 {
     mn_model m;
@@ -127,12 +99,12 @@ MN_TEST(model_graph_gradcheck)
         const mn_param_def *d = &m.params.defs[i];
         if (!d->trainable) continue;
         for (int k = 0; k < 3; k++) {
-            double err = directional_err(&c, m.params.w + d->offset, g + d->offset, d->numel, &rng);
+            double err = mn_gradcheck_dir(fd_loss, &c, m.params.w + d->offset, g + d->offset, d->numel, 1e-2, &rng, NULL);
             MN_CHECK_MSG(t, err < 3e-3, "param %s direction %d: rel err %.3g", d->name, k, err);
         }
     }
     for (int k = 0; k < 3; k++) {
-        double err = directional_err(&c, x, dx, sizeof x / sizeof *x, &rng);
+        double err = mn_gradcheck_dir(fd_loss, &c, x, dx, sizeof x / sizeof *x, 1e-2, &rng, NULL);
         MN_CHECK_MSG(t, err < 3e-3, "input direction %d: rel err %.3g", k, err);
     }
     /* And the check can fail: a gradient off by a factor of two (a classic missed "+=" or a
@@ -141,7 +113,7 @@ MN_TEST(model_graph_gradcheck)
     const mn_param_def *d = &m.params.defs[ip];
     for (size_t j = 0; j < d->numel; j++) g[d->offset + j] *= 0.5f;
     double bad = 0;
-    for (int k = 0; k < 3; k++) bad = fmax(bad, directional_err(&c, m.params.w + d->offset, g + d->offset, d->numel, &rng));
+    for (int k = 0; k < 3; k++) bad = fmax(bad, mn_gradcheck_dir(fd_loss, &c, m.params.w + d->offset, g + d->offset, d->numel, 1e-2, &rng, NULL));
     MN_CHECK_MSG(t, bad > 1e-2, "a halved gradient passed: rel err %.3g", bad);
     mn_free(g);
     mn_model_free(&m);
