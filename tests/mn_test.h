@@ -81,5 +81,8 @@ int mn_test_write_bytes(const char *path, const void *data, size_t n);
 /* A whole file in a malloc'ed, NUL-terminated buffer (plain libc, so it does not count as
  * mimonet memory in leak checks); *n its length.  NULL (and *n = 0) if unreadable. */
 unsigned char *mn_test_read_bytes(const char *path, size_t *n);
+/* Number of entries of folder dir whose name contains `part` (-1 if dir cannot be read), e.g.
+ * ".tmp." to find temporaries an atomic writer left behind. */
+int mn_test_count_files(const char *dir, const char *part);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <unistd.h>
 
@@ -81,6 +82,18 @@ unsigned char *mn_test_read_bytes(const char *path, size_t *n)
     }
     fclose(f);
     return b;
+}
+
+int mn_test_count_files(const char *dir, const char *part)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, part)) n++;
+    closedir(d);
+    return n;
 }
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)

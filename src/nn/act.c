@@ -20,6 +20,8 @@
  */
 #include "mimonet/nn.h"
 
+#include "lanes.h" /* MN_MULTIVERSION */
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,16 +34,6 @@
 #endif
 
 #define PAR_MIN_N 65536
-
-/* Compute-bound loops are compiled for several x86-64 levels and picked at load time (GCC
- * function multiversioning): the build stays -O2 for the baseline ISA, but a Zen/Skylake core
- * runs the AVX2 or AVX-512 copy.  No -ffp-contract change is involved (ISO C mode keeps
- * contraction off), so every copy rounds identically and results do not depend on the CPU. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define MN_MULTIVERSION __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define MN_MULTIVERSION
-#endif
 
 /* exp(x) for x already clamped to [-87, 88] (so 2^n stays a normal float); branch-free, and
  * NaN in gives NaN out.  GCC's default -ftrapping-math keeps a loop with a select followed by

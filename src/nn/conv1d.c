@@ -31,6 +31,8 @@
  */
 #include "mimonet/nn.h"
 
+#include "lanes.h"
+
 #include <string.h>
 
 #define MN_PRAGMA(x) _Pragma(#x)
@@ -38,16 +40,6 @@
 #define OMP(x) MN_PRAGMA(omp x)
 #else
 #define OMP(x)
-#endif
-
-/* The row kernels are compiled for several x86-64 levels and picked at load time (GCC function
- * multiversioning): the build stays -O2 for the baseline ISA, but an AVX2 or AVX-512 core runs
- * wider code.  ISO C mode keeps FP contraction off, and no kernel here reassociates, so every
- * copy rounds identically. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define MN_MULTIVERSION __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define MN_MULTIVERSION
 #endif
 
 /* Time columns per pointwise GEMM task; fixed so the decomposition is thread-independent. */
@@ -101,22 +93,6 @@ static inline void tap_range(int s, int t_in, int t_out, int *lo, int *hi)
     *hi = b > a ? b : a;
 }
 
-/* Reductions use 16 fixed float lanes: lane j accumulates the elements i = j (mod 16) in order,
- * then the lanes are added pairwise in a fixed order.  With GCC the lanes are one 64-byte
- * vector (kept in registers; lowered to 4 SSE, 2 AVX or 1 AVX-512 register with the same lane
- * semantics); otherwise a plain array.  Either way the result is the same bits. */
-#if defined(__GNUC__)
-typedef float v16f __attribute__((vector_size(64)));
-#define MN_V16 1
-#endif
-
-static inline float lanes_reduce(float *acc)
-{
-    for (int h = 8; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
-    return acc[0];
-}
-
 /* sum_i a[i] b[i] */
 MN_MULTIVERSION
 static float dotf(const float *restrict a, const float *restrict b, int n)
@@ -137,28 +113,6 @@ static float dotf(const float *restrict a, const float *restrict b, int n)
         for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
 #endif
     for (int j = 0; i < n; i++, j++) acc[j] += a[i] * b[i];
-    return lanes_reduce(acc);
-}
-
-/* sum_i a[i] */
-MN_MULTIVERSION
-static float sumf(const float *restrict a, int n)
-{
-    float acc[16];
-    int i = 0;
-#ifdef MN_V16
-    v16f va, vs = {0};
-    for (; i + 16 <= n; i += 16) {
-        memcpy(&va, a + i, sizeof va);
-        vs += va;
-    }
-    memcpy(acc, &vs, sizeof acc);
-#else
-    for (int j = 0; j < 16; j++) acc[j] = 0.0f;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) acc[j] += a[i + j];
-#endif
-    for (int j = 0; i < n; i++, j++) acc[j] += a[i];
     return lanes_reduce(acc);
 }
 
@@ -412,7 +366,7 @@ static void bwd_weight_general(float *dw, float *db, const float *dout, const fl
         if (db) {
             double acc = 0.0;
             for (int bi = 0; bi < B; bi++)
-                acc += (double)sumf(dout + ((size_t)bi * g->cout + o) * g->t_out, g->t_out);
+                acc += (double)mn_nn_row_sum(dout + ((size_t)bi * g->cout + o) * g->t_out, g->t_out);
             db[o] += (float)acc;
         }
     }
@@ -451,7 +405,7 @@ static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, 
                 for (int o = o0; o < o0 + m; o++) {
                     double acc = 0.0;
                     for (int bi = 0; bi < B; bi++)
-                        acc += (double)sumf(dout + ((size_t)bi * cout + o) * T, T);
+                        acc += (double)mn_nn_row_sum(dout + ((size_t)bi * cout + o) * T, T);
                     db[o] += (float)acc;
                 }
         }

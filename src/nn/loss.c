@@ -15,6 +15,8 @@
  */
 #include "mimonet/nn.h"
 
+#include "lanes.h" /* MN_MULTIVERSION */
+
 #include <math.h>
 #include <string.h>
 
@@ -31,12 +33,7 @@
 /* Lanes: 8 double accumulators, lane j summing the samples i = j (mod 8) in order, added
  * pairwise at the end.  With GCC >= 9 the lanes are one vector (registers, any SSE/AVX width,
  * same lane semantics), otherwise an array; the bits are the same.  Multiversioned for x86-64
- * levels as in conv1d.c (no contraction in ISO C mode, so every copy rounds identically). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define MN_MULTIVERSION __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define MN_MULTIVERSION
-#endif
+ * levels (MN_MULTIVERSION, lanes.h) (no contraction in ISO C mode, so every copy rounds identically). */
 #if defined(__GNUC__) && (__GNUC__ >= 9 || defined(__clang__))
 typedef float v8f __attribute__((vector_size(32)));
 typedef double v8d __attribute__((vector_size(64)));

@@ -26,6 +26,8 @@
  */
 #include "mimonet/nn.h"
 
+#include "lanes.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -38,51 +40,6 @@
 
 #define PAR_MIN_WORK 32768L
 #define LN_CHUNK 256 /* time steps per layer-norm task */
-
-/* Row reductions use 16 fixed float lanes: lane j accumulates the elements i = j (mod 16) in
- * order, then the lanes are added pairwise in a fixed order.  With GCC the lanes are one 64-byte
- * vector held in registers (same lane semantics on SSE, AVX2 and AVX-512), otherwise an array;
- * the bits are the same either way.  The row kernels are compiled for several x86-64 levels and
- * chosen at load time (GCC function multiversioning); ISO C mode keeps FP contraction off, so
- * every copy rounds identically. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define MN_MULTIVERSION __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define MN_MULTIVERSION
-#endif
-#if defined(__GNUC__)
-typedef float v16f __attribute__((vector_size(64)));
-#define MN_V16 1
-#endif
-
-static inline float lanes_sum(float *acc)
-{
-    for (int h = 8; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
-    return acc[0];
-}
-
-/* sum x */
-MN_MULTIVERSION
-static float row_sum(const float *restrict x, int n)
-{
-    float acc[16];
-    int i = 0;
-#ifdef MN_V16
-    v16f vx, vs = {0};
-    for (; i + 16 <= n; i += 16) {
-        memcpy(&vx, x + i, sizeof vx);
-        vs += vx;
-    }
-    memcpy(acc, &vs, sizeof acc);
-#else
-    for (int j = 0; j < 16; j++) acc[j] = 0.0f;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) acc[j] += x[i + j];
-#endif
-    for (int j = 0; i < n; i++, j++) acc[j] += x[i];
-    return lanes_sum(acc);
-}
 
 /* sum (x - m)^2 */
 MN_MULTIVERSION
@@ -110,7 +67,7 @@ static float row_sqdev(const float *restrict x, float m, int n)
         float d = x[i] - m;
         acc[j] += d * d;
     }
-    return lanes_sum(acc);
+    return lanes_reduce(acc);
 }
 
 /* sum g (x - m) */
@@ -133,7 +90,7 @@ static float row_dotdev(const float *restrict g, const float *restrict x, float 
         for (int j = 0; j < 16; j++) acc[j] += g[i + j] * (x[i + j] - m);
 #endif
     for (int j = 0; i < n; i++, j++) acc[j] += g[i] * (x[i] - m);
-    return lanes_sum(acc);
+    return lanes_reduce(acc);
 }
 
 /* sum g and sum g (x - mu[t]) rs[t] over one row (layer-norm dgamma, dbeta) */
@@ -168,8 +125,8 @@ static void row_ln_sums(const float *restrict g, const float *restrict x,
         a1[j] += g[i];
         a2[j] += g[i] * ((x[i] - mu[i]) * rs[i]);
     }
-    *sg = lanes_sum(a1);
-    *sgx = lanes_sum(a2);
+    *sg = lanes_reduce(a1);
+    *sgx = lanes_reduce(a2);
 }
 
 /* ---------------------------------------------------------------- batch norm */
@@ -188,7 +145,7 @@ void mn_batchnorm_forward(float *out, float *mean, float *rstd, const float *inp
         float mf, rs;
         if (training) {
             double s = 0.0;
-            for (int b = 0; b < B; b++) s += (double)row_sum(inp + ((size_t)b * C + c) * T, T);
+            for (int b = 0; b < B; b++) s += (double)mn_nn_row_sum(inp + ((size_t)b * C + c) * T, T);
             double mu = s / (double)N;
             mf = (float)mu;
             double v = 0.0;
@@ -231,7 +188,7 @@ void mn_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float
         double sg = 0.0, sgx = 0.0; /* sum g, sum g (x - mu) */
         for (int b = 0; b < B; b++) {
             const size_t row = ((size_t)b * C + c) * T;
-            sg += (double)row_sum(dout + row, T);
+            sg += (double)mn_nn_row_sum(dout + row, T);
             sgx += (double)row_dotdev(dout + row, inp + row, mf, T);
         }
         const double sgxhat = sgx * (double)rs; /* sum g xhat */

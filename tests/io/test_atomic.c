@@ -2,7 +2,6 @@
  * bounded whole-file reads, including an allocation-failure sweep. */
 #include "mn_test.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,19 +12,6 @@
 static void join(char *buf, size_t n, const char *dir, const char *name)
 {
     snprintf(buf, n, "%s/%s", dir, name);
-}
-
-/* Number of "<x>.tmp.XXXXXX" leftovers in `dir`. */
-static int count_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp.")) n++;
-    closedir(d);
-    return n;
 }
 
 /* Whole file through plain stdio (independent of the code under test); -1 if unreadable. */
@@ -56,7 +42,7 @@ MN_TEST(io_atomic_write_and_replace)
     /* Empty content is a valid file. */
     MN_CHECK_OK(t, mn_file_write_atomic(path, "", 0));
     MN_CHECK(t, slurp(path, buf, sizeof buf) == 0);
-    MN_CHECK(t, count_temps(dir) == 0);
+    MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 0);
     MN_CHECK(t, mn_alloc_live() == live0);
 }
 
@@ -72,10 +58,10 @@ MN_TEST(io_atomic_abort_keeps_old_file)
     MN_CHECK_OK(t, mn_atomic_open(&af, path));
     MN_CHECK(t, af.tmp_path != NULL && strncmp(af.tmp_path, path, strlen(path)) == 0);
     MN_CHECK_OK(t, mn_atomic_write(&af, "half a new fi", 13));
-    MN_CHECK(t, count_temps(dir) == 1); /* the temporary exists beside it while writing */
+    MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 1); /* the temporary exists beside it while writing */
     mn_atomic_abort(&af);
     MN_CHECK(t, slurp(path, buf, sizeof buf) == 8 && memcmp(buf, "precious", 8) == 0);
-    MN_CHECK(t, count_temps(dir) == 0);
+    MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 0);
     mn_atomic_abort(&af); /* a second abort is harmless */
 
     /* A write failure sticks: commit then reports it, removes the temporary, keeps the old. */
@@ -85,7 +71,7 @@ MN_TEST(io_atomic_abort_keeps_old_file)
     MN_CHECK(t, mn_atomic_write(&af, "more", 4) == MN_ERR_IO);
     MN_CHECK(t, mn_atomic_commit(&af) == MN_ERR_IO);
     MN_CHECK(t, slurp(path, buf, sizeof buf) == 8 && memcmp(buf, "precious", 8) == 0);
-    MN_CHECK(t, count_temps(dir) == 0);
+    MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 0);
 
     /* Commit through the struct API. */
     MN_CHECK_OK(t, mn_atomic_open(&af, path));
@@ -95,7 +81,7 @@ MN_TEST(io_atomic_abort_keeps_old_file)
     MN_CHECK_OK(t, mn_atomic_commit(&af));
     MN_CHECK(t, slurp(path, buf, sizeof buf) == 11 && memcmp(buf, "new content", 11) == 0);
     MN_CHECK(t, af.f == NULL && af.tmp_path == NULL);
-    MN_CHECK(t, count_temps(dir) == 0);
+    MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 0);
     MN_CHECK(t, mn_alloc_live() == live0);
 }
 
@@ -162,7 +148,7 @@ MN_TEST(io_atomic_alloc_failure_sweep)
         MN_CHECK(t, st == MN_ERR_NOMEM);
         MN_CHECK(t, mn_alloc_live() == live0);
         MN_CHECK(t, slurp(path, buf, sizeof buf) == 3 && memcmp(buf, "old", 3) == 0);
-        MN_CHECK(t, count_temps(dir) == 0);
+        MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 0);
     }
     MN_CHECK(t, st == MN_OK && failures >= 1);
     MN_CHECK(t, slurp(path, buf, sizeof buf) == 4 && memcmp(buf, "new!", 4) == 0);

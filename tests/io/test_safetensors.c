@@ -8,7 +8,6 @@
 #include "mn_test.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,18 +20,6 @@
 static void join(char *buf, size_t n, const char *dir, const char *name)
 {
     snprintf(buf, n, "%s/%s", dir, name);
-}
-
-static int count_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp.")) n++;
-    closedir(d);
-    return n;
 }
 
 static void put_u64le(unsigned char *b, uint64_t v)
@@ -167,7 +154,7 @@ MN_TEST(io_safetensors_round_trip)
     const char *keys[3] = {"arch", "note", "empty"};
     const char *vals[3] = {"light", "quote \" backslash \\ newline \n tab \t unicode \xc3\xa9", ""};
     MN_CHECK_OK(t, mn_safetensors_save(path, &a, keys, vals, 3));
-    MN_CHECK(t, count_temps(dir) == 0);
+    MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 0);
 
     fill_sentinel(&b);
     char *meta = NULL;
@@ -715,7 +702,7 @@ MN_TEST(io_safetensors_alloc_failure_sweep)
         unsigned char *now = mn_test_read_bytes(path, &n_now);
         MN_CHECK(t, now && n_now == n_old && memcmp(now, old, n_old) == 0);
         free(now);
-        MN_CHECK(t, count_temps(dir) == 0);
+        MN_CHECK(t, mn_test_count_files(dir, ".tmp.") == 0);
     }
     MN_CHECK(t, st == MN_OK && failures >= 1);
 
