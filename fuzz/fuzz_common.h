@@ -35,7 +35,10 @@ __attribute__((unused)) static void fz_cleanup(void)
 __attribute__((unused)) static const char *fz_tmpdir(void)
 {
     if (!fz_dir[0]) {
-        snprintf(fz_dir, sizeof fz_dir, "/tmp/mnfuzz-XXXXXX");
+        /* TMPDIR (e.g. /dev/shm) when set: the readers take paths, so every input is a file */
+        const char *base = getenv("TMPDIR");
+        if (!base || !*base || strlen(base) > 40) base = "/tmp";
+        snprintf(fz_dir, sizeof fz_dir, "%s/mnfuzz-XXXXXX", base);
         if (!mkdtemp(fz_dir)) {
             perror("mkdtemp");
             abort();

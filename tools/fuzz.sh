@@ -11,7 +11,8 @@
 #
 # Environment: FUZZ_SECONDS (60), FUZZ_CC (clang), FUZZ_BUILD (build-fuzz), FUZZ_JOBS (2, for
 # compiling), FUZZ_ARGS (extra libFuzzer flags), MN_FUZZ_MAT_V73=1 (also fuzz MAT v7.3/HDF5
-# files; off by default: HDF5 1.10 crashes on corrupted files, see src/io/mat.c).
+# files; off by default: HDF5 1.10 crashes on corrupted files, see src/io/mat.c), TMPDIR (where
+# the harnesses write each input; default /dev/shm when writable).
 # New inputs found while fuzzing go to $FUZZ_BUILD/corpus/<target>/ (not committed); crash
 # reproducers to $FUZZ_BUILD/artifacts/<target>/.  Reproduce: $FUZZ_BUILD/fuzz_<target> FILE.
 set -u
@@ -103,6 +104,9 @@ done
 [ "$MODE" = build ] && exit 0
 
 # ---------------------------------------------------------------- run
+# The harnesses hand every input to the readers as a file: on tmpfs that is ~7x the executions
+# per second of a disk-backed /tmp (22k/s vs 3.3k/s for npy on the 2-core build machine).
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 max_len() {
     case "$1" in
     args) echo 512 ;;

@@ -99,6 +99,7 @@ void mn_pim_net_free(mn_pim_net *q);
 typedef struct {
     long step;
     long steps;
+    long first_step;   /* the step this run started from (0, or a resumed checkpoint's) */
     double loss;       /* training loss of this step (scaled units) */
     double lr;
     double grad_norm;  /* pre-clip */
@@ -123,6 +124,10 @@ typedef struct {
     uint64_t seed;
     mn_pim_progress_fn progress; /* called after every step (may be NULL) */
     void *progress_user;
+    /* Crash safety (see mn_pim_train).  checkpoint: the training-state file, or NULL for none. */
+    const char *checkpoint;
+    long checkpoint_every; /* steps between checkpoints (default 100; 0: only when interrupted) */
+    bool resume;           /* continue from `checkpoint`, which must exist and match this run */
 } mn_pim_train_cfg;
 
 mn_pim_train_cfg mn_pim_train_default(void);
@@ -134,13 +139,42 @@ typedef struct {
     double final_loss;
     double seconds;
     bool stopped_early;
+    long resumed_from;     /* step the run resumed at (0 for a fresh run) */
+    long checkpoint_step;  /* step of the newest checkpoint on disk (-1: none written or loaded) */
+    char resume_note[256]; /* settings that differ from the resumed checkpoint's ("" if none) */
 } mn_pim_train_result;
 
 /* Train q on tx/rx over the `train` span, validating on `val` (may be empty).  Sets q's
- * scaling from the training span first.  tx [n_tx, n], rx [n_rx, n] row-major. */
+ * scaling from the training span first.  tx [n_tx, n], rx [n_rx, n] row-major.
+ *
+ * Crash safety.  With c->checkpoint set, the whole training state is written there atomically
+ * every c->checkpoint_every steps and when the progress callback asks to stop (which then
+ * returns MN_ERR_INTERRUPTED): the weights (with batch-norm statistics), AdamW's moments, the
+ * best validated weights, the RNG (which is also the data position: windows are drawn from it),
+ * the step, the early-stopping counters, and a fingerprint of the run (model, shapes, batch,
+ * window, seed, splits and a 64-bit hash of the data).  With c->resume the run continues from
+ * that file; it ends bit-identical to an uninterrupted run with the same settings and thread
+ * count.  A resumed run whose model, data, splits, batch, window or seed differ is refused
+ * (MN_ERR_INVALID); other differences (steps, learning rates, clip, patience) are allowed and
+ * listed in res->resume_note.  A non-finite loss or gradient norm stops training with
+ * MN_ERR_NUMERIC: q keeps the best weights so far and the checkpoint on disk, the last good
+ * state, is left as it was.  The caller owns the file afterwards (mimonet removes it once the
+ * final model is written). */
 mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float complex *rx, int64_t n,
                        mn_span train, mn_span val, const mn_pim_train_cfg *c,
                        mn_pim_train_result *res);
+
+/* What a training-state checkpoint holds; mn_pim_train_ckpt_info reads the whole file (every
+ * tensor, checked against the architecture it records), so MN_OK means --resume can load it. */
+typedef struct {
+    char kind[16];
+    int n_tx, n_rx;
+    long step, steps;
+    double best_val_ape_db; /* NAN before the first validation */
+    long best_step;
+} mn_pim_ckpt_info;
+
+mn_status mn_pim_train_ckpt_info(const char *path, mn_pim_ckpt_info *info);
 
 /* ---------------------------------------------------------------- report (the paper's figures)
  * mn_pim_report_write(dir, r) writes dir/report.html and its pictures as SVG files beside it:

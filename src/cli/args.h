@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum { MN_EXIT_OK = 0, MN_EXIT_RUNTIME = 1, MN_EXIT_USAGE = 2 };
+enum { MN_EXIT_OK = 0, MN_EXIT_RUNTIME = 1, MN_EXIT_USAGE = 2, MN_EXIT_INTERRUPTED = 130 };
 
 typedef enum { MN_OPT_FLAG, MN_OPT_STR, MN_OPT_INT, MN_OPT_I64, MN_OPT_U64, MN_OPT_DOUBLE } mn_opt_type;
 

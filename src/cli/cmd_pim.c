@@ -7,11 +7,14 @@
  * A model file is either a neural canceller (mimonet.format "pim-canceller") or a classical
  * one (mimonet.format "pim-gmp"); eval and cancel accept both. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
@@ -247,14 +250,76 @@ static void print_result(const canceller *c, const eval_result *r, double train_
 
 /* ------------------------------------------------------------------ pim train */
 
+/* The checkpoint must not be an input or --out.  A fresh run refuses to overwrite a checkpoint
+ * (it holds an unfinished run) unless --force; --resume needs one. */
+static int check_checkpoint(const char *cmd, const char *ckpt, const char *out, bool resume, bool force,
+                            const pim_data *d)
+{
+    if (same_file(ckpt, d->tx_path) || same_file(ckpt, d->rx_path) || same_file(ckpt, out))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--checkpoint '%s' is also an input or --out; choose another file", ckpt);
+    if (!mn_cli_out_dir_ok(cmd, ckpt)) return MN_EXIT_USAGE;
+    bool exists = mn_cli_exists(ckpt);
+    if (resume && !exists)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "no checkpoint '%s' to resume; run without --resume to start", ckpt);
+    if (!resume && exists && !force)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "'%s' holds an unfinished run: pass --resume to continue it or --force "
+                           "to start over", ckpt);
+    return 0;
+}
+
+/* Keep the header and the rows of steps <= step of a --curve CSV (rewritten atomically). */
+static mn_status trim_curve(const char *path, long step)
+{
+    char *text = NULL;
+    size_t len = 0;
+    mn_status st = mn_file_read_all(path, (size_t)1 << 30, &text, &len);
+    if (st != MN_OK) return st;
+    size_t keep = 0;
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && text[e] != '\n') e++;
+        char *end;
+        long s = strtol(text + i, &end, 10);
+        bool header = i == 0, row = end != text + i && *end == ',';
+        if (e == len || (!header && (!row || s > step))) break; /* a row cut short by a kill ends it too */
+        keep = i = e + 1;
+    }
+    st = mn_file_write_atomic(path, text, keep);
+    mn_free(text);
+    return st;
+}
+
+/* A kill during a checkpoint write can leave "<ckpt>.tmp.XXXXXX" (io/atomic.c); the run that
+ * owns the checkpoint clears them. */
+static void remove_stale_temporaries(const char *ckpt)
+{
+    const char *slash = strrchr(ckpt, '/');
+    char dirname[4200];
+    const char *base = slash ? slash + 1 : ckpt;
+    if (slash) snprintf(dirname, sizeof dirname, "%.*s", (int)(slash - ckpt) + (slash == ckpt), ckpt);
+    else snprintf(dirname, sizeof dirname, ".");
+    DIR *dp = opendir(dirname);
+    if (!dp) return;
+    size_t bl = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL)
+        if (!strncmp(e->d_name, base, bl) && !strncmp(e->d_name + bl, ".tmp.", 5) && strlen(e->d_name + bl) == 11) {
+            char path[8400];
+            snprintf(path, sizeof path, "%s/%s", dirname, e->d_name);
+            (void)unlink(path);
+        }
+    closedir(dp);
+}
+
 static int cmd_train(int argc, char **argv)
 {
     const char *cmd = "pim train";
     const char *dir = NULL, *txs = NULL, *rxs = NULL, *out = NULL, *kind = "light", *split = "0.7,0.1,0.2";
-    const char *curve = NULL;
-    bool json = false, force = false, quiet = false, help = false;
+    const char *curve = NULL, *ckpt = NULL;
+    bool json = false, force = false, quiet = false, help = false, resume = false;
     int threads = 0, batch = 16, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = 8;
-    int64_t steps = 3000;
+    int64_t steps = 3000, eval_every = 100, ckpt_every = 100;
+    char ckpt_default[4200];
     uint64_t seed = 1;
     double lr_max = 1e-2, lr_min = 1e-3, ridge = 1e-7;
     mn_opt opts[] = {
@@ -277,9 +342,13 @@ static int cmd_train(int argc, char **argv)
         {"--seed", MN_OPT_U64, &seed, 0, -1, "random seed (default 1)", false},
         {"--split", MN_OPT_STR, &split, 0, -1, "TRAIN,VAL,TEST fractions, contiguous, test last (default 0.7,0.1,0.2)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
-        {"--curve", MN_OPT_STR, &curve, 0, -1, "write the training curve as CSV", false},
+        {"--eval-every", MN_OPT_I64, &eval_every, 1, 1e9, "steps between validations (default 100)", false},
+        {"--checkpoint", MN_OPT_STR, &ckpt, 0, -1, "training-state file (default OUT.ckpt; removed when training ends)", false},
+        {"--checkpoint-every", MN_OPT_I64, &ckpt_every, 0, 1e9, "steps between checkpoints (default 100; 0: only on Ctrl-C)", false},
+        {"--resume", MN_OPT_FLAG, &resume, 0, -1, "continue the run saved in --checkpoint (same data and settings)", false},
+        {"--curve", MN_OPT_STR, &curve, 0, -1, "write the training curve as CSV (appended to on --resume)", false},
         {"--json", MN_OPT_FLAG, &json, 0, -1, "print one JSON object with the test metrics", false},
-        {"--force", MN_OPT_FLAG, &force, 0, -1, "replace an existing --out", false},
+        {"--force", MN_OPT_FLAG, &force, 0, -1, "replace an existing --out, or start over a run left in --checkpoint", false},
         {"--quiet", MN_OPT_FLAG, &quiet, 0, -1, "no progress bar", false},
         {NULL, 0, NULL, 0, 0, NULL, false},
     };
@@ -293,13 +362,21 @@ static int cmd_train(int argc, char **argv)
         strcmp(kind, "poly") && strcmp(kind, "poly-large"))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (light, large, static, dynamic, poly, poly-large, gmp, fir)",
                            kind);
+    if (classical && (resume || ckpt))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--resume and --checkpoint apply to neural models; a %s fit is "
+                           "closed-form and has no training state", kind);
+    if (!classical && !ckpt) {
+        if (snprintf(ckpt_default, sizeof ckpt_default, "%s.ckpt", out) >= (int)sizeof ckpt_default)
+            return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out path is too long");
+        ckpt = ckpt_default;
+    }
     double frac[3];
     if (parse_split(cmd, split, frac)) return MN_EXIT_USAGE;
     if (threads > 0) mn_threads_set(threads);
     pim_data d;
     int code = load_data(cmd, &d, dir, txs, rxs);
     if (code) return code;
-    if (check_output(cmd, out, force, d.tx_path, d.rx_path)) {
+    if (check_output(cmd, out, force, d.tx_path, d.rx_path) || (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d))) {
         free_data(&d);
         return MN_EXIT_USAGE;
     }
@@ -340,23 +417,48 @@ static int cmd_train(int argc, char **argv)
             tc.lr_min = (float)lr_min;
             tc.patience = patience;
             tc.seed = seed;
+            tc.eval_every = eval_every;
+            tc.checkpoint = ckpt;
+            tc.checkpoint_every = ckpt_every;
+            tc.resume = resume;
+            mn_pim_ckpt_info info;
+            if (resume && (st = mn_pim_train_ckpt_info(ckpt, &info)) != MN_OK) {
+                code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s; to start over instead, drop --resume and pass --force",
+                                   mn_error_msg());
+                goto done;
+            }
+            if (resume && !quiet)
+                fprintf(stderr, "%s: resuming '%s' at step %ld of %ld\n", cmd, ckpt, info.step, info.steps);
             mn_cli_progress_state ps;
             mn_cli_progress_init(&ps, quiet);
             if (curve) {
-                ps.curve = fopen(curve, "w");
-                if (!ps.curve) st = mn_error(MN_ERR_IO, "cannot write --curve '%s'", curve);
-                else fprintf(ps.curve, "step,loss,lr,grad_norm,val_ape_db\n");
+                /* On --resume the curve goes on from the checkpoint: rows past it (written before
+                 * the interruption) are dropped, so every step appears once. */
+                bool append = resume && mn_cli_exists(curve);
+                if (append) st = trim_curve(curve, info.step);
+                ps.curve = st == MN_OK ? fopen(curve, append ? "a" : "w") : NULL;
+                if (st == MN_OK && !ps.curve) st = mn_error(MN_ERR_IO, "cannot write --curve '%s': %s", curve, strerror(errno));
+                if (ps.curve) setvbuf(ps.curve, NULL, _IOLBF, 0); /* whole rows on disk, whenever a kill comes */
+                if (ps.curve && !append) fprintf(ps.curve, "step,loss,lr,grad_norm,val_ape_db\n");
             }
             tc.progress = mn_cli_progress;
             tc.progress_user = &ps;
             mn_cli_catch_sigint();
             mn_pim_train_result res;
-            if (st == MN_OK) st = mn_pim_train(&c.net, d.tx.x, d.rx.x, n, sp[0], sp[1], &tc, &res);
-            if (ps.curve) fclose(ps.curve);
+            memset(&res, 0, sizeof res);
+            if (st == MN_OK) {
+                remove_stale_temporaries(ckpt);
+                st = mn_pim_train(&c.net, d.tx.x, d.rx.x, n, sp[0], sp[1], &tc, &res);
+            }
+            if (ps.curve && fclose(ps.curve) != 0 && st == MN_OK) st = mn_error(MN_ERR_IO, "writing --curve '%s'", curve);
             train_s = res.seconds;
+            if (res.resume_note[0] && !quiet)
+                fprintf(stderr, "%s: note: resumed with other settings than the checkpoint's (%s); the result will differ "
+                        "from an uninterrupted run\n", cmd, res.resume_note);
             if (st == MN_ERR_INTERRUPTED) {
-                fprintf(stderr, "%s: interrupted; saving the best weights so far\n", cmd);
-                st = MN_OK;
+                code = mn_cli_fail(MN_EXIT_INTERRUPTED, cmd, "interrupted at step %ld; the training state is saved in "
+                                   "'%s': run the same command with --resume to continue", res.steps_done, ckpt);
+                goto done;
             }
             if (st == MN_OK && !quiet)
                 fprintf(stderr, "%s: %ld steps in %.1f s, best validation APE %.2f dB at step %ld%s\n", cmd,
@@ -373,6 +475,9 @@ static int cmd_train(int argc, char **argv)
         code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "%s", mn_error_msg());
         goto done;
     }
+    /* The model is on disk: the run is complete and its training state is no longer needed. */
+    if (ckpt && unlink(ckpt) != 0 && errno != ENOENT && !quiet)
+        fprintf(stderr, "%s: note: could not remove the checkpoint '%s': %s\n", cmd, ckpt, strerror(errno));
     eval_result r = {0};
     if (sp[2].end - sp[2].begin > 2 * c.border) {
         st = evaluate(&r, &c, &d, sp[2]);

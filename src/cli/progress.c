@@ -40,7 +40,8 @@ int mn_cli_progress(const mn_pim_progress *p, void *user)
         char bar[32];
         for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
         bar[W] = '\0';
-        double eta = p->step > 0 ? p->seconds * (double)(p->steps - p->step) / (double)p->step : 0;
+        long done = p->step - p->first_step;
+        double eta = done > 0 ? p->seconds * (double)(p->steps - p->step) / (double)done : 0;
         char val[48] = "val   --   ";
         if (isfinite(p->val_ape_db))
             snprintf(val, sizeof val, "val %5.1f dB (best %5.1f)", p->val_ape_db, p->best_val_ape_db);

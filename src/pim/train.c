@@ -4,11 +4,13 @@
  * longer than the 1024-point FFT, plus early stopping on the validation APE.
  *
  * Everything is allocated once before the first step: the whole training and validation signal
- * as scaled I/Q channels, one batch of windows, and a copy of the best weights. */
+ * as scaled I/Q channels, one batch of windows, a copy of the best weights and, with a
+ * checkpoint file, the staging buffer of the training state (train_ckpt.c). */
 #include "mimonet/optim.h"
-#include "mimonet/pim.h"
+#include "train_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 mn_pim_train_cfg mn_pim_train_default(void)
@@ -24,7 +26,8 @@ mn_pim_train_cfg mn_pim_train_default(void)
                               .clip = 1.0f,
                               .eval_every = 100,
                               .patience = 8,
-                              .seed = 1};
+                              .seed = 1,
+                              .checkpoint_every = 100};
 }
 
 /* RMS of |z| over rows [0, nch) and samples [b, e) of a [nch, n] signal. */
@@ -52,6 +55,19 @@ static double validate(mn_pim_net *q, float complex *pred, const float complex *
     return mt.ape_db;
 }
 
+/* A non-finite loss, gradient norm or weight at `step`: back to the best weights, and say why and
+ * what is kept on disk (the checkpoint there was written from a finite state, and stays). */
+static mn_status diverged(mn_pim_net *q, const float *best, const mn_pim_train_cfg *c, const mn_pim_train_result *res,
+                          long step, const char *what, double value)
+{
+    memcpy(q->model.params.w, best, q->model.params.total * sizeof *best);
+    char kept[300] = "the best weights so far were kept; restart with a lower --lr-max or stronger clipping";
+    if (c->checkpoint && res->checkpoint_step >= 0)
+        snprintf(kept, sizeof kept, "the last good checkpoint (step %ld) is kept in '%s'; resume from it with "
+                 "--resume and a lower --lr-max", res->checkpoint_step, c->checkpoint);
+    return mn_error(MN_ERR_NUMERIC, "training diverged at step %ld (%s is %g); %s", step, what, value, kept);
+}
+
 mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float complex *rx, int64_t n,
                        mn_span train, mn_span val, const mn_pim_train_cfg *c, mn_pim_train_result *res)
 {
@@ -61,6 +77,9 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     double t0 = mn_time_sec();
     memset(res, 0, sizeof *res);
     res->best_val_ape_db = NAN;
+    res->checkpoint_step = -1;
+    pim_state state = {0};
+    mn_params_init_table(&state.tab);
     if (T <= 1024 || T > q->window || B < 1 || B > q->max_B)
         return mn_error(MN_ERR_INVALID,
                         "training windows of %d samples x %d: need 1024 < window <= %d and batch <= %d",
@@ -68,7 +87,8 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     if (tlen < T)
         return mn_error(MN_ERR_SHAPE, "training split has %lld samples, fewer than one window of %d",
                         (long long)tlen, T);
-    if (c->steps < 1 || !(c->lr_max > 0) || !(c->clip > 0))
+    if (c->resume && !c->checkpoint) return mn_error(MN_ERR_INVALID, "training: resume without a checkpoint path");
+    if (c->steps < 1 || !(c->lr_max > 0) || !(c->clip > 0) || c->checkpoint_every < 0)
         return mn_error(MN_ERR_INVALID, "training: steps %ld, lr_max %g, clip %g", c->steps,
                         (double)c->lr_max, (double)c->clip);
     if (vlen > 0 && vlen <= 2 * bd)
@@ -113,8 +133,6 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
         }
     memcpy(best, q->model.params.w, q->model.params.total * sizeof *best);
 
-    mn_rng rng;
-    mn_rng_seed(&rng, c->seed ^ 0x7472616e6ULL); /* a stream of its own, apart from init */
     mn_adam_cfg adam = mn_adam_default();
     adam.weight_decay = c->weight_decay;
     mn_sched_cfg sched = {.kind = (mn_sched_kind)c->sched,
@@ -124,13 +142,39 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                           .gamma = 0.9995f,
                           .total_steps = c->steps,
                           .warmup = c->steps / 20};
-    double best_ape = -INFINITY, val_ape = NAN;
-    int since_best = 0;
+    pim_train_pos pos = {.step = 0, .best_ape = -INFINITY, .val_ape = NAN, .loss = NAN};
+    mn_rng_seed(&pos.rng, c->seed ^ 0x7472616e6ULL); /* a stream of its own, apart from init */
+    pim_run_id id = {.batch = B,
+                     .window = T,
+                     .seed = c->seed,
+                     .n = n,
+                     .train = train,
+                     .val = val,
+                     .steps = c->steps,
+                     .clr_half = c->clr_half,
+                     .eval_every = c->eval_every,
+                     .patience = c->patience,
+                     .sched = c->sched,
+                     .lr_min = c->lr_min,
+                     .lr_max = c->lr_max,
+                     .weight_decay = c->weight_decay,
+                     .clip = c->clip};
+    if (c->checkpoint) {
+        id.data_hash = pim_signal_hash(pim_signal_hash(0, tx, q->n_tx, n), rx, q->n_rx, n);
+        if ((st = pim_state_init(&state, &q->model.params)) != MN_OK) goto done;
+        if (c->resume) {
+            st = pim_state_load(&state, c->checkpoint, q, best, &pos, &id, res->resume_note, sizeof res->resume_note);
+            if (st != MN_OK) goto done;
+            res->resumed_from = res->checkpoint_step = pos.step;
+            res->best_step = pos.best_step;
+        }
+    }
+    const long every = c->eval_every > 0 ? c->eval_every : 100;
     long step;
-    for (step = 0; step < c->steps; step++) {
+    for (step = pos.step; step < c->steps; step++) {
         /* A batch of random windows from the training span. */
         for (int b = 0; b < B; b++) {
-            int64_t s = (int64_t)mn_rng_below(&rng, (uint64_t)(tlen - T + 1));
+            int64_t s = (int64_t)mn_rng_below(&pos.rng, (uint64_t)(tlen - T + 1));
             for (int ch = 0; ch < cin; ch++)
                 memcpy(xb + ((size_t)b * cin + ch) * T, X + (size_t)ch * tlen + s, (size_t)T * sizeof *xb);
             for (int ch = 0; ch < cout; ch++)
@@ -141,52 +185,76 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
         if (st != MN_OK) goto done;
         const float *out = mn_model_output(&q->model, NULL, NULL);
         double loss = mn_loss_mse(dy, out, yb, B, cout, T, bd);
-        if (!isfinite(loss)) {
-            /* Divergence: keep the last good (best) weights and say why. */
-            memcpy(q->model.params.w, best, q->model.params.total * sizeof *best);
-            st = mn_error(MN_ERR_NUMERIC,
-                          "training diverged at step %ld (loss is %g); the best weights so far were kept — "
-                          "try a lower --lr or stronger clipping",
-                          step, loss);
+        double gnorm = NAN;
+        if (isfinite(loss)) {
+            st = mn_model_backward(&q->model, dy);
+            if (st != MN_OK) goto done;
+            gnorm = mn_clip_grad_norm(&q->model.params, c->clip);
+        }
+        if (!isfinite(loss) || !isfinite(gnorm)) {
+            st = diverged(q, best, c, res, step, isfinite(loss) ? "the gradient norm" : "the loss",
+                          isfinite(loss) ? gnorm : loss);
             goto done;
         }
-        st = mn_model_backward(&q->model, dy);
-        if (st != MN_OK) goto done;
-        double gnorm = mn_clip_grad_norm(&q->model.params, c->clip);
         float lr = mn_sched_lr(&sched, step);
         mn_adam_step(&q->model.params, &adam, lr, step + 1);
-        res->final_loss = loss;
+        pos.loss = res->final_loss = loss;
+        pos.step = step + 1;
 
         bool last = step + 1 == c->steps;
-        if (vlen > 0 && ((step + 1) % (c->eval_every > 0 ? c->eval_every : 100) == 0 || last)) {
-            val_ape = validate(q, pred, tx, rx, n, val, txv, rxv);
-            if (val_ape > best_ape) {
-                best_ape = val_ape;
-                res->best_step = step + 1;
+        if (vlen > 0 && ((step + 1) % every == 0 || last)) {
+            pos.val_ape = validate(q, pred, tx, rx, n, val, txv, rxv);
+            if (pos.val_ape > pos.best_ape) {
+                pos.best_ape = pos.val_ape;
+                pos.best_step = res->best_step = step + 1;
                 memcpy(best, q->model.params.w, q->model.params.total * sizeof *best);
-                since_best = 0;
-            } else if (c->patience > 0 && ++since_best >= c->patience) {
+                pos.since_best = 0;
+            } else if (c->patience > 0 && ++pos.since_best >= c->patience) {
                 res->stopped_early = true;
             }
         }
+        bool stop = false;
         if (c->progress) {
-            mn_pim_progress p = {.step = step + 1, .steps = c->steps, .loss = loss, .lr = lr, .grad_norm = gnorm,
-                                 .val_ape_db = val_ape, .best_val_ape_db = best_ape, .seconds = mn_time_sec() - t0};
-            if (c->progress(&p, c->progress_user)) {
-                step++;
-                st = mn_error(MN_ERR_INTERRUPTED, "training stopped at step %ld on request", step);
-                break;
-            }
+            mn_pim_progress p = {.step = step + 1,
+                                 .steps = c->steps,
+                                 .first_step = res->resumed_from,
+                                 .loss = loss,
+                                 .lr = lr,
+                                 .grad_norm = gnorm,
+                                 .val_ape_db = pos.val_ape,
+                                 .best_val_ape_db = pos.best_ape,
+                                 .seconds = mn_time_sec() - t0};
+            stop = c->progress(&p, c->progress_user) != 0 && !last; /* the last step just finishes */
         }
         if (res->stopped_early) {
             step++;
             break;
         }
+        if (c->checkpoint && (stop || (c->checkpoint_every > 0 && (step + 1) % c->checkpoint_every == 0 && !last))) {
+            st = pim_state_save(&state, c->checkpoint, q, best, &pos, &id);
+            if (st == MN_ERR_NUMERIC) {
+                st = diverged(q, best, c, res, step + 1, "a weight", NAN);
+                goto done;
+            }
+            if (st != MN_OK) {
+                char msg[400];
+                snprintf(msg, sizeof msg, "%s", mn_error_msg());
+                st = mn_error(st, "writing the checkpoint at step %ld: %s", step + 1, msg);
+                goto done;
+            }
+            res->checkpoint_step = step + 1;
+        }
+        if (stop) {
+            step++;
+            res->steps_done = step;
+            st = mn_error(MN_ERR_INTERRUPTED, "training stopped at step %ld on request", step);
+            break;
+        }
     }
     /* Finish on the best validated weights (or the last ones without validation). */
-    if (vlen > 0 && isfinite(best_ape)) {
+    if (vlen > 0 && isfinite(pos.best_ape)) {
         memcpy(q->model.params.w, best, q->model.params.total * sizeof *best);
-        res->best_val_ape_db = best_ape;
+        res->best_val_ape_db = pos.best_ape;
     }
     res->steps_done = step;
 done:
@@ -200,5 +268,6 @@ done:
     mn_free(pred);
     mn_free(txv);
     mn_free(rxv);
+    pim_state_free(&state);
     return st;
 }

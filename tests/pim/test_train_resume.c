@@ -1,0 +1,374 @@
+/* tests/pim/test_train_resume.c — issue 7 §4-5: crash-safe training.
+ *   - library: a run stopped at random steps and resumed from its checkpoint ends bit-identical
+ *     to an uninterrupted one (weights, best validation APE), even when the resuming process
+ *     starts from other initial weights;
+ *   - a checkpoint of another run (seed, data) is refused and leaves the model untouched; a
+ *     damaged one is an error;
+ *   - divergence stops training with the last good checkpoint left on disk, loadable;
+ *   - CLI: `pim train` killed with SIGKILL at random moments, then --resume'd, writes the same
+ *     model file byte for byte as an uninterrupted run; every checkpoint left behind loads;
+ *     SIGINT saves a checkpoint and exits 130.
+ * The CLI test needs the binary: MN_CLI (set by `make test`), else build/mimonet. */
+#include "mn_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mimonet/io.h"
+#include "mimonet/optim.h"
+#include "mimonet/pim.h"
+
+/* ------------------------------------------------------------------ library */
+
+enum { NTX = 2, NRX = 1, NS = 16000, STEPS = 90 };
+
+/* rx = a memoryless cross-antenna cubic of tx plus a little linear leakage. */
+static void make_task(float complex *tx, float complex *rx, uint64_t seed)
+{
+    mn_rng r;
+    mn_rng_seed(&r, seed);
+    for (int64_t i = 0; i < (int64_t)NTX * NS; i++)
+        tx[i] = CMPLXF((float)(0.6 * mn_rng_normal(&r)), (float)(0.6 * mn_rng_normal(&r)));
+    for (int64_t i = 0; i < NS; i++) {
+        float complex a = tx[i], b = tx[NS + i];
+        rx[i] = a * (crealf(b) * crealf(b) + cimagf(b) * cimagf(b)) + 0.05f * b;
+    }
+}
+
+static mn_pim_train_cfg base_cfg(void)
+{
+    mn_pim_train_cfg c = mn_pim_train_default();
+    c.steps = STEPS;
+    c.batch = 2;
+    c.window = 1100;
+    c.eval_every = 10;
+    c.clr_half = 15;
+    c.seed = 5;
+    c.patience = 0;
+    return c;
+}
+
+typedef struct {
+    long stop_at;
+} stopper;
+
+static int stop_at(const mn_pim_progress *p, void *user)
+{
+    return p->step == ((stopper *)user)->stop_at;
+}
+
+typedef struct {
+    mn_pim_net q;
+    mn_span sp[3];
+} run;
+
+static mn_status start(run *r, uint64_t init_seed)
+{
+    mn_rng g;
+    mn_rng_seed(&g, init_seed);
+    mn_status st = mn_pim_split(r->sp, NS, (const double[3]){0.75, 0.25, 0}, 1100);
+    return st == MN_OK ? mn_pim_net_create(&r->q, "light", NTX, NRX, 2, 1100, &g) : st;
+}
+
+MN_TEST(pim_train_resume_is_bit_identical)
+{
+    float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
+    make_task(tx, rx, 21);
+    const char *ck = mn_test_path(t, "state.ckpt");
+
+    /* Uninterrupted. */
+    run a;
+    MN_CHECK_OK(t, start(&a, 1));
+    mn_pim_train_cfg c = base_cfg();
+    mn_pim_train_result ra;
+    MN_CHECK_OK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &ra));
+    MN_CHECK(t, ra.steps_done == STEPS && ra.resumed_from == 0 && ra.checkpoint_step == -1);
+
+    /* Stopped at two random steps, each time resumed by a fresh model with other initial weights. */
+    mn_rng g;
+    mn_rng_seed(&g, t->seed ^ 0x5eedULL);
+    long k1 = 1 + (long)mn_rng_below(&g, STEPS - 2);
+    long k2 = k1 + 1 + (long)mn_rng_below(&g, (uint64_t)(STEPS - 1 - k1));
+    long stops[2] = {k1, k2};
+    c.checkpoint = ck;
+    c.checkpoint_every = 7;
+    c.progress = stop_at;
+    run b = {0};
+    mn_pim_train_result rb;
+    for (int leg = 0; leg < 3; leg++) {
+        MN_CHECK_OK(t, start(&b, leg == 0 ? 1 : 100 + (uint64_t)leg)); /* resumes start from other weights */
+        stopper s = {.stop_at = leg < 2 ? stops[leg] : -1};
+        c.progress_user = &s;
+        c.resume = leg > 0;
+        mn_status st = mn_pim_train(&b.q, tx, rx, NS, b.sp[0], b.sp[1], &c, &rb);
+        if (leg < 2) {
+            MN_CHECK_MSG(t, st == MN_ERR_INTERRUPTED, "leg %d: %s", leg, mn_error_msg());
+            MN_CHECK(t, rb.checkpoint_step == stops[leg] && rb.steps_done == stops[leg]);
+            mn_pim_ckpt_info info;
+            MN_CHECK_OK(t, mn_pim_train_ckpt_info(ck, &info));
+            MN_CHECK(t, info.step == stops[leg] && info.steps == STEPS && !strcmp(info.kind, "light") &&
+                            info.n_tx == NTX && info.n_rx == NRX);
+            mn_pim_net_free(&b.q);
+        } else {
+            MN_CHECK_OK(t, st);
+            MN_CHECK(t, rb.resumed_from == k2 && rb.steps_done == STEPS && rb.resume_note[0] == '\0');
+        }
+    }
+    MN_CHECK_MSG(t, a.q.model.params.total == b.q.model.params.total &&
+                        memcmp(a.q.model.params.w, b.q.model.params.w, a.q.model.params.total * sizeof(float)) == 0,
+                 "weights differ after stops at %ld and %ld", k1, k2);
+    MN_CHECK(t, ra.best_val_ape_db == rb.best_val_ape_db && ra.best_step == rb.best_step &&
+                    ra.final_loss == rb.final_loss);
+    mn_pim_net_free(&a.q);
+    mn_pim_net_free(&b.q);
+    mn_free(tx);
+    mn_free(rx);
+}
+
+MN_TEST(pim_train_resume_refuses_another_run)
+{
+    float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
+    make_task(tx, rx, 22);
+    const char *ck = mn_test_path(t, "state.ckpt");
+    run a;
+    MN_CHECK_OK(t, start(&a, 1));
+    mn_pim_train_cfg c = base_cfg();
+    c.checkpoint = ck;
+    stopper s = {.stop_at = 12};
+    c.progress = stop_at;
+    c.progress_user = &s;
+    mn_pim_train_result r;
+    MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r) == MN_ERR_INTERRUPTED);
+    c.progress = NULL;
+    c.resume = true;
+    float *before = mn_malloc(a.q.model.params.total * sizeof(float));
+    memcpy(before, a.q.model.params.w, a.q.model.params.total * sizeof(float));
+    size_t nw = a.q.model.params.total;
+
+    /* Another seed, other data, another split: refused, model untouched. */
+    c.seed = 6;
+    MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r) == MN_ERR_INVALID);
+    MN_CHECK(t, strstr(mn_error_msg(), "--seed") != NULL);
+    c.seed = 5;
+    rx[777] += 1e-3f;
+    MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r) == MN_ERR_INVALID);
+    MN_CHECK(t, strstr(mn_error_msg(), "other data") != NULL);
+    rx[777] -= 1e-3f;
+    mn_span v2 = {a.sp[1].begin + 1, a.sp[1].end};
+    MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], v2, &c, &r) == MN_ERR_INVALID);
+    MN_CHECK(t, memcmp(before, a.q.model.params.w, nw * sizeof(float)) == 0);
+
+    /* Other learning rates are allowed and reported. */
+    c.lr_max = 5e-3f;
+    c.steps = 14;
+    MN_CHECK_OK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r));
+    MN_CHECK_MSG(t, strstr(r.resume_note, "lr_max") && strstr(r.resume_note, "steps"), "note: '%s'", r.resume_note);
+
+    /* Damaged: truncated, or not a training state at all. */
+    size_t len = 0;
+    unsigned char *bytes = mn_test_read_bytes(ck, &len);
+    MN_CHECK(t, bytes && len > 100);
+    const char *cut = mn_test_path(t, "cut.ckpt");
+    MN_CHECK(t, bytes && mn_test_write_bytes(cut, bytes, len - 9) == 0);
+    free(bytes);
+    c.checkpoint = cut;
+    c.lr_max = 1e-2f;
+    MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r) == MN_ERR_FORMAT);
+    mn_pim_ckpt_info info;
+    MN_CHECK(t, mn_pim_train_ckpt_info(cut, &info) == MN_ERR_FORMAT);
+    const char *model = mn_test_path(t, "model.safetensors");
+    MN_CHECK_OK(t, mn_pim_net_save(&a.q, model, NULL, NULL, 0));
+    MN_CHECK(t, mn_pim_train_ckpt_info(model, &info) == MN_ERR_FORMAT);
+    MN_CHECK(t, strstr(mn_error_msg(), "not a mimonet training checkpoint") != NULL);
+    c.checkpoint = NULL;
+    MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r) == MN_ERR_INVALID); /* resume, no file */
+    mn_free(before);
+    mn_pim_net_free(&a.q);
+    mn_free(tx);
+    mn_free(rx);
+}
+
+MN_TEST(pim_train_divergence_keeps_last_good_checkpoint)
+{
+    float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
+    make_task(tx, rx, 23);
+    const char *ck = mn_test_path(t, "state.ckpt");
+    run a;
+    MN_CHECK_OK(t, start(&a, 1));
+    mn_pim_train_cfg c = base_cfg();
+    /* A learning rate climbing linearly to 1e30 over 60 steps blows the weights up. */
+    c.steps = 200;
+    c.lr_max = 1e30f;
+    c.clr_half = 60;
+    c.sched = MN_SCHED_TRIANGULAR;
+    c.checkpoint = ck;
+    c.checkpoint_every = 2;
+    mn_pim_train_result r;
+    mn_status st = mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r);
+    MN_CHECK_MSG(t, st == MN_ERR_NUMERIC, "status %d: %s", (int)st, mn_error_msg());
+    MN_CHECK_MSG(t, strstr(mn_error_msg(), "diverged") && strstr(mn_error_msg(), "last good checkpoint"), "%s",
+                 mn_error_msg());
+    MN_CHECK(t, r.checkpoint_step >= 2);
+    mn_pim_ckpt_info info;
+    MN_CHECK_OK(t, mn_pim_train_ckpt_info(ck, &info));
+    MN_CHECK(t, info.step == r.checkpoint_step);
+    /* The model holds finite weights (the best so far), usable as they are. */
+    bool finite = true;
+    for (size_t i = 0; i < a.q.model.params.total; i++) finite = finite && isfinite(a.q.model.params.w[i]);
+    MN_CHECK(t, finite);
+    mn_pim_net_free(&a.q);
+    mn_free(tx);
+    mn_free(rx);
+}
+
+/* ------------------------------------------------------------------ CLI */
+
+/* Absolute, since the children run in the test folder. */
+static const char *cli_path(void)
+{
+    static char abs[PATH_MAX];
+    const char *c = getenv("MN_CLI");
+    if (!c || !*c) c = "build/mimonet";
+    return access(c, X_OK) == 0 && realpath(c, abs) ? abs : NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Start `cli pim train <common> --out out --curve out.csv [--resume]` in dir, stdio to /dev/null. */
+static pid_t spawn(const char *cli, const char *dir, const char *out, bool resume)
+{
+    char curve[512];
+    snprintf(curve, sizeof curve, "%s.csv", out);
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    int nul = open("/dev/null", O_RDWR);
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || chdir(dir) != 0) _exit(127);
+    alarm(120);
+    execl(cli, cli, "pim", "train", "--data", "d", "--out", out, "--window", "1100", "--batch", "4", "--steps", "200",
+          "--eval-every", "10", "--checkpoint-every", "5", "--threads", "2", "--curve", curve, "--quiet", resume ? "--resume" : NULL,
+          (char *)NULL);
+    _exit(127);
+}
+
+/* Wait for pid; the exit code, or -signal. */
+static int reap(pid_t pid)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1000;
+    return WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    unsigned char *x = mn_test_read_bytes(a, &na), *y = mn_test_read_bytes(b, &nb);
+    bool same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+MN_TEST(pim_train_cli_survives_sigkill_and_sigint)
+{
+    const char *cli = cli_path();
+    if (!cli) {
+        MN_CHECK_MSG(t, 0, "no mimonet binary: build it (make) and set MN_CLI to its path");
+        return;
+    }
+    const char *dir = mn_test_tmpdir(t);
+    char cmd[8192], path[4400], ck[4400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' pim simulate --out d --samples 16000 --tx 2 --rx 1 --seed 4 --quiet --no-plot",
+             dir, cli);
+    MN_CHECK(t, system(cmd) == 0);
+
+    double t0 = now();
+    MN_CHECK(t, reap(spawn(cli, dir, "ref.safetensors", false)) == 0);
+    double t_ref = now() - t0;
+    snprintf(path, sizeof path, "%s/ref.safetensors", dir);
+    snprintf(ck, sizeof ck, "%s/b.safetensors.ckpt", dir);
+    MN_CHECK(t, access(path, R_OK) == 0);
+    snprintf(path, sizeof path, "%s/ref.safetensors.ckpt", dir);
+    MN_CHECK_MSG(t, access(path, F_OK) != 0, "the checkpoint of a finished run was left behind");
+
+    /* SIGKILL at random moments; each time the checkpoint (if any yet) must load, and never move back. */
+    mn_rng g;
+    mn_rng_seed(&g, t->seed ^ 0xdeadULL);
+    long last_step = 0;
+    int kills = 0, resumed = 0, finished = 0;
+    for (int i = 0; i < 6 && !finished; i++) {
+        bool have = access(ck, F_OK) == 0;
+        resumed += have;
+        pid_t pid = spawn(cli, dir, "b.safetensors", have);
+        sleep_s(t_ref * (0.1 + 0.6 * mn_rng_uniform(&g)) * (double)(200 - last_step) / 200.0);
+        kill(pid, SIGKILL);
+        int code = reap(pid);
+        if (code == 0) {
+            finished = 1; /* it completed before the kill landed */
+            break;
+        }
+        MN_CHECK_MSG(t, code == -SIGKILL, "run %d ended with %d", i, code);
+        kills++;
+        if (access(ck, F_OK) == 0) {
+            mn_pim_ckpt_info info;
+            mn_status st = mn_pim_train_ckpt_info(ck, &info);
+            MN_CHECK_MSG(t, st == MN_OK, "checkpoint after kill %d does not load: %s", i, mn_error_msg());
+            MN_CHECK_MSG(t, st != MN_OK || info.step >= last_step, "checkpoint went back from step %ld to %ld", last_step,
+                         info.step);
+            if (st == MN_OK) last_step = info.step;
+        }
+    }
+    if (!finished) MN_CHECK(t, reap(spawn(cli, dir, "b.safetensors", access(ck, F_OK) == 0)) == 0);
+    MN_CHECK_MSG(t, kills >= 3 && resumed >= 2, "only %d kills, %d resumes landed", kills, resumed);
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/ref.safetensors", dir);
+    snprintf(b, sizeof b, "%s/b.safetensors", dir);
+    MN_CHECK_MSG(t, same_bytes(a, b), "resumed model differs from the uninterrupted one (%d kills, last step %ld)", kills,
+                 last_step);
+    MN_CHECK(t, access(ck, F_OK) != 0);
+    /* The training curve, cut at each checkpoint and continued, is the uninterrupted one. */
+    snprintf(a, sizeof a, "%s/ref.safetensors.csv", dir);
+    snprintf(b, sizeof b, "%s/b.safetensors.csv", dir);
+    MN_CHECK_MSG(t, same_bytes(a, b), "the resumed --curve differs from the uninterrupted one");
+    snprintf(a, sizeof a, "%s/ref.safetensors", dir);
+    /* Nothing half-written left beside it: ref and b with their curves, no temporaries, no checkpoint. */
+    int models = mn_test_count_files(dir, ".safetensors"), temps = mn_test_count_files(dir, ".tmp."),
+        ckpts = mn_test_count_files(dir, ".ckpt");
+    MN_CHECK_MSG(t, models == 4 && temps == 0 && ckpts == 0, "%d model and curve files, %d temporaries, %d checkpoints left",
+                 models, temps, ckpts);
+
+    /* SIGINT: a checkpoint, exit 130, and the resumed run again ends identical. */
+    snprintf(ck, sizeof ck, "%s/c.safetensors.ckpt", dir);
+    pid_t pid = spawn(cli, dir, "c.safetensors", false);
+    for (double w = 0; access(ck, F_OK) != 0 && w < 60; w += 0.01) sleep_s(0.01);
+    kill(pid, SIGINT);
+    int code = reap(pid);
+    if (code == 0) {
+        MN_CHECK(t, 1); /* finished before the signal: nothing to resume */
+    } else {
+        MN_CHECK_MSG(t, code == 130, "SIGINT exit code %d", code);
+        mn_pim_ckpt_info info;
+        MN_CHECK_OK(t, mn_pim_train_ckpt_info(ck, &info));
+        MN_CHECK(t, reap(spawn(cli, dir, "c.safetensors", true)) == 0);
+    }
+    snprintf(b, sizeof b, "%s/c.safetensors", dir);
+    MN_CHECK(t, same_bytes(a, b));
+}
