@@ -124,6 +124,39 @@ mn_status mn_sigmf_write(const char *base, const mn_signal *s, const char *datat
  * Note the reader's orientation rule: a signal with nch > n reads back transposed. */
 mn_status mn_mat_write(const char *path, const char *var, const mn_signal *s, bool v73);
 
+/* Block access to npy signals larger than memory (what `pim cancel` streams through).  Only
+ * little-endian complex64 in C order, [nch, n] or [n], is served; any other npy layout gives
+ * MN_ERR_UNSUPPORTED from open, and the caller reads it whole with mn_source_read instead.
+ * read: samples [i0, i0 + len) of every channel into x [nch, len]; NaN/Inf is MN_ERR_NUMERIC
+ * naming the file, channel and sample.  The writer sizes the whole [nch, n] file at open, takes
+ * blocks in any order (x: nch rows at row stride `stride`), refuses NaN/Inf, and is atomic:
+ * commit renames the finished file into place, abort (or any failed write, then commit) leaves
+ * the destination untouched. */
+typedef struct {
+    FILE *f;
+    char *path;
+    int nch;
+    int64_t n;
+    uint64_t data_offset;
+} mn_npy_reader;
+
+mn_status mn_npy_reader_open(mn_npy_reader *r, const char *path);
+mn_status mn_npy_reader_read(mn_npy_reader *r, float complex *x, int64_t i0, int64_t len);
+void mn_npy_reader_close(mn_npy_reader *r);
+
+typedef struct {
+    mn_atomic_file af;
+    int nch;
+    int64_t n;
+    uint64_t data_offset;
+    bool open;
+} mn_npy_writer;
+
+mn_status mn_npy_writer_open(mn_npy_writer *w, const char *path, int nch, int64_t n);
+mn_status mn_npy_writer_write(mn_npy_writer *w, const float complex *x, int64_t stride, int64_t i0, int64_t len);
+mn_status mn_npy_writer_commit(mn_npy_writer *w);
+void mn_npy_writer_abort(mn_npy_writer *w);
+
 /* A few lines describing what a file holds, for `mimonet info`: npy (dtype, shape, order, and
  * the signal it reads as), CSV (rows, channels, header), SigMF (datatype, channels, samples,
  * rate), MAT (variables with class and size), safetensors (tensors with shapes, parameter

@@ -90,6 +90,14 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
  * Windows overlap by the receptive field and only outputs with full context are kept, so the
  * result equals running the model on the whole signal at once (eval mode). */
 mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float complex *tx, int64_t n);
+/* The same for outputs [lo, hi) of a longer signal of which x holds samples [x0, x1) (row
+ * stride x_stride); out row r holds outputs [lo, hi) at out + r * out_stride.  The windows need
+ * bd = q->border samples beyond [lo, hi) on each side, except at a signal edge named in `edges`
+ * (x0 is then the signal's first sample, x1 its end), where the model pads as a whole-signal
+ * pass does.  No allocation. */
+enum { MN_PIM_EDGE_START = 1, MN_PIM_EDGE_END = 2 };
+mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t out_stride, const float complex *x,
+                                   int64_t x_stride, int64_t x0, int64_t x1, int64_t lo, int64_t hi, unsigned edges);
 void mn_pim_net_free(mn_pim_net *q);
 
 /* ---------------------------------------------------------------- training (the paper's recipe)
@@ -249,6 +257,42 @@ mn_status mn_pim_gmp_predict(mn_pim_gmp *g, float complex *out, const float comp
 mn_status mn_pim_gmp_save(const mn_pim_gmp *g, const char *path);
 mn_status mn_pim_gmp_load(mn_pim_gmp *g, const char *path);
 void mn_pim_gmp_free(mn_pim_gmp *g);
+
+/* ---------------------------------------------------------------- streaming cancellation
+ * A canceller fed in blocks of any size, as a receiver would (issue 6, the streaming API):
+ *
+ *     mn_pim_canceller *q;
+ *     mn_pim_canceller_open(&q, "model.safetensors", 0);
+ *     while (more) mn_pim_canceller_process(q, tx, rx, out, n);  // tx [n_tx, n], rx/out [n_rx, n]
+ *     mn_pim_canceller_flush(q, tail);                             // [n_rx, latency]
+ *
+ * The output is rx - predicted PIM, delayed by mn_pim_canceller_latency(q) samples D: a neural
+ * model looks D = border samples ahead (its receptive field is two-sided), a GMP looks only back
+ * (D = 0).  The first D outputs of a stream are zeros, and flush emits the last D samples (the
+ * end of the signal padded as a whole-signal pass pads it).  So the stream's outputs after the
+ * first D are what mn_pim_net_predict / mn_pim_gmp_predict give for the whole signal at once,
+ * whatever the block sizes: exactly for a GMP, and to float rounding (~1e-7 relative) for a
+ * neural model, whose windows may be shorter at a chunk's end and so change a GEMM's blocking.
+ * The receptive-field history is carried between
+ * calls in buffers allocated once by open; process and flush do not allocate.  rx may be NULL:
+ * out then receives the predicted interference itself.  Blocks must not overlap out. */
+typedef struct mn_pim_canceller mn_pim_canceller;
+
+/* Load a model file from `pim train` (neural or GMP).  max_batch windows per forward (0: 16). */
+mn_status mn_pim_canceller_open(mn_pim_canceller **q, const char *model_path, int max_batch);
+/* Wrap a model in memory (borrowed: it must outlive the canceller, and not be used meanwhile). */
+mn_status mn_pim_canceller_from_net(mn_pim_canceller **q, mn_pim_net *net);
+mn_status mn_pim_canceller_from_gmp(mn_pim_canceller **q, mn_pim_gmp *gmp);
+int mn_pim_canceller_n_tx(const mn_pim_canceller *q);
+int mn_pim_canceller_n_rx(const mn_pim_canceller *q);
+int64_t mn_pim_canceller_latency(const mn_pim_canceller *q);
+const char *mn_pim_canceller_kind(const mn_pim_canceller *q); /* "light", ..., "gmp" */
+mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx, const float complex *rx,
+                                   float complex *out, int64_t n);
+/* The last latency samples, out [n_rx, latency]; the stream then starts over (as after reset). */
+mn_status mn_pim_canceller_flush(mn_pim_canceller *q, float complex *out);
+void mn_pim_canceller_reset(mn_pim_canceller *q);
+void mn_pim_canceller_free(mn_pim_canceller *q);
 
 /* ---------------------------------------------------------------- simulator
  * (section owned by the simulator work; docs/simulator.md has the derivations)

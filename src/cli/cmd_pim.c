@@ -546,19 +546,64 @@ static int cmd_eval(int argc, char **argv)
 
 /* ------------------------------------------------------------------ pim cancel */
 
+/* A signal read block by block: straight from an npy file that allows it (mn_npy_reader), else
+ * read whole (CSV, MAT, SigMF, other npy layouts) and served from memory. */
+typedef struct {
+    mn_npy_reader r;
+    mn_signal s;
+    bool mem;
+    int nch;
+    int64_t n;
+} block_src;
+
+static mn_status src_open(block_src *b, const char *path)
+{
+    memset(b, 0, sizeof *b);
+    mn_status st = MN_ERR_UNSUPPORTED;
+    size_t len = strlen(path);
+    if (len > 4 && !strcmp(path + len - 4, ".npy")) st = mn_npy_reader_open(&b->r, path);
+    if (st == MN_OK) {
+        b->nch = b->r.nch;
+        b->n = b->r.n;
+        return MN_OK;
+    }
+    if (st != MN_ERR_UNSUPPORTED) return st;
+    b->mem = true;
+    if ((st = mn_source_read(&b->s, path)) != MN_OK) return st;
+    b->nch = b->s.nch;
+    b->n = b->s.n;
+    return MN_OK;
+}
+
+static mn_status src_read(block_src *b, float complex *x, int64_t i0, int64_t len)
+{
+    if (!b->mem) return mn_npy_reader_read(&b->r, x, i0, len);
+    for (int c = 0; c < b->nch; c++) memcpy(x + (int64_t)c * len, b->s.x + (int64_t)c * b->n + i0, (size_t)len * sizeof *x);
+    return MN_OK;
+}
+
+static void src_close(block_src *b)
+{
+    if (b->mem) mn_signal_free(&b->s);
+    else mn_npy_reader_close(&b->r);
+}
+
 static int cmd_cancel(int argc, char **argv)
 {
     const char *cmd = "pim cancel";
     const char *model = NULL, *txs = NULL, *rxs = NULL, *out = NULL;
-    bool force = false, help = false;
+    bool force = false, help = false, quiet = false;
     int threads = 0;
+    int64_t block = 65536;
     mn_opt opts[] = {
         {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received signal SRC (same time base)", false},
         {"--out", MN_OPT_STR, &out, 0, -1, "where to write rx - predicted PIM (.npy, complex64 [n_rx, n])", false},
+        {"--block", MN_OPT_I64, &block, 1, 1 << 24, "samples per block streamed through the canceller (default 65536)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
         {"--force", MN_OPT_FLAG, &force, 0, -1, "replace an existing --out", false},
+        {"--quiet", MN_OPT_FLAG, &quiet, 0, -1, "no progress or summary", false},
         {NULL, 0, NULL, 0, 0, NULL, false},
     };
     if (!mn_args_parse(cmd, argc, argv, 1, opts, &help)) {
@@ -568,31 +613,98 @@ static int cmd_cancel(int argc, char **argv)
     if (!model || !txs || !rxs || !out) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--model, --tx, --rx and --out are all required");
     if (check_output(cmd, out, force, txs, rxs) || check_output(cmd, out, true, model, NULL)) return MN_EXIT_USAGE;
     if (threads > 0) mn_threads_set(threads);
-    canceller c;
-    mn_status st = canceller_load(&c, model, 4096);
+    mn_pim_canceller *q = NULL;
+    mn_status st = mn_pim_canceller_open(&q, model, 0);
     if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
-    pim_data d;
-    int code = load_data(cmd, &d, NULL, txs, rxs);
-    if (code) {
-        canceller_free(&c);
+    block_src tx, rx;
+    memset(&rx, 0, sizeof rx);
+    rx.mem = true;
+    if ((st = src_open(&tx, txs)) != MN_OK || (st = src_open(&rx, rxs)) != MN_OK) {
+        int code = mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
+        src_close(&tx);
+        src_close(&rx);
+        mn_pim_canceller_free(q);
         return code;
     }
-    mn_signal pred = {0};
-    if (d.tx.nch != c.n_tx || d.rx.nch != c.n_rx)
-        code = mn_cli_fail(MN_EXIT_USAGE, cmd, "the model maps %d Tx -> %d Rx channels, the data has %d -> %d", c.n_tx,
-                           c.n_rx, d.tx.nch, d.rx.nch);
-    else if ((st = mn_signal_alloc(&pred, c.n_rx, d.tx.n)) != MN_OK ||
-             (st = canceller_predict(&c, pred.x, d.tx.x, d.tx.n)) != MN_OK)
-        code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
-    else {
-        for (int64_t i = 0; i < (int64_t)c.n_rx * d.tx.n; i++) pred.x[i] = d.rx.x[i] - pred.x[i];
-        pred.sample_rate = d.rx.sample_rate;
-        st = mn_npy_write_c64(out, &pred, false);
-        if (st != MN_OK) code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "%s", mn_error_msg());
+    const int ntx = mn_pim_canceller_n_tx(q), nrx = mn_pim_canceller_n_rx(q);
+    const int64_t n = tx.n, D = mn_pim_canceller_latency(q);
+    int code = 0;
+    float complex *bt = NULL, *br = NULL, *bo = NULL;
+    mn_npy_writer w;
+    memset(&w, 0, sizeof w);
+    if (tx.nch != ntx || rx.nch != nrx) {
+        code = mn_cli_fail(MN_EXIT_USAGE, cmd, "the model maps %d Tx -> %d Rx channels, the data has %d -> %d", ntx, nrx,
+                           tx.nch, rx.nch);
+        goto done;
     }
-    mn_signal_free(&pred);
-    canceller_free(&c);
-    free_data(&d);
+    if (tx.n != rx.n) {
+        code = mn_cli_fail(MN_EXIT_USAGE, cmd, "tx has %lld samples but rx has %lld: they must share one time base",
+                           (long long)tx.n, (long long)rx.n);
+        goto done;
+    }
+    if (block > n && n > 0) block = n;
+    bt = mn_malloc((size_t)ntx * block * sizeof *bt);
+    br = mn_malloc((size_t)nrx * block * sizeof *br);
+    bo = mn_malloc((size_t)nrx * (block > D ? block : D) * sizeof *bo);
+    if (!bt || !br || !bo) {
+        code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "out of memory for blocks of %lld samples; try a smaller --block",
+                           (long long)block);
+        goto done;
+    }
+    if ((st = mn_npy_writer_open(&w, out, nrx, n)) != MN_OK) {
+        code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "%s", mn_error_msg());
+        goto done;
+    }
+    mn_cli_catch_sigint();
+    double t0 = mn_time_sec(), last = t0;
+    bool tty = isatty(2) != 0;
+    /* Stream output o is sample o - D: the first D outputs are the pipeline filling. */
+    for (int64_t pos = 0; pos < n && st == MN_OK; pos += block) {
+        int64_t b = n - pos < block ? n - pos : block;
+        if ((st = src_read(&tx, bt, pos, b)) != MN_OK || (st = src_read(&rx, br, pos, b)) != MN_OK ||
+            (st = mn_pim_canceller_process(q, bt, br, bo, b)) != MN_OK)
+            break;
+        int64_t first = pos > D ? pos : D;
+        if (first < pos + b) st = mn_npy_writer_write(&w, bo + (first - pos), b, first - D, pos + b - first);
+        if (mn_cli_interrupted()) {
+            st = mn_error(MN_ERR_INTERRUPTED, "interrupted at sample %lld of %lld; '%s' was not written", (long long)(pos + b),
+                          (long long)n, out);
+            break;
+        }
+        double now = mn_time_sec();
+        if (!quiet && now - last >= (tty ? 0.5 : 10.0)) {
+            last = now;
+            fprintf(stderr, "%s%s: %5.1f%%  %lld of %lld samples  %.2f Msps%s", tty ? "\r" : "", cmd,
+                    100.0 * (double)(pos + b) / (double)n, (long long)(pos + b), (long long)n,
+                    (double)(pos + b) / (now - t0) * 1e-6, tty ? "\033[K" : "\n");
+        }
+    }
+    if (st == MN_OK && (st = mn_pim_canceller_flush(q, bo)) == MN_OK && D > 0) {
+        int64_t from = n - D > 0 ? n - D : 0; /* the flushed samples [n - D, n), those that exist */
+        st = mn_npy_writer_write(&w, bo + (from - (n - D)), D, from, n - from);
+    }
+    if (st != MN_OK) {
+        code = mn_cli_fail(st == MN_ERR_INTERRUPTED ? MN_EXIT_INTERRUPTED : mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
+        mn_npy_writer_abort(&w);
+        goto done;
+    }
+    if ((st = mn_npy_writer_commit(&w)) != MN_OK) {
+        code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "%s", mn_error_msg());
+        goto done;
+    }
+    if (!quiet) {
+        double sec = mn_time_sec() - t0;
+        fprintf(stderr, "%s%s: %lld samples x %d Rx in %.2f s (%.2f Msps, %s model, latency %lld samples); wrote %s\n",
+                tty ? "\r\033[K" : "", cmd, (long long)n, nrx, sec, (double)n / (sec > 0 ? sec : 1e-9) * 1e-6,
+                mn_pim_canceller_kind(q), (long long)D, out);
+    }
+done:
+    mn_free(bt);
+    mn_free(br);
+    mn_free(bo);
+    src_close(&tx);
+    src_close(&rx);
+    mn_pim_canceller_free(q);
     return code;
 }
 

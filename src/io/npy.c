@@ -473,7 +473,7 @@ fail:
 /* ---------------------------------------------------------------- writers */
 
 /* Write the preamble and a header dict padded so that the data starts at a multiple of 64. */
-static mn_status write_header(mn_atomic_file *af, const char *descr, int ndim, const int64_t *shape)
+mn_status mn_io_npy_write_header(mn_atomic_file *af, const char *descr, int ndim, const int64_t *shape)
 {
     char dict[64 * 24 + 128];
     size_t len = (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
@@ -519,7 +519,7 @@ static mn_status npy_write(const char *path, const char *descr, int ndim, const 
     mn_atomic_file af;
     mn_status st = mn_atomic_open(&af, path);
     if (st) return st;
-    st = write_header(&af, descr, ndim, shape);
+    st = mn_io_npy_write_header(&af, descr, ndim, shape);
     if (!st) st = write_f32_le(&af, x, count);
     if (st) {
         mn_atomic_abort(&af);

@@ -81,6 +81,8 @@ typedef struct {
 /* Open-and-parse: reads the header of `path`, validates the declared shape against the file
  * size (exact match) and fills `h`.  Any descr is accepted here; the reader restricts it. */
 mn_status mn_io_npy_probe(const char *path, mn_io_npy_header *h);
+/* A v1.0 header for `descr` and `shape`, padded so the data starts at a multiple of 64 bytes. */
+mn_status mn_io_npy_write_header(mn_atomic_file *af, const char *descr, int ndim, const int64_t *shape);
 mn_status mn_io_npy_read(mn_signal *s, const char *path);
 
 /* ---------------------------------------------------------------- CSV (csv.c) */

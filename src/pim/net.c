@@ -125,13 +125,14 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
     return MN_OK;
 }
 
-/* Fill window b of xbuf with scaled I/Q of tx samples [s, s + T). */
-static void gather(mn_pim_net *q, int b, const float complex *tx, int64_t n, int64_t s, int T)
+/* Fill window b of xbuf with scaled I/Q of samples [s, s + T), where x holds samples
+ * [x0, x0 + ...) of each Tx row at row stride `stride`. */
+static void gather(mn_pim_net *q, int b, const float complex *x, int64_t stride, int64_t x0, int64_t s, int T)
 {
-    float *x = q->xbuf + (size_t)b * 2 * q->n_tx * T;
+    float *xb = q->xbuf + (size_t)b * 2 * q->n_tx * T;
     for (int a = 0; a < q->n_tx; a++) {
-        const float complex *row = tx + (int64_t)a * n + s;
-        float *re = x + (size_t)(2 * a) * T, *im = re + T;
+        const float complex *row = x + (int64_t)a * stride + (s - x0);
+        float *re = xb + (size_t)(2 * a) * T, *im = re + T;
         for (int t = 0; t < T; t++) {
             re[t] = crealf(row[t]) * q->in_scale;
             im[t] = cimagf(row[t]) * q->in_scale;
@@ -139,27 +140,36 @@ static void gather(mn_pim_net *q, int b, const float complex *tx, int64_t n, int
     }
 }
 
-mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float complex *tx, int64_t n)
+mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t out_stride, const float complex *x,
+                                   int64_t x_stride, int64_t x0, int64_t x1, int64_t lo, int64_t hi, unsigned edges)
 {
-    if (n < 1) return mn_error(MN_ERR_INVALID, "predict: empty signal");
     const int bd = q->border;
-    /* Window length: the built one, or the whole signal when shorter. */
-    const int T = n < q->window ? (int)n : q->window;
+    const bool left = edges & MN_PIM_EDGE_START, right = edges & MN_PIM_EDGE_END;
+    if (hi <= lo) return MN_OK;
+    /* The samples the windows cover: from the signal's own edge, or the receptive field beyond
+     * the outputs.  Both must lie inside what x holds. */
+    const int64_t s_lo = left ? x0 : lo - bd, s_hi = right ? x1 : hi + bd;
+    if (s_lo < x0 || s_hi > x1 || lo < s_lo || hi > s_hi)
+        return mn_error(MN_ERR_INVALID, "predict: outputs [%lld, %lld) need samples [%lld, %lld); [%lld, %lld) given",
+                        (long long)lo, (long long)hi, (long long)s_lo, (long long)s_hi, (long long)x0, (long long)x1);
+    const int64_t len = s_hi - s_lo;
+    /* Window length: the built one, or the whole span when shorter. */
+    const int T = len < q->window ? (int)len : q->window;
     const int64_t keep = T - 2 * bd; /* outputs with full context per interior window */
-    if (n > T && keep < 1) return mn_error(MN_ERR_INVALID, "predict: window too short");
-    /* Window starts: 0, then every `keep` so the kept ranges [s + bd, s + T - bd) tile, the last
-     * window ending at n.  The first window also keeps [0, bd) (the signal's own edge, padded
-     * exactly as a whole-signal pass pads it) and the last keeps its tail. */
-    int64_t n_win = n <= T ? 1 : 1 + (n - T + keep - 1) / keep;
+    if (len > T && keep < 1) return mn_error(MN_ERR_INVALID, "predict: window too short");
+    /* Window starts: s_lo, then every `keep` so the kept ranges [s + bd, s + T - bd) tile, the
+     * last window ending at s_hi.  A window at the signal's own edge also keeps its outer bd
+     * samples (padded exactly as a whole-signal pass pads them). */
+    const int64_t n_win = len <= T ? 1 : 1 + (len - T + keep - 1) / keep;
     const float inv = 1.0f / q->out_scale;
     for (int64_t w0 = 0; w0 < n_win; w0 += q->max_B) {
         int nb = (int)(n_win - w0 < q->max_B ? n_win - w0 : q->max_B);
         int64_t st[64]; /* max_B <= 64, checked at creation */
         for (int b = 0; b < nb; b++) {
-            int64_t s = (w0 + b) * keep;
-            if (s + T > n) s = n - T;
+            int64_t s = s_lo + (w0 + b) * keep;
+            if (s + T > s_hi) s = s_hi - T;
             st[b] = s;
-            gather(q, b, tx, n, s, T);
+            gather(q, b, x, x_stride, x0, s, T);
         }
         mn_status err = mn_model_forward(&q->model, q->xbuf, nb, T, false);
         if (err != MN_OK) return err;
@@ -167,18 +177,25 @@ mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float comp
         const float *y = mn_model_output(&q->model, &C, &To);
         for (int b = 0; b < nb; b++) {
             int64_t s = st[b];
-            int64_t lo = s == 0 ? 0 : s + bd, hi = s + T == n ? n : s + T - bd;
+            int64_t klo = left && s == s_lo ? s : s + bd, khi = right && s + T == s_hi ? s_hi : s + T - bd;
+            if (klo < lo) klo = lo;
+            if (khi > hi) khi = hi;
             /* Ranges of consecutive windows may overlap at the end; identical values, so the
              * overwrite is harmless. */
             for (int r = 0; r < q->n_rx; r++) {
                 const float *re = y + ((size_t)b * C + 2 * r) * T, *im = re + T;
-                float complex *o = out + (int64_t)r * n;
-                for (int64_t i = lo; i < hi; i++)
-                    o[i] = CMPLXF(re[i - s] * inv, im[i - s] * inv);
+                float complex *o = out + (int64_t)r * out_stride - lo;
+                for (int64_t i = klo; i < khi; i++) o[i] = CMPLXF(re[i - s] * inv, im[i - s] * inv);
             }
         }
     }
     return MN_OK;
+}
+
+mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float complex *tx, int64_t n)
+{
+    if (n < 1) return mn_error(MN_ERR_INVALID, "predict: empty signal");
+    return mn_pim_net_predict_range(q, out, n, tx, n, 0, n, 0, n, MN_PIM_EDGE_START | MN_PIM_EDGE_END);
 }
 
 void mn_pim_net_free(mn_pim_net *q)

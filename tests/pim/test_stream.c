@@ -1,0 +1,245 @@
+/* tests/pim/test_stream.c — the streaming canceller (issue 6 §2): blocks of random sizes, from
+ * one sample to several chunks, give the whole-signal result delayed by the latency; process
+ * and flush allocate nothing; a GMP streams with no latency; rx = NULL streams the prediction. */
+#include "mn_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mimonet/io.h"
+#include "mimonet/pim.h"
+
+static void fill(float complex *x, int64_t n, mn_rng *r)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = CMPLXF((float)mn_rng_normal(r), (float)mn_rng_normal(r));
+}
+
+/* Stream tx/rx [nch, n] through q in random blocks (sizes from 1 to max_block, some 0), then
+ * flush; out receives the whole stream [n_rx, n + D].  Returns the number of allocations made
+ * by process/flush (checked to be 0 by the callers). */
+static long stream(mn_test_ctx *t, mn_pim_canceller *q, const float complex *tx, const float complex *rx,
+                   float complex *out, int64_t n, int64_t max_block, mn_rng *r)
+{
+    const int ntx = mn_pim_canceller_n_tx(q), nrx = mn_pim_canceller_n_rx(q);
+    const int64_t D = mn_pim_canceller_latency(q), total = n + D;
+    float complex *bt = mn_malloc(sizeof *bt * ntx * (size_t)max_block), *br = mn_malloc(sizeof *br * nrx * (size_t)max_block),
+                  *bo = mn_malloc(sizeof *bo * nrx * (size_t)(max_block > D ? max_block : D));
+    long allocs = 0;
+    (void)mn_alloc_count();
+    for (int64_t pos = 0; pos < n;) {
+        int64_t b = (int64_t)mn_rng_below(r, (uint64_t)max_block + 1);
+        if (mn_rng_below(r, 4) == 0) b = 1 + (int64_t)mn_rng_below(r, 8); /* many tiny blocks too */
+        if (b > max_block) b = max_block;
+        if (b > n - pos) b = n - pos;
+        for (int a = 0; a < ntx; a++) memcpy(bt + a * b, tx + a * n + pos, (size_t)b * sizeof *bt);
+        for (int c = 0; c < nrx && rx; c++) memcpy(br + c * b, rx + c * n + pos, (size_t)b * sizeof *br);
+        allocs -= mn_alloc_count();
+        MN_CHECK_OK(t, mn_pim_canceller_process(q, bt, rx ? br : NULL, bo, b));
+        allocs += mn_alloc_count();
+        for (int c = 0; c < nrx; c++) memcpy(out + c * total + pos, bo + c * b, (size_t)b * sizeof *bo);
+        pos += b;
+    }
+    allocs -= mn_alloc_count();
+    MN_CHECK_OK(t, mn_pim_canceller_flush(q, bo));
+    allocs += mn_alloc_count();
+    for (int c = 0; c < nrx; c++) memcpy(out + c * total + n, bo + c * D, (size_t)D * sizeof *bo);
+    mn_free(bt);
+    mn_free(br);
+    mn_free(bo);
+    return allocs;
+}
+
+/* max |stream[D + i] - want[i]| over the signal, want = rx - pred (or pred), and *scale the
+ * largest |want|; the leading D outputs must be exactly zero. */
+static double compare(const float complex *s, const float complex *rx, const float complex *pred, int nrx, int64_t n,
+                      int64_t D, bool *lead_zero, double *scale)
+{
+    double worst = 0;
+    *scale = 0;
+    *lead_zero = true;
+    for (int c = 0; c < nrx; c++) {
+        for (int64_t i = 0; i < D; i++) *lead_zero = *lead_zero && s[c * (n + D) + i] == 0;
+        for (int64_t i = 0; i < n; i++) {
+            float complex want = rx ? rx[c * n + i] - pred[c * n + i] : pred[c * n + i];
+            double d = cabs((double complex)(s[c * (n + D) + D + i] - want));
+            if (d > worst) worst = d;
+            double m = cabs((double complex)want);
+            if (m > *scale) *scale = m;
+        }
+    }
+    return worst;
+}
+
+MN_TEST(pim_stream_neural_equals_whole_signal)
+{
+    const int ntx = 3, nrx = 2;
+    const int64_t n = 9000;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed);
+    mn_pim_net q;
+    /* Small windows and batches so the stream crosses many chunk and window boundaries. */
+    MN_CHECK_OK(t, mn_pim_net_create(&q, "light", ntx, nrx, 3, 80, &r));
+    q.in_scale = 0.8f;
+    q.out_scale = 3.0f;
+    float complex *tx = mn_malloc(sizeof *tx * ntx * n), *rx = mn_malloc(sizeof *rx * nrx * n),
+                  *pred = mn_malloc(sizeof *pred * nrx * n), *s = mn_malloc(sizeof *s * nrx * (n + q.border));
+    fill(tx, ntx * n, &r);
+    fill(rx, nrx * n, &r);
+    MN_CHECK_OK(t, mn_pim_net_predict(&q, pred, tx, n));
+    mn_pim_canceller *c = NULL;
+    MN_CHECK_OK(t, mn_pim_canceller_from_net(&c, &q));
+    MN_CHECK(t, c && mn_pim_canceller_latency(c) == q.border && q.border > 0 && !strcmp(mn_pim_canceller_kind(c), "light"));
+    for (int round = 0; round < 3 && c; round++) {
+        int64_t max_block = round == 0 ? 7 : round == 1 ? 500 : 4000; /* below, near and above a chunk (3 x 64) */
+        bool z;
+        double scale;
+        long allocs = stream(t, c, tx, rx, s, n, max_block, &r);
+        MN_CHECK_MSG(t, allocs == 0, "process/flush made %ld allocations", allocs);
+        double worst = compare(s, rx, pred, nrx, n, q.border, &z, &scale);
+        MN_CHECK(t, z && scale > 0);
+        /* Every output comes from a window with full context through the same kernels; only a
+         * shorter last window of a chunk may change a GEMM's blocking. */
+        MN_CHECK_MSG(t, worst <= 1e-6 * scale, "blocks <= %lld: max diff %.3g (scale %.3g)", (long long)max_block, worst,
+                     scale);
+    }
+    /* rx = NULL: the stream is the prediction itself. */
+    if (c) {
+        bool z;
+        double scale;
+        MN_CHECK(t, stream(t, c, tx, NULL, s, n, 300, &r) == 0);
+        MN_CHECK(t, compare(s, NULL, pred, nrx, n, q.border, &z, &scale) <= 1e-6 * scale && z);
+    }
+    /* A stream shorter than the latency: all of it comes out of flush. */
+    if (c) {
+        float complex o[2 * 64];
+        MN_CHECK(t, q.border <= 64);
+        MN_CHECK_OK(t, mn_pim_canceller_process(c, tx, rx, o, 1));
+        MN_CHECK(t, o[0] == 0 && o[1] == 0);
+        MN_CHECK_OK(t, mn_pim_canceller_flush(c, o));
+        float complex p1[2];
+        MN_CHECK_OK(t, mn_pim_net_predict(&q, p1, tx, 1));
+        MN_CHECK(t, cabsf(o[q.border - 1] - (rx[0] - p1[0])) <= 1e-6f * (1 + cabsf(p1[0])));
+        MN_CHECK(t, cabsf(o[2 * q.border - 1] - (rx[0] - p1[1])) >= 0); /* row 1 exists */
+    }
+    mn_pim_canceller_free(c);
+    mn_pim_net_free(&q);
+    mn_free(tx);
+    mn_free(rx);
+    mn_free(pred);
+    mn_free(s);
+}
+
+MN_TEST(pim_stream_gmp_equals_whole_signal)
+{
+#ifndef MN_HAVE_LAPACKE
+    MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
+    return;
+#endif
+    const int ntx = 4, nrx = 2;
+    const int64_t n = 20000;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 1);
+    float complex *tx = mn_malloc(sizeof *tx * ntx * n), *rx = mn_malloc(sizeof *rx * nrx * n),
+                  *pred = mn_malloc(sizeof *pred * nrx * n), *s = mn_malloc(sizeof *s * nrx * n);
+    fill(tx, ntx * n, &r);
+    for (int c = 0; c < nrx; c++)
+        for (int64_t i = 0; i < n; i++) {
+            float complex u = tx[c * n + i], v = i >= 2 ? tx[(c + 1) * n + i - 2] : 0;
+            rx[c * n + i] = u * (crealf(v) * crealf(v) + cimagf(v) * cimagf(v)) + 0.1f * (float)mn_rng_normal(&r);
+        }
+    mn_pim_gmp g;
+    mn_pim_gmp_cfg cfg = {.n_tx = ntx, .n_rx = nrx, .M = 3, .K = 2, .L = 2, .P = 1, .linear = true, .ridge = 1e-7};
+    MN_CHECK_OK(t, mn_pim_gmp_fit(&g, &cfg, tx, rx, n, (mn_span){0, n}));
+    MN_CHECK_OK(t, mn_pim_gmp_predict(&g, pred, tx, n));
+    mn_pim_canceller *c = NULL;
+    MN_CHECK_OK(t, mn_pim_canceller_from_gmp(&c, &g));
+    MN_CHECK(t, c && mn_pim_canceller_latency(c) == 0 && !strcmp(mn_pim_canceller_kind(c), "gmp"));
+    for (int round = 0; round < 2 && c; round++) {
+        bool z;
+        double scale;
+        (void)stream(t, c, tx, rx, s, n, round ? 20000 : 5, &r);
+        double worst = compare(s, rx, pred, nrx, n, 0, &z, &scale);
+        /* The same basis rows and coefficient sums in the same order: identical. */
+        MN_CHECK_MSG(t, worst == 0 && scale > 0, "round %d: max diff %.3g", round, worst);
+    }
+    mn_pim_canceller_free(c);
+    mn_pim_gmp_free(&g);
+    mn_free(tx);
+    mn_free(rx);
+    mn_free(pred);
+    mn_free(s);
+}
+
+/* ------------------------------------------------------------------ pim cancel */
+
+static const char *cli_path(void)
+{
+    const char *c = getenv("MN_CLI");
+    if (c && *c) return c;
+    return access("build/mimonet", X_OK) == 0 ? "build/mimonet" : NULL;
+}
+
+/* `pim cancel` streams: for several --block sizes, and for an npy and a CSV input (read whole),
+ * its output is rx - the whole-signal prediction of the saved model. */
+MN_TEST(pim_cancel_cli_streams_the_whole_signal_result)
+{
+    const char *cli = cli_path();
+    if (!cli) {
+        MN_CHECK_MSG(t, 0, "no mimonet binary: build it (make) and set MN_CLI to its path");
+        return;
+    }
+    const int ntx = 2, nrx = 1;
+    const int64_t n = 5000;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 7);
+    mn_pim_net q;
+    MN_CHECK_OK(t, mn_pim_net_create(&q, "light", ntx, nrx, 4, 256, &r));
+    q.in_scale = 1.3f;
+    q.out_scale = 0.6f;
+    mn_signal tx = {0}, rx = {0}, got = {0};
+    MN_CHECK_OK(t, mn_signal_alloc(&tx, ntx, n));
+    MN_CHECK_OK(t, mn_signal_alloc(&rx, nrx, n));
+    fill(tx.x, ntx * n, &r);
+    fill(rx.x, nrx * n, &r);
+    float complex *pred = mn_malloc(sizeof *pred * nrx * n);
+    MN_CHECK_OK(t, mn_pim_net_predict(&q, pred, tx.x, n));
+    char model[4400], txp[4400], rxp[4400], rxc[4400], outp[4400]; /* mn_test_path reuses its buffer */
+    snprintf(model, sizeof model, "%s", mn_test_path(t, "m.safetensors"));
+    snprintf(txp, sizeof txp, "%s", mn_test_path(t, "tx.npy"));
+    snprintf(rxp, sizeof rxp, "%s", mn_test_path(t, "rx.npy"));
+    snprintf(rxc, sizeof rxc, "%s", mn_test_path(t, "rx.csv"));
+    snprintf(outp, sizeof outp, "%s", mn_test_path(t, "out.npy"));
+    MN_CHECK_OK(t, mn_pim_net_save(&q, model, NULL, NULL, 0));
+    MN_CHECK_OK(t, mn_npy_write_c64(txp, &tx, false));
+    MN_CHECK_OK(t, mn_npy_write_c64(rxp, &rx, false));
+    MN_CHECK_OK(t, mn_csv_write(rxc, &rx));
+    const char *blocks[] = {"1", "333", "4096", "1000000"};
+    for (int k = 0; k < 5; k++) {
+        char cmd[24000];
+        snprintf(cmd, sizeof cmd, "'%s' pim cancel --model '%s' --tx '%s' --rx '%s' --out '%s' --block %s --force --quiet", cli,
+                 model, txp, k == 4 ? rxc : rxp, outp, blocks[k % 4]);
+        MN_CHECK_MSG(t, system(cmd) == 0, "%s", cmd);
+        mn_signal_free(&got);
+        MN_CHECK_OK(t, mn_source_read(&got, outp));
+        if (got.nch != nrx || got.n != n) {
+            MN_CHECK_MSG(t, 0, "out is [%d, %lld]", got.nch, (long long)got.n);
+            continue;
+        }
+        double worst = 0, scale = 0;
+        for (int64_t i = 0; i < nrx * n; i++) {
+            /* the CSV holds 9 significant digits: exact for float32 */
+            double d = cabs((double complex)(got.x[i] - (rx.x[i] - pred[i])));
+            worst = d > worst ? d : worst;
+            double m = cabs((double complex)(rx.x[i] - pred[i]));
+            scale = m > scale ? m : scale;
+        }
+        MN_CHECK_MSG(t, worst <= 1e-6 * scale && scale > 0, "--block %s%s: max diff %.3g", blocks[k % 4],
+                     k == 4 ? " (CSV rx)" : "", worst);
+    }
+    mn_signal_free(&got);
+    mn_signal_free(&tx);
+    mn_signal_free(&rx);
+    mn_free(pred);
+    mn_pim_net_free(&q);
+}
