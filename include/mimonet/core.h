@@ -97,6 +97,9 @@ void mn_alloc_fail_at(long n);
 long mn_alloc_count(void);
 /* Bytes currently held through mn_malloc (for leak checks in tests). */
 long mn_alloc_live(void);
+/* Allocations that have failed so far (injected or real).  A parser that only says "failed"
+ * (cJSON) is told apart from a syntax error by whether this moved. */
+long mn_alloc_failures(void);
 
 /* ---------------------------------------------------------------- arena */
 

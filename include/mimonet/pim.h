@@ -278,7 +278,8 @@ void mn_pim_gmp_free(mn_pim_gmp *g);
  * out then receives the predicted interference itself.  Blocks must not overlap out. */
 typedef struct mn_pim_canceller mn_pim_canceller;
 
-/* Load a model file from `pim train` (neural or GMP).  max_batch windows per forward (0: 16). */
+/* Load a model file from `pim train` (neural or GMP).  max_batch windows per forward (0: 4,
+ * of 1024 samples or 8 receptive fields, whichever is longer). */
 mn_status mn_pim_canceller_open(mn_pim_canceller **q, const char *model_path, int max_batch);
 /* Wrap a model in memory (borrowed: it must outlive the canceller, and not be used meanwhile). */
 mn_status mn_pim_canceller_from_net(mn_pim_canceller **q, mn_pim_net *net);

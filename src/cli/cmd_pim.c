@@ -172,8 +172,10 @@ static mn_status canceller_load(canceller *c, const char *path, int window)
     cJSON *j = meta ? cJSON_Parse(meta) : NULL;
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "mimonet.format");
     bool gmp = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "pim-gmp");
+    bool nomem = meta && !j; /* the reader has checked the JSON: a failed parse is memory */
     cJSON_Delete(j);
     mn_free(meta);
+    if (nomem) return mn_error(MN_ERR_NOMEM, "%s: parsing the metadata", path);
     if (gmp) {
         st = mn_pim_gmp_load(&c->gmp, path);
         if (st == MN_OK) fill_from_gmp(c);
@@ -594,13 +596,13 @@ static int cmd_cancel(int argc, char **argv)
     const char *model = NULL, *txs = NULL, *rxs = NULL, *out = NULL;
     bool force = false, help = false, quiet = false;
     int threads = 0;
-    int64_t block = 65536;
+    int64_t block = 16384;
     mn_opt opts[] = {
         {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received signal SRC (same time base)", false},
         {"--out", MN_OPT_STR, &out, 0, -1, "where to write rx - predicted PIM (.npy, complex64 [n_rx, n])", false},
-        {"--block", MN_OPT_I64, &block, 1, 1 << 24, "samples per block streamed through the canceller (default 65536)", false},
+        {"--block", MN_OPT_I64, &block, 1, 1 << 24, "samples per block streamed through the canceller (default 16384)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
         {"--force", MN_OPT_FLAG, &force, 0, -1, "replace an existing --out", false},
         {"--quiet", MN_OPT_FLAG, &quiet, 0, -1, "no progress or summary", false},

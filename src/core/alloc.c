@@ -14,6 +14,7 @@
 static atomic_long alloc_count;
 static atomic_long fail_at;
 static atomic_long live_bytes;
+static atomic_long failures;
 
 void mn_alloc_fail_at(long n)
 {
@@ -22,6 +23,7 @@ void mn_alloc_fail_at(long n)
 }
 long mn_alloc_count(void) { return atomic_load(&alloc_count); }
 long mn_alloc_live(void) { return atomic_load(&live_bytes); }
+long mn_alloc_failures(void) { return atomic_load(&failures); }
 
 static bool should_fail(void)
 {
@@ -32,11 +34,12 @@ static bool should_fail(void)
 
 void *mn_malloc(size_t bytes)
 {
-    if (should_fail()) return NULL;
-    if (bytes > SIZE_MAX - 2 * HDR) return NULL;
-    size_t total = (bytes + HDR + 63) & ~(size_t)63;
-    unsigned char *raw = aligned_alloc(64, total);
-    if (!raw) return NULL;
+    unsigned char *raw = NULL;
+    if (!should_fail() && bytes <= SIZE_MAX - 2 * HDR) raw = aligned_alloc(64, (bytes + HDR + 63) & ~(size_t)63);
+    if (!raw) {
+        atomic_fetch_add(&failures, 1);
+        return NULL;
+    }
     memcpy(raw, &bytes, sizeof bytes);
     atomic_fetch_add(&live_bytes, (long)bytes);
     return raw + HDR;

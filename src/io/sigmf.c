@@ -62,12 +62,13 @@ static mn_status sigmf_parse_meta(const char *mp, mn_io_sigmf_info *info)
     mn_status st = mn_file_read_all(mp, MN_IO_SIGMF_META_MAX, &text, &len);
     if (st) return st; /* the message names the meta file and the reason */
     const char *end = NULL;
+    long failed = mn_alloc_failures();
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!root) {
         long at = end ? (long)(end - text) : -1;
         mn_free(text);
-        return mn_error(MN_ERR_FORMAT, "%s: not valid JSON (error near byte %ld; or out of memory); expected a SigMF "
-                        "meta object", mp, at);
+        if (mn_alloc_failures() != failed) return mn_error(MN_ERR_NOMEM, "%s: parsing the SigMF meta JSON", mp);
+        return mn_error(MN_ERR_FORMAT, "%s: not valid JSON (error near byte %ld); expected a SigMF meta object", mp, at);
     }
     mn_free(text);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(root, "global");

@@ -650,59 +650,73 @@ static bool json_int3(const cJSON *o, const char *key, int v[3])
     return true;
 }
 
+/* Attach item to obj under key (obj may be NULL, item may be NULL); false when either is NULL
+ * or attaching fails, and then item is deleted, so a failed allocation never leaks a subtree. */
+static bool put(cJSON *obj, const char *key, cJSON *item)
+{
+    if (obj && item && cJSON_AddItemToObject(obj, key, item)) return true;
+    cJSON_Delete(item);
+    return false;
+}
+
 char *mn_model_to_json(const mn_model *m)
 {
+    /* Every allocation is checked: a text missing a part would be a wrong architecture. */
     cJSON *root = cJSON_CreateObject();
-    cJSON *nodes = cJSON_AddArrayToObject(root, "nodes");
-    cJSON_AddStringToObject(root, "format", "mimonet-model");
-    cJSON_AddNumberToObject(root, "version", 1);
-    for (int i = 0; i < m->n_nodes; i++) {
+    cJSON *nodes = cJSON_CreateArray();
+    bool ok = put(root, "nodes", nodes) && put(root, "format", cJSON_CreateString("mimonet-model")) &&
+              put(root, "version", cJSON_CreateNumber(1));
+    for (int i = 0; ok && i < m->n_nodes; i++) {
         const mn_node *n = &m->nodes[i];
         cJSON *j = cJSON_CreateObject();
-        cJSON_AddItemToArray(nodes, j);
-        cJSON_AddStringToObject(j, "op", kind_names[n->kind]);
+        if (!j || !cJSON_AddItemToArray(nodes, j)) {
+            cJSON_Delete(j);
+            ok = false;
+            break;
+        }
+        ok = put(j, "op", cJSON_CreateString(kind_names[n->kind]));
         if (n->kind == MN_NODE_INPUT) {
-            cJSON_AddNumberToObject(j, "channels", n->C);
+            ok = ok && put(j, "channels", cJSON_CreateNumber(n->C));
             continue;
         }
-        cJSON_AddNumberToObject(j, "in", n->in0);
-        if (n->in1 >= 0) cJSON_AddNumberToObject(j, "in1", n->in1);
-        if (n->name[0]) cJSON_AddStringToObject(j, "name", n->name);
+        ok = ok && put(j, "in", cJSON_CreateNumber(n->in0));
+        if (n->in1 >= 0) ok = ok && put(j, "in1", cJSON_CreateNumber(n->in1));
+        if (n->name[0]) ok = ok && put(j, "name", cJSON_CreateString(n->name));
         switch (n->kind) {
         case MN_NODE_CONV1D:
-            cJSON_AddNumberToObject(j, "cout", n->u.conv.cout);
-            cJSON_AddNumberToObject(j, "k", n->u.conv.k);
-            cJSON_AddNumberToObject(j, "dil", n->u.conv.dil);
-            cJSON_AddNumberToObject(j, "groups", n->u.conv.groups);
-            cJSON_AddStringToObject(j, "pad", n->u.conv.pad == MN_PAD_SAME ? "same" : "valid");
-            cJSON_AddBoolToObject(j, "bias", n->u.conv.bias);
+            ok = ok && put(j, "cout", cJSON_CreateNumber(n->u.conv.cout)) && put(j, "k", cJSON_CreateNumber(n->u.conv.k)) &&
+                 put(j, "dil", cJSON_CreateNumber(n->u.conv.dil)) &&
+                 put(j, "groups", cJSON_CreateNumber(n->u.conv.groups)) &&
+                 put(j, "pad", cJSON_CreateString(n->u.conv.pad == MN_PAD_SAME ? "same" : "valid")) &&
+                 put(j, "bias", cJSON_CreateBool(n->u.conv.bias));
             break;
-        case MN_NODE_LINEAR: cJSON_AddNumberToObject(j, "out", n->u.lin.nout); break;
+        case MN_NODE_LINEAR: ok = ok && put(j, "out", cJSON_CreateNumber(n->u.lin.nout)); break;
         case MN_NODE_LUT:
-            cJSON_AddNumberToObject(j, "knots", n->u.lut.n_knots);
-            cJSON_AddNumberToObject(j, "lo", (double)n->u.lut.lo);
-            cJSON_AddNumberToObject(j, "hi", (double)n->u.lut.hi);
+            ok = ok && put(j, "knots", cJSON_CreateNumber(n->u.lut.n_knots)) &&
+                 put(j, "lo", cJSON_CreateNumber((double)n->u.lut.lo)) && put(j, "hi", cJSON_CreateNumber((double)n->u.lut.hi));
             break;
         case MN_NODE_ACT:
-            cJSON_AddStringToObject(j, "act", mn_act_name(n->u.act.kind));
-            cJSON_AddNumberToObject(j, "alpha", (double)n->u.act.alpha);
+            ok = ok && put(j, "act", cJSON_CreateString(mn_act_name(n->u.act.kind))) &&
+                 put(j, "alpha", cJSON_CreateNumber((double)n->u.act.alpha));
             break;
         case MN_NODE_BATCHNORM:
-        case MN_NODE_LAYERNORM: cJSON_AddBoolToObject(j, "affine", n->u.norm.affine); break;
+        case MN_NODE_LAYERNORM: ok = ok && put(j, "affine", cJSON_CreateBool(n->u.norm.affine)); break;
         case MN_NODE_PERMUTE:
-            cJSON_AddItemToObject(j, "dims", int3_json(n->u.perm.dims));
-            cJSON_AddItemToObject(j, "perm", int3_json(n->u.perm.perm));
-            cJSON_AddNumberToObject(j, "split", n->u.perm.split);
+            ok = ok && put(j, "dims", int3_json(n->u.perm.dims)) && put(j, "perm", int3_json(n->u.perm.perm)) &&
+                 put(j, "split", cJSON_CreateNumber(n->u.perm.split));
             break;
         case MN_NODE_SLICE:
-            cJSON_AddNumberToObject(j, "c0", n->u.slice.c0);
-            cJSON_AddNumberToObject(j, "channels", n->C);
+            ok = ok && put(j, "c0", cJSON_CreateNumber(n->u.slice.c0)) && put(j, "channels", cJSON_CreateNumber(n->C));
             break;
-        case MN_NODE_QUANT: cJSON_AddNumberToObject(j, "bits", n->u.quant.bits); break;
+        case MN_NODE_QUANT: ok = ok && put(j, "bits", cJSON_CreateNumber(n->u.quant.bits)); break;
         default: break;
         }
     }
-    cJSON_AddNumberToObject(root, "output", m->output);
+    ok = ok && put(root, "output", cJSON_CreateNumber(m->output));
+    if (!ok) {
+        cJSON_Delete(root);
+        return NULL;
+    }
     char *txt = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!txt) return NULL;
@@ -725,7 +739,9 @@ static const char *jstr(const cJSON *o, const char *key)
 
 mn_status mn_model_from_json(mn_model *m, const char *json)
 {
+    long failed = mn_alloc_failures();
     cJSON *root = cJSON_Parse(json);
+    if (!root && mn_alloc_failures() != failed) return mn_error(MN_ERR_NOMEM, "model architecture: parsing");
     if (!root) return mn_error(MN_ERR_FORMAT, "model architecture: not valid JSON");
     mn_status st = MN_OK;
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");

@@ -93,7 +93,9 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
     mn_status st = mn_safetensors_read_meta(path, &meta_txt);
     if (st != MN_OK) return st;
     cJSON *meta = meta_txt ? cJSON_Parse(meta_txt) : NULL;
+    bool nomem = meta_txt && !meta; /* the reader has checked the JSON: a failed parse is memory */
     mn_free(meta_txt);
+    if (nomem) return mn_error(MN_ERR_NOMEM, "%s: parsing the metadata", path);
     const char *fmt = meta_str(meta, "mimonet.format"), *kind = meta_str(meta, "mimonet.kind");
     const char *ntx = meta_str(meta, "mimonet.n_tx"), *nrx = meta_str(meta, "mimonet.n_rx");
     const char *isc = meta_str(meta, "mimonet.in_scale"), *osc = meta_str(meta, "mimonet.out_scale");

@@ -98,7 +98,11 @@ mn_status mn_pim_canceller_from_gmp(mn_pim_canceller **q, mn_pim_gmp *gmp) { ret
 mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int max_batch)
 {
     *out = NULL;
-    if (max_batch == 0) max_batch = 16;
+    /* Memory: the model's activation arena holds every node's output and gradient for
+     * max_batch windows (about 2 x 900 channels x 4 bytes a sample for the light model: 30 MB
+     * for 4 x 1024), so a streaming canceller keeps both small; 16 mostly-overlapping windows
+     * recompute only 2 border samples each. */
+    if (max_batch == 0) max_batch = 4;
     if (max_batch < 1 || max_batch > 64) return mn_error(MN_ERR_INVALID, "streaming canceller: batch %d (1..64)", max_batch);
     char *meta = NULL;
     mn_status st = mn_safetensors_read_meta(path, &meta);
@@ -106,8 +110,10 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
     cJSON *j = meta ? cJSON_Parse(meta) : NULL;
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "mimonet.format");
     bool gmp = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "pim-gmp");
+    bool nomem = meta && !j; /* the reader has checked the JSON: a failed parse is memory */
     cJSON_Delete(j);
     mn_free(meta);
+    if (nomem) return mn_error(MN_ERR_NOMEM, "%s: parsing the metadata", path);
     mn_pim_canceller *q = mn_calloc(1, sizeof *q);
     if (!q) return mn_error(MN_ERR_NOMEM, "streaming canceller");
     q->owns = true;
@@ -116,9 +122,27 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
         st = mn_pim_gmp_load(&q->gmp_own, path);
         q->gmp = &q->gmp_own;
     } else {
-        /* The training window is not recorded; 2048 is the recipe's, and any window > 2 bd
-         * gives the same outputs. */
-        st = mn_pim_net_load(&q->net_own, path, max_batch, 2048);
+        /* Any window > 2 border gives the same outputs; 1024 keeps the recomputed overlap
+         * (2 border per window) small for the paper's models.  A model with a wider receptive
+         * field gets 8 borders. */
+        char *m2 = NULL;
+        int window = 1024;
+        if (mn_safetensors_read_meta(path, &m2) == MN_OK) {
+            cJSON *j2 = m2 ? cJSON_Parse(m2) : NULL;
+            const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j2, "mimonet.architecture");
+            mn_model probe;
+            mn_model_init(&probe);
+            if (cJSON_IsString(arch) && mn_model_from_json(&probe, arch->valuestring) == MN_OK) {
+                int l, r;
+                mn_model_receptive_field(&probe, &l, &r);
+                int bd = l > r ? l : r;
+                if (8 * bd > window) window = 8 * bd;
+            }
+            mn_model_free(&probe);
+            cJSON_Delete(j2);
+        }
+        mn_free(m2);
+        st = mn_pim_net_load(&q->net_own, path, max_batch, window);
         q->net = &q->net_own;
     }
     if (st != MN_OK) {

@@ -295,7 +295,9 @@ static mn_status open_meta(const char *path, cJSON **meta)
     mn_status st = mn_safetensors_read_meta(path, &txt);
     if (st != MN_OK) return st;
     cJSON *m = txt ? cJSON_Parse(txt) : NULL;
+    bool nomem = txt && !m; /* the reader has checked the JSON: a failed parse is memory */
     mn_free(txt);
+    if (nomem) return mn_error(MN_ERR_NOMEM, "%s: parsing the metadata", path);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "mimonet.format");
     if (!cJSON_IsString(f) || strcmp(f->valuestring, "pim-train-state")) {
         cJSON_Delete(m);

@@ -243,3 +243,30 @@ MN_TEST(pim_cancel_cli_streams_the_whole_signal_result)
     mn_free(pred);
     mn_pim_net_free(&q);
 }
+
+/* Every allocation of opening a canceller from a model file can fail cleanly; process then
+ * allocates nothing (checked above). */
+MN_TEST(pim_stream_open_alloc_failure_sweep)
+{
+    mn_rng r;
+    mn_rng_seed(&r, 3);
+    mn_pim_net q;
+    MN_CHECK_OK(t, mn_pim_net_create(&q, "light", 2, 1, 2, 256, &r));
+    char path[4400];
+    snprintf(path, sizeof path, "%s", mn_test_path(t, "m.safetensors"));
+    MN_CHECK_OK(t, mn_pim_net_save(&q, path, NULL, NULL, 0));
+    mn_pim_net_free(&q);
+    int ok = 0;
+    for (long k = 1; k < 2000 && !ok; k++) {
+        long live0 = mn_alloc_live();
+        mn_pim_canceller *c = NULL;
+        mn_alloc_fail_at(k);
+        mn_status st = mn_pim_canceller_open(&c, path, 0);
+        mn_alloc_fail_at(0);
+        if (st == MN_OK) ok = 1;
+        else MN_CHECK_MSG(t, st == MN_ERR_NOMEM && c == NULL, "allocation %ld: status %d (%s)", k, (int)st, mn_error_msg());
+        mn_pim_canceller_free(c);
+        MN_CHECK_MSG(t, mn_alloc_live() == live0, "leak after failing allocation %ld", k);
+    }
+    MN_CHECK(t, ok);
+}

@@ -372,3 +372,55 @@ MN_TEST(pim_train_cli_survives_sigkill_and_sigint)
     snprintf(b, sizeof b, "%s/c.safetensors", dir);
     MN_CHECK(t, same_bytes(a, b));
 }
+
+/* Every allocation of a checkpointed training run, of resuming it, and of reading a checkpoint's
+ * description can fail: each failure is an error status, leaks nothing, and leaves the file on
+ * disk loadable. */
+MN_TEST(pim_train_checkpoint_alloc_failure_sweep)
+{
+    float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
+    make_task(tx, rx, 24);
+    char ck[4400];
+    snprintf(ck, sizeof ck, "%s", mn_test_path(t, "state.ckpt"));
+    mn_pim_train_cfg c = base_cfg();
+    c.eval_every = 2;
+    c.checkpoint = ck;
+    c.checkpoint_every = 1;
+    for (int phase = 0; phase < 3; phase++) {
+        c.resume = phase == 1;
+        c.steps = phase == 1 ? 3 : 2; /* phase 0 checkpoints step 1; phase 1 resumes it, saves step 2 */
+        int ok = 0;
+        for (long k = 1; k < 20000 && !ok; k++) {
+            long live0 = mn_alloc_live();
+            run a;
+            mn_status st;
+            mn_pim_train_result r;
+            mn_pim_ckpt_info info;
+            if (phase < 2) {
+                /* the model is built outside the sweep: training and checkpoint I/O are under test */
+                if (start(&a, 1) != MN_OK) {
+                    MN_CHECK(t, 0);
+                    break;
+                }
+                mn_alloc_fail_at(k);
+                st = mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r);
+                mn_alloc_fail_at(0);
+                mn_pim_net_free(&a.q);
+            } else {
+                mn_alloc_fail_at(k);
+                st = mn_pim_train_ckpt_info(ck, &info);
+                mn_alloc_fail_at(0);
+            }
+            if (st == MN_OK) ok = 1;
+            else MN_CHECK_MSG(t, st == MN_ERR_NOMEM, "phase %d, allocation %ld: status %d (%s)", phase, k, (int)st,
+                              mn_error_msg());
+            MN_CHECK_MSG(t, mn_alloc_live() == live0, "phase %d: %ld bytes leaked after failing allocation %ld", phase,
+                         mn_alloc_live() - live0, k);
+            if (phase > 0 || ok) MN_CHECK_MSG(t, mn_pim_train_ckpt_info(ck, &info) == MN_OK, "phase %d, allocation %ld: "
+                                                                                         "checkpoint unloadable", phase, k);
+        }
+        MN_CHECK_MSG(t, ok, "phase %d never succeeded", phase);
+    }
+    mn_free(tx);
+    mn_free(rx);
+}
