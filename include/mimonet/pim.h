@@ -278,6 +278,9 @@ void mn_pim_gmp_free(mn_pim_gmp *g);
  * out then receives the predicted interference itself.  Blocks must not overlap out. */
 typedef struct mn_pim_canceller mn_pim_canceller;
 
+/* Whether a model file from `pim train` holds a GMP/FIR (metadata mimonet.format "pim-gmp")
+ * rather than a neural canceller; reads only the metadata. */
+mn_status mn_pim_model_is_gmp(const char *path, bool *gmp);
 /* Load a model file from `pim train` (neural or GMP).  max_batch windows per forward (0: 4,
  * of 1024 samples or 8 receptive fields, whichever is longer). */
 mn_status mn_pim_canceller_open(mn_pim_canceller **q, const char *model_path, int max_batch);

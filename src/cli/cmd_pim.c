@@ -166,16 +166,9 @@ static void fill_from_gmp(canceller *c)
 static mn_status canceller_load(canceller *c, const char *path, int window)
 {
     memset(c, 0, sizeof *c);
-    char *meta = NULL;
-    mn_status st = mn_safetensors_read_meta(path, &meta);
+    bool gmp;
+    mn_status st = mn_pim_model_is_gmp(path, &gmp);
     if (st != MN_OK) return st;
-    cJSON *j = meta ? cJSON_Parse(meta) : NULL;
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "mimonet.format");
-    bool gmp = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "pim-gmp");
-    bool nomem = meta && !j; /* the reader has checked the JSON: a failed parse is memory */
-    cJSON_Delete(j);
-    mn_free(meta);
-    if (nomem) return mn_error(MN_ERR_NOMEM, "%s: parsing the metadata", path);
     if (gmp) {
         st = mn_pim_gmp_load(&c->gmp, path);
         if (st == MN_OK) fill_from_gmp(c);

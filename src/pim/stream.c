@@ -95,6 +95,21 @@ static mn_status make(mn_pim_canceller **out, bool neural, mn_pim_net *net, mn_p
 mn_status mn_pim_canceller_from_net(mn_pim_canceller **q, mn_pim_net *net) { return make(q, true, net, NULL); }
 mn_status mn_pim_canceller_from_gmp(mn_pim_canceller **q, mn_pim_gmp *gmp) { return make(q, false, NULL, gmp); }
 
+mn_status mn_pim_model_is_gmp(const char *path, bool *gmp)
+{
+    *gmp = false;
+    char *meta = NULL;
+    mn_status st = mn_safetensors_read_meta(path, &meta);
+    if (st != MN_OK) return st;
+    cJSON *j = meta ? cJSON_Parse(meta) : NULL;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "mimonet.format");
+    *gmp = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "pim-gmp");
+    bool nomem = meta && !j; /* the reader has checked the JSON: a failed parse is memory */
+    cJSON_Delete(j);
+    mn_free(meta);
+    return nomem ? mn_error(MN_ERR_NOMEM, "%s: parsing the metadata", path) : MN_OK;
+}
+
 mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int max_batch)
 {
     *out = NULL;
@@ -104,16 +119,9 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
      * recompute only 2 border samples each. */
     if (max_batch == 0) max_batch = 4;
     if (max_batch < 1 || max_batch > 64) return mn_error(MN_ERR_INVALID, "streaming canceller: batch %d (1..64)", max_batch);
-    char *meta = NULL;
-    mn_status st = mn_safetensors_read_meta(path, &meta);
+    bool gmp;
+    mn_status st = mn_pim_model_is_gmp(path, &gmp);
     if (st != MN_OK) return st;
-    cJSON *j = meta ? cJSON_Parse(meta) : NULL;
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "mimonet.format");
-    bool gmp = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "pim-gmp");
-    bool nomem = meta && !j; /* the reader has checked the JSON: a failed parse is memory */
-    cJSON_Delete(j);
-    mn_free(meta);
-    if (nomem) return mn_error(MN_ERR_NOMEM, "%s: parsing the metadata", path);
     mn_pim_canceller *q = mn_calloc(1, sizeof *q);
     if (!q) return mn_error(MN_ERR_NOMEM, "streaming canceller");
     q->owns = true;
