@@ -1,34 +1,52 @@
 #!/bin/sh
-# bench/compare.sh — mimonet vs PyTorch 1.13 on the light PIM model of DESIGN.md.
+# bench/compare.sh — mimonet vs its peers: PyTorch 1.13 on the light PIM model of DESIGN.md,
+# and numpy on the least-squares fit of the GMP baseline.
 #
 #   sh bench/compare.sh BUILD_DIR            (what `make bench` runs)
+#   SECTIONS=gmp sh bench/compare.sh BUILD_DIR     (one section: "light", "gmp")
 #
-# Runs BUILD_DIR/bench_light (bench/bench_light.c) and bench/torch_light.py ALTERNATELY, for
-# each mode (infer, train) and thread count (1, 2), ROUNDS times, swapping which engine goes
-# first every round; the machine is shared and noisy, so each figure is the median over the
-# rounds of each run's own median.  Prints a table and a JSON summary (also written to
-# BUILD_DIR/bench_light.json; every single run is kept in BUILD_DIR/bench_light_runs.jsonl).
+# Light model: runs BUILD_DIR/bench_light (bench/bench_light.c) and bench/torch_light.py
+# ALTERNATELY, for each mode (infer, train) and thread count (1, 2), ROUNDS times, swapping
+# which engine goes first every round; the machine is shared and noisy, so each figure is the
+# median over the rounds of each run's own median.  Prints a table and a JSON summary (also
+# written to BUILD_DIR/bench_light.json; every single run is kept in
+# BUILD_DIR/bench_light_runs.jsonl).
+#
+# GMP fit: BUILD_DIR/bench_gmp (bench/bench_gmp.c) first writes its deterministic data set
+# (100,000 samples, 32 Tx -> 16 Rx) and its coefficients to BUILD_DIR/gmp_data; then it and
+# bench/gmp_numpy.py (numpy.linalg.lstsq on the same 896-column basis, built in numpy) run
+# alternately, GMP_ROUNDS times per thread count in GMP_THREADS, swapping the order every
+# round.  Prints seconds per fit, the ratio, mimonet's fraction of the fp64 ceiling, and how
+# far numpy's prediction is from mimonet's (same basis: about -120 dB); JSON summary in
+# BUILD_DIR/bench_gmp.json, single runs in BUILD_DIR/bench_gmp_runs.jsonl.  One numpy lstsq
+# takes 15-25 s here and each numpy run does a warm-up fit first, so this section takes about
+# GMP_ROUNDS x 45 s per thread count: 2.5 minutes with the defaults.
 #
 # Settings (DESIGN.md, "Performance facts"):
 #   - OPENBLAS_CORETYPE is unset for both engines (the environment presets it to Haswell, which
-#     halves OpenBLAS's sgemm); CORETYPES="unset Haswell" measures both settings.
-#   - PyTorch runs with GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=
-#     68719476736 (otherwise every large temporary costs fresh-page faults) and
-#     torch.set_num_threads(N).
-#   - Both engines run with OMP_WAIT_POLICY=passive (override by exporting it): on 2 shared
+#     halves OpenBLAS's sgemm); CORETYPES="unset Haswell" measures both settings (light model).
+#   - PyTorch and numpy run with GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.
+#     trim_threshold=68719476736 (otherwise every large temporary costs fresh-page faults);
+#     PyTorch with torch.set_num_threads(N), numpy with OPENBLAS_NUM_THREADS=N.
+#   - Every engine runs with OMP_WAIT_POLICY=passive (override by exporting it): on 2 shared
 #     cores, OpenMP threads spin-waiting between parallel regions steal the other core (the
 #     mimonet CLI sets the same default for itself).  Both PyTorch and mimonet use libgomp.
 #   - The fp32 ceiling: FMA peak PEAK_GFLOPS_PER_THREAD (default 225 GFLOP/s, ~450 on the 2
 #     cores) / (2 FLOP per MAC * MAC per sample); training counts 3x the forward MACs
-#     (forward, input gradient, weight gradient).
-# Environment knobs: ROUNDS (3), REPS (15), WARMUP (3), THREADS ("1 2"), MODES ("infer train"),
-# CORETYPES ("unset"), PEAK_GFLOPS_PER_THREAD (225), PYTHON (/usr/bin/python3).
-# If PyTorch is missing it says so and prints mimonet's numbers alone.
+#     (forward, input gradient, weight gradient).  The fp64 ceiling (GMP fit) is half of it
+#     (AVX-512: 8 doubles per FMA instead of 16 floats): 112.5 GFLOP/s per thread.
+# Environment knobs: SECTIONS ("light gmp"), ROUNDS (3), REPS (15), WARMUP (3), THREADS ("1 2"),
+# MODES ("infer train"), CORETYPES ("unset"), PEAK_GFLOPS_PER_THREAD (225), PYTHON
+# (/usr/bin/python3); GMP_ROUNDS (ROUNDS), GMP_THREADS ("2"), GMP_REPS (3, mimonet fits per
+# run after one warm-up), GMP_NP_REPS (1), GMP_NP_WARMUP (1), GMP_NP_METHODS ("lstsq"; add
+# "normal" for numpy doing mimonet's normal equations).
+# If PyTorch or numpy is missing it says so and prints mimonet's numbers alone.
 set -eu
 
 BUILD=${1:-build}
 BIN=$BUILD/bench_light
 HERE=$(cd "$(dirname "$0")" && pwd)
+SECTIONS=${SECTIONS:-"light gmp"}
 ROUNDS=${ROUNDS:-3}
 REPS=${REPS:-15}
 WARMUP=${WARMUP:-3}
@@ -38,107 +56,240 @@ CORETYPES=${CORETYPES:-unset}
 PEAK=${PEAK_GFLOPS_PER_THREAD:-225}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
+GMP_ROUNDS=${GMP_ROUNDS:-$ROUNDS}
+GMP_THREADS=${GMP_THREADS:-2}
+GMP_REPS=${GMP_REPS:-3}
+GMP_NP_REPS=${GMP_NP_REPS:-1}
+GMP_NP_WARMUP=${GMP_NP_WARMUP:-1}
+GMP_NP_METHODS=${GMP_NP_METHODS:-lstsq}
 
-if [ ! -x "$BIN" ]; then
-  echo "compare.sh: $BIN not found; build it with: make BUILD=$BUILD $BIN" >&2
-  exit 1
-fi
-
-have_torch=0
-torch_version=""
-if [ -x "$PYTHON" ] && torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null); then
-  have_torch=1
-else
-  echo "compare.sh: PyTorch is not available to $PYTHON (Debian: apt-get install python3-torch);"
-  echo "compare.sh: printing mimonet's numbers alone."
-fi
-
-RUNS=$BUILD/bench_light_runs.jsonl
-: > "$RUNS"
-
-# run_one ENGINE CORETYPE MODE THREADS: one benchmark process, its JSON line tagged with the
-# OpenBLAS core-type setting appended to $RUNS.
-run_one() {
-  engine=$1 ct=$2 mode=$3 th=$4
-  if [ "$ct" = unset ]; then set -- env -u OPENBLAS_CORETYPE; else set -- env OPENBLAS_CORETYPE="$ct"; fi
-  set -- "$@" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
-  if [ "$engine" = mimonet ]; then
-    line=$("$@" "$BIN" --mode "$mode" --threads "$th" --reps "$REPS" --warmup "$WARMUP" --json)
-  else
-    line=$("$@" GLIBC_TUNABLES=$TUNABLES "$PYTHON" "$HERE/torch_light.py" --mode "$mode" \
-           --threads "$th" --reps "$REPS" --warmup "$WARMUP" --json)
-  fi
-  printf '%s\n' "$line" | sed "s/}\$/,\"openblas_coretype\":\"$ct\"}/" >> "$RUNS"
-  printf '  %-8s %-6s %-5s threads=%s  %s samples/s\n' "$engine" "$ct" "$mode" "$th" \
-    "$(printf '%s\n' "$line" | sed 's/.*"samples_per_s": *\([^,}]*\).*/\1/')"
+# want SECTION: whether SECTIONS names it.
+want() {
+  case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac
 }
 
-echo "mimonet vs PyTorch, light model, batch 16 x T 4096: $ROUNDS rounds x $REPS reps (+$WARMUP warm-up)"
-r=1
-while [ "$r" -le "$ROUNDS" ]; do
-  echo "round $r"
-  for ct in $CORETYPES; do
-    for mode in $MODES; do
-      for th in $THREADS; do
-        if [ $((r % 2)) -eq 1 ] || [ "$have_torch" = 0 ]; then order="mimonet pytorch"; else order="pytorch mimonet"; fi
-        for engine in $order; do
-          if [ "$engine" = pytorch ] && [ "$have_torch" = 0 ]; then continue; fi
-          run_one "$engine" "$ct" "$mode" "$th"
+# ---------------------------------------------------------------- light model vs PyTorch
+if want light; then
+  if [ ! -x "$BIN" ]; then
+    echo "compare.sh: $BIN not found; build it with: make BUILD=$BUILD $BIN" >&2
+    exit 1
+  fi
+
+  have_torch=0
+  torch_version=""
+  if [ -x "$PYTHON" ] && torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null); then
+    have_torch=1
+  else
+    echo "compare.sh: PyTorch is not available to $PYTHON (Debian: apt-get install python3-torch);"
+    echo "compare.sh: printing mimonet's numbers alone."
+  fi
+
+  RUNS=$BUILD/bench_light_runs.jsonl
+  : > "$RUNS"
+
+  # run_one ENGINE CORETYPE MODE THREADS: one benchmark process, its JSON line tagged with the
+  # OpenBLAS core-type setting appended to $RUNS.
+  run_one() {
+    engine=$1 ct=$2 mode=$3 th=$4
+    if [ "$ct" = unset ]; then set -- env -u OPENBLAS_CORETYPE; else set -- env OPENBLAS_CORETYPE="$ct"; fi
+    set -- "$@" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+    if [ "$engine" = mimonet ]; then
+      line=$("$@" "$BIN" --mode "$mode" --threads "$th" --reps "$REPS" --warmup "$WARMUP" --json)
+    else
+      line=$("$@" GLIBC_TUNABLES=$TUNABLES "$PYTHON" "$HERE/torch_light.py" --mode "$mode" \
+             --threads "$th" --reps "$REPS" --warmup "$WARMUP" --json)
+    fi
+    printf '%s\n' "$line" | sed "s/}\$/,\"openblas_coretype\":\"$ct\"}/" >> "$RUNS"
+    printf '  %-8s %-6s %-5s threads=%s  %s samples/s\n' "$engine" "$ct" "$mode" "$th" \
+      "$(printf '%s\n' "$line" | sed 's/.*"samples_per_s": *\([^,}]*\).*/\1/')"
+  }
+
+  echo "mimonet vs PyTorch, light model, batch 16 x T 4096: $ROUNDS rounds x $REPS reps (+$WARMUP warm-up)"
+  r=1
+  while [ "$r" -le "$ROUNDS" ]; do
+    echo "round $r"
+    for ct in $CORETYPES; do
+      for mode in $MODES; do
+        for th in $THREADS; do
+          if [ $((r % 2)) -eq 1 ] || [ "$have_torch" = 0 ]; then order="mimonet pytorch"; else order="pytorch mimonet"; fi
+          for engine in $order; do
+            if [ "$engine" = pytorch ] && [ "$have_torch" = 0 ]; then continue; fi
+            run_one "$engine" "$ct" "$mode" "$th"
+          done
         done
       done
     done
+    r=$((r + 1))
   done
-  r=$((r + 1))
-done
 
-# Medians, ratios, fraction of the fp32 ceiling: a table on stdout and the JSON summary.
-awk -v peak="$PEAK" -v rounds="$ROUNDS" -v reps="$REPS" -v tv="$torch_version" \
-    -v have_torch="$have_torch" -v json_out="$BUILD/bench_light.json" '
-function str(line, key,    re, s) {
-  re = "\"" key "\": *\"[^\"]*\""
-  if (!match(line, re)) return ""
-  s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": *"/, "", s); sub(/"$/, "", s)
-  return s
-}
-function num(line, key,    re, s) {
-  re = "\"" key "\": *[-0-9.eE+]+"
-  if (!match(line, re)) return ""
-  s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": */, "", s)
-  return s + 0
-}
-function median(k,    n, i, j, v, a) {
-  n = cnt[k]
-  for (i = 1; i <= n; i++) a[i] = val[k, i]
-  for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
-  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
-{
-  e = str($0, "engine"); ct = str($0, "openblas_coretype"); m = str($0, "mode"); th = num($0, "threads")
-  k = e SUBSEP ct SUBSEP m SUBSEP th
-  val[k, ++cnt[k]] = num($0, "samples_per_s")
-  macs = num($0, "macs_per_sample")
-  if (e == "mimonet") params = num($0, "params")
-  cfg = ct SUBSEP m SUBSEP th
-  if (!(cfg in seen)) { seen[cfg] = 1; order[++ncfg] = cfg }
-}
-END {
-  printf "\n%-6s %-5s %7s | %12s %12s %9s | %9s %9s | %11s\n", "blas", "mode", "threads",
-         "mimonet Msps", "pytorch Msps", "ratio", "mn %ceil", "pt %ceil", "ceil Msps"
-  printf "%s\n", "-------------------------------------------------------------------------------------------"
-  js = ""
-  for (i = 1; i <= ncfg; i++) {
-    split(order[i], f, SUBSEP); ct = f[1]; m = f[2]; th = f[3]
-    ceil = peak * 1e9 * th / (2 * macs * (m == "train" ? 3 : 1))
-    km = "mimonet" SUBSEP order[i]; kp = "pytorch" SUBSEP order[i]
-    mn = (km in cnt) ? median(km) : ""; pt = (kp in cnt) ? median(kp) : ""
-    ratio = (mn != "" && pt != "" && pt > 0) ? mn / pt : ""
-    printf "%-6s %-5s %7d | %12.3f %12s %9s | %8.1f%% %9s | %11.2f\n", ct, m, th, mn / 1e6,
-           pt == "" ? "-" : sprintf("%.3f", pt / 1e6), ratio == "" ? "-" : sprintf("%.2fx", ratio),
-           100 * mn / ceil, pt == "" ? "-" : sprintf("%.1f%%", 100 * pt / ceil), ceil / 1e6
-    js = js (i > 1 ? ",\n    " : "") sprintf("{\"mode\":\"%s\",\"threads\":%d,\"openblas_coretype\":\"%s\",\"mimonet_samples_per_s\":%s,\"pytorch_samples_per_s\":%s,\"ratio_mimonet_over_pytorch\":%s,\"ceiling_samples_per_s\":%s,\"mimonet_fraction_of_ceiling\":%s,\"pytorch_fraction_of_ceiling\":%s}", m, th, ct, jnum(mn), jnum(pt), jnum(ratio), jnum(ceil), jnum(mn / ceil), pt == "" ? "null" : jnum(pt / ceil))
+  # Medians, ratios, fraction of the fp32 ceiling: a table on stdout and the JSON summary.
+  awk -v peak="$PEAK" -v rounds="$ROUNDS" -v reps="$REPS" -v tv="$torch_version" \
+      -v have_torch="$have_torch" -v json_out="$BUILD/bench_light.json" '
+  function str(line, key,    re, s) {
+    re = "\"" key "\": *\"[^\"]*\""
+    if (!match(line, re)) return ""
+    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": *"/, "", s); sub(/"$/, "", s)
+    return s
   }
-  json = sprintf("{\n  \"benchmark\": \"light PIM model, batch 16 x T 4096\",\n  \"params\": %s,\n  \"macs_per_sample\": %s,\n  \"rounds\": %d,\n  \"reps_per_run\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"pytorch\": %s,\n  \"peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ]\n}", jnum(params), jnum(macs), rounds, reps, have_torch ? "\"" tv "\"" : "null", jnum(peak), js)
-  print "\n" json
-  print json > json_out
-}' "$RUNS"
+  function num(line, key,    re, s) {
+    re = "\"" key "\": *[-0-9.eE+]+"
+    if (!match(line, re)) return ""
+    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": */, "", s)
+    return s + 0
+  }
+  function median(k,    n, i, j, v, a) {
+    n = cnt[k]
+    for (i = 1; i <= n; i++) a[i] = val[k, i]
+    for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
+  {
+    e = str($0, "engine"); ct = str($0, "openblas_coretype"); m = str($0, "mode"); th = num($0, "threads")
+    k = e SUBSEP ct SUBSEP m SUBSEP th
+    val[k, ++cnt[k]] = num($0, "samples_per_s")
+    macs = num($0, "macs_per_sample")
+    if (e == "mimonet") params = num($0, "params")
+    cfg = ct SUBSEP m SUBSEP th
+    if (!(cfg in seen)) { seen[cfg] = 1; order[++ncfg] = cfg }
+  }
+  END {
+    printf "\n%-6s %-5s %7s | %12s %12s %9s | %9s %9s | %11s\n", "blas", "mode", "threads",
+           "mimonet Msps", "pytorch Msps", "ratio", "mn %ceil", "pt %ceil", "ceil Msps"
+    printf "%s\n", "-------------------------------------------------------------------------------------------"
+    js = ""
+    for (i = 1; i <= ncfg; i++) {
+      split(order[i], f, SUBSEP); ct = f[1]; m = f[2]; th = f[3]
+      ceil = peak * 1e9 * th / (2 * macs * (m == "train" ? 3 : 1))
+      km = "mimonet" SUBSEP order[i]; kp = "pytorch" SUBSEP order[i]
+      mn = (km in cnt) ? median(km) : ""; pt = (kp in cnt) ? median(kp) : ""
+      ratio = (mn != "" && pt != "" && pt > 0) ? mn / pt : ""
+      printf "%-6s %-5s %7d | %12.3f %12s %9s | %8.1f%% %9s | %11.2f\n", ct, m, th, mn / 1e6,
+             pt == "" ? "-" : sprintf("%.3f", pt / 1e6), ratio == "" ? "-" : sprintf("%.2fx", ratio),
+             100 * mn / ceil, pt == "" ? "-" : sprintf("%.1f%%", 100 * pt / ceil), ceil / 1e6
+      js = js (i > 1 ? ",\n    " : "") sprintf("{\"mode\":\"%s\",\"threads\":%d,\"openblas_coretype\":\"%s\",\"mimonet_samples_per_s\":%s,\"pytorch_samples_per_s\":%s,\"ratio_mimonet_over_pytorch\":%s,\"ceiling_samples_per_s\":%s,\"mimonet_fraction_of_ceiling\":%s,\"pytorch_fraction_of_ceiling\":%s}", m, th, ct, jnum(mn), jnum(pt), jnum(ratio), jnum(ceil), jnum(mn / ceil), pt == "" ? "null" : jnum(pt / ceil))
+    }
+    json = sprintf("{\n  \"benchmark\": \"light PIM model, batch 16 x T 4096\",\n  \"params\": %s,\n  \"macs_per_sample\": %s,\n  \"rounds\": %d,\n  \"reps_per_run\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"pytorch\": %s,\n  \"peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ]\n}", jnum(params), jnum(macs), rounds, reps, have_torch ? "\"" tv "\"" : "null", jnum(peak), js)
+    print "\n" json
+    print json > json_out
+  }' "$RUNS"
+fi
+
+# ---------------------------------------------------------------- GMP fit vs numpy
+if want gmp; then
+  GBIN=$BUILD/bench_gmp
+  GDATA=$BUILD/gmp_data
+  if [ ! -x "$GBIN" ]; then
+    echo "compare.sh: $GBIN not found; build it with: make BUILD=$BUILD $GBIN" >&2
+    exit 1
+  fi
+  have_numpy=0
+  numpy_version=""
+  if [ -x "$PYTHON" ] && numpy_version=$("$PYTHON" -c 'import numpy; print(numpy.__version__)' 2>/dev/null); then
+    have_numpy=1
+  else
+    echo "compare.sh: numpy is not available to $PYTHON (Debian: apt-get install python3-numpy);"
+    echo "compare.sh: printing mimonet's GMP numbers alone."
+  fi
+  GRUNS=$BUILD/bench_gmp_runs.jsonl
+  : > "$GRUNS"
+  mkdir -p "$GDATA"
+
+  # gmp_one ENGINE METHOD THREADS: one benchmark process, its JSON line appended to $GRUNS
+  # (mimonet has one method, the normal equations; METHOD is numpy's).
+  gmp_one() {
+    g_engine=$1 g_method=$2 g_th=$3
+    set -- env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+    if [ "$g_engine" = mimonet ]; then
+      g_method=normal
+      line=$("$@" "$GBIN" --threads "$g_th" --reps "$GMP_REPS" --warmup 1 --json)
+    else
+      line=$("$@" GLIBC_TUNABLES=$TUNABLES "$PYTHON" "$HERE/gmp_numpy.py" --data "$GDATA" --method "$g_method" \
+             --threads "$g_th" --reps "$GMP_NP_REPS" --warmup "$GMP_NP_WARMUP" --json)
+    fi
+    printf '%s\n' "$line" >> "$GRUNS"
+    printf '  %-8s %-6s threads=%s  %.3f s\n' "$g_engine" "$g_method" "$g_th" \
+      "$(printf '%s\n' "$line" | sed 's/.*"seconds_median": *\([^,}]*\).*/\1/')"
+  }
+
+  echo
+  echo "mimonet vs numpy, GMP fit (100,000 samples, 896 columns, 16 Rx): $GMP_ROUNDS rounds"
+  # The data set both engines fit (and mimonet's coefficients, to check numpy's basis).
+  env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" \
+    "$GBIN" --threads 2 --reps 1 --warmup 0 --save "$GDATA" > /dev/null
+  first_method=$(set -- $GMP_NP_METHODS; echo "$1")
+  r=1
+  while [ "$r" -le "$GMP_ROUNDS" ]; do
+    echo "round $r"
+    for method in $GMP_NP_METHODS; do
+      for th in $GMP_THREADS; do
+        if [ $((r % 2)) -eq 1 ] || [ "$have_numpy" = 0 ]; then order="mimonet numpy"; else order="numpy mimonet"; fi
+        for engine in $order; do
+          if [ "$engine" = numpy ] && [ "$have_numpy" = 0 ]; then continue; fi
+          # mimonet runs once per thread count and round, beside numpy's first method.
+          if [ "$engine" = mimonet ] && [ "$method" != "$first_method" ]; then continue; fi
+          gmp_one "$engine" "$method" "$th"
+        done
+      done
+    done
+    r=$((r + 1))
+  done
+
+  awk -v peak="$PEAK" -v rounds="$GMP_ROUNDS" -v nv="$numpy_version" -v have_numpy="$have_numpy" \
+      -v json_out="$BUILD/bench_gmp.json" '
+  function str(line, key,    re, s) {
+    re = "\"" key "\": *\"[^\"]*\""
+    if (!match(line, re)) return ""
+    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": *"/, "", s); sub(/"$/, "", s)
+    return s
+  }
+  function num(line, key,    re, s) {
+    re = "\"" key "\": *[-0-9.eE+]+"
+    if (!match(line, re)) return ""
+    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": */, "", s)
+    return s + 0
+  }
+  function median(k,    n, i, j, v, a) {
+    n = cnt[k]
+    for (i = 1; i <= n; i++) a[i] = val[k, i]
+    for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
+  {
+    e = str($0, "engine"); m = str($0, "method"); th = num($0, "threads")
+    k = e SUBSEP m SUBSEP th
+    val[k, ++cnt[k]] = num($0, "seconds_median")
+    if (e == "mimonet") { fl_exec = num($0, "flops_executed"); fl_classic = num($0, "flops_classic"); mn_th[th] = 1 }
+    else {
+      cfg = m SUBSEP th
+      if (!(cfg in seen)) { seen[cfg] = 1; order[++ncfg] = cfg }
+      d = num($0, "pred_vs_mimonet_db")
+      if (d != "" && (!(cfg in worst) || d > worst[cfg])) worst[cfg] = d
+    }
+  }
+  END {
+    if (ncfg == 0) for (th in mn_th) order[++ncfg] = "-" SUBSEP th
+    printf "\n%-7s %7s | %10s %10s %8s | %9s %9s %10s | %12s\n", "numpy", "threads", "mimonet s", "numpy s",
+           "ratio", "mn GF/s", "mn %fp64", "classic GF/s", "pred diff dB"
+    printf "%s\n", "-------------------------------------------------------------------------------------------------"
+    js = ""
+    for (i = 1; i <= ncfg; i++) {
+      split(order[i], f, SUBSEP); m = f[1]; th = f[2]
+      km = "mimonet" SUBSEP "normal" SUBSEP th; kn = "numpy" SUBSEP m SUBSEP th
+      mn = (km in cnt) ? median(km) : ""; np = (kn in cnt) ? median(kn) : ""
+      ratio = (mn != "" && np != "" && mn > 0) ? np / mn : ""
+      ceil = peak / 2 * 1e9 * th
+      gf = mn != "" ? fl_exec / mn / 1e9 : ""; gfc = mn != "" ? fl_classic / mn / 1e9 : ""
+      frac = mn != "" ? fl_exec / mn / ceil : ""
+      wd = (order[i] in worst) ? worst[order[i]] : ""
+      printf "%-7s %7d | %10.3f %10s %8s | %9.1f %8.1f%% %10.1f | %12s\n", m, th, mn,
+             np == "" ? "-" : sprintf("%.3f", np), ratio == "" ? "-" : sprintf("%.1fx", ratio),
+             gf, 100 * frac, gfc, wd == "" ? "-" : sprintf("%.1f", wd)
+      js = js (i > 1 ? ",\n    " : "") sprintf("{\"numpy_method\":\"%s\",\"threads\":%d,\"mimonet_seconds\":%s,\"numpy_seconds\":%s,\"ratio_numpy_over_mimonet\":%s,\"mimonet_gflops_executed\":%s,\"mimonet_fraction_of_fp64_ceiling\":%s,\"mimonet_gflops_classic_equivalent\":%s,\"numpy_pred_vs_mimonet_db\":%s}", m, th, jnum(mn), jnum(np), jnum(ratio), jnum(gf), jnum(frac), jnum(gfc), jnum(wd))
+    }
+    json = sprintf("{\n  \"benchmark\": \"GMP least-squares fit, 100000 samples, 32 Tx (M 7, K 3, P 1: 896 columns) -> 16 Rx\",\n  \"flops_executed\": %s,\n  \"flops_classic\": %s,\n  \"rounds\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"numpy\": %s,\n  \"fp64_peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ]\n}", jnum(fl_exec), jnum(fl_classic), rounds, have_numpy ? "\"" nv "\"" : "null", jnum(peak / 2), js)
+    print "\n" json
+    print json > json_out
+  }' "$GRUNS"
+fi

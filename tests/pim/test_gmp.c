@@ -86,3 +86,204 @@ MN_TEST(pim_gmp_recovers_known_coefficients)
     mn_free(rx);
     mn_free(pred);
 }
+
+/* ---------------------------------------------------------------- the fit against a reference
+ * The fit exploits the shift structure of the basis (gmp.c); the reference here does not: it
+ * builds every column from pim.h's definition, forms Phi^H Phi and Phi^H Y by plain loops,
+ * scales to unit-norm columns, adds the same ridge, and solves by its own complex Cholesky. */
+
+/* Column (a, m, j) of pim.h at sample i; j runs over linear, k = 1..K, l = 1..L, p = 1..P. */
+static double complex ref_column(const mn_pim_gmp_cfg *c, const float complex *tx, int64_t n, int a, int m, int j,
+                                 int64_t i)
+{
+#define REF_X(ant, idx) ((idx) >= 0 ? (double complex)tx[(int64_t)(ant) * n + (idx)] : 0)
+    double complex u = REF_X(a, i - m);
+    if (c->linear) {
+        if (j == 0) return u;
+        j--;
+    }
+    if (j < c->K) return u * pow(cabs(u), 2.0 * (j + 1));
+    j -= c->K;
+    if (j < c->L) return u * pow(cabs(REF_X(a, i - m - (j + 1))), 2);
+    j -= c->L;
+    return u * pow(cabs(REF_X((a + j + 1) % c->n_tx, i - m)), 2);
+#undef REF_X
+}
+
+/* coef [n_rx, C] of the ridge normal equations on [b, e), public column order. 0 on success. */
+static int ref_fit(double complex *coef, const mn_pim_gmp_cfg *c, const float complex *tx, const float complex *rx,
+                   int64_t n, int64_t b, int64_t e)
+{
+    const int T = (c->linear ? 1 : 0) + c->K + c->L + c->P, C = c->n_tx * c->M * T, nrx = c->n_rx;
+    double complex *phi = mn_malloc(sizeof *phi * (size_t)C), *G = mn_calloc((size_t)C * C, sizeof *G),
+                   *R = mn_calloc((size_t)C * nrx, sizeof *R);
+    double *d = mn_malloc(sizeof *d * (size_t)C);
+    if (!phi || !G || !R || !d) return -1;
+    for (int64_t i = b; i < e; i++) {
+        for (int a = 0; a < c->n_tx; a++)
+            for (int m = 0; m < c->M; m++)
+                for (int j = 0; j < T; j++) phi[(a * c->M + m) * T + j] = ref_column(c, tx, n, a, m, j, i);
+        for (int p = 0; p < C; p++) {
+            for (int q = 0; q < C; q++) G[p * C + q] += conj(phi[p]) * phi[q];
+            for (int r = 0; r < nrx; r++) R[p * nrx + r] += conj(phi[p]) * (double complex)rx[(int64_t)r * n + i];
+        }
+    }
+    for (int p = 0; p < C; p++) d[p] = sqrt(creal(G[p * C + p]));
+    for (int p = 0; p < C; p++) {
+        for (int q = 0; q < C; q++) G[p * C + q] /= d[p] * d[q];
+        for (int r = 0; r < nrx; r++) R[p * nrx + r] /= d[p];
+        G[p * C + p] += c->ridge;
+    }
+    /* Cholesky G = L L^H in place (lower triangle), then L z = R, L^H x = z. */
+    int ok = 1;
+    for (int j = 0; j < C && ok; j++) {
+        double s = creal(G[j * C + j]);
+        for (int k = 0; k < j; k++) s -= creal(G[j * C + k] * conj(G[j * C + k]));
+        ok = s > 0;
+        double ljj = sqrt(s);
+        G[j * C + j] = ljj;
+        for (int i = j + 1; i < C && ok; i++) {
+            double complex v = G[i * C + j];
+            for (int k = 0; k < j; k++) v -= G[i * C + k] * conj(G[j * C + k]);
+            G[i * C + j] = v / ljj;
+        }
+    }
+    for (int r = 0; r < nrx && ok; r++) {
+        for (int i = 0; i < C; i++) {
+            double complex v = R[i * nrx + r];
+            for (int k = 0; k < i; k++) v -= G[i * C + k] * R[k * nrx + r];
+            R[i * nrx + r] = v / G[i * C + i];
+        }
+        for (int i = C - 1; i >= 0; i--) {
+            double complex v = R[i * nrx + r];
+            for (int k = i + 1; k < C; k++) v -= conj(G[k * C + i]) * R[k * nrx + r];
+            R[i * nrx + r] = v / G[i * C + i];
+        }
+        for (int i = 0; i < C; i++) coef[(size_t)r * C + i] = R[i * nrx + r] / d[i];
+    }
+    mn_free(phi);
+    mn_free(G);
+    mn_free(R);
+    mn_free(d);
+    return ok ? 0 : -1;
+}
+
+MN_TEST(pim_gmp_fit_matches_reference_normal_equations)
+{
+#ifndef MN_HAVE_LAPACKE
+    MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
+    return;
+#endif
+    /* Spans that start after, inside and at the memory depth (history from the data, partly
+     * zero, all zero), several 2048-row blocks, and every kind of term. */
+    struct {
+        mn_pim_gmp_cfg c;
+        int64_t n, b, e;
+    } cases[] = {
+        {{.n_tx = 3, .n_rx = 2, .M = 3, .K = 2, .L = 1, .P = 1, .linear = true, .ridge = 1e-9}, 700, 41, 650},
+        {{.n_tx = 2, .n_rx = 1, .M = 1, .K = 1, .L = 2, .P = 1, .linear = false, .ridge = 1e-9}, 300, 0, 300},
+        {{.n_tx = 4, .n_rx = 3, .M = 5, .K = 1, .L = 0, .P = 2, .linear = false, .ridge = 1e-9}, 4600, 2, 4500},
+        {{.n_tx = 1, .n_rx = 2, .M = 4, .K = 0, .L = 0, .P = 0, .linear = true, .ridge = 1e-9}, 500, 0, 497},
+    };
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 17);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const mn_pim_gmp_cfg *c = &cases[k].c;
+        const int64_t n = cases[k].n;
+        const int C = mn_pim_gmp_columns(c);
+        float complex *tx = mn_malloc(sizeof *tx * (size_t)(c->n_tx * n));
+        float complex *rx = mn_malloc(sizeof *rx * (size_t)(c->n_rx * n));
+        double complex *want = mn_malloc(sizeof *want * (size_t)(c->n_rx * C));
+        for (int64_t i = 0; i < c->n_tx * n; i++)
+            tx[i] = CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r)) * 0.6f;
+        /* A cubic of the first antenna with one sample of memory, plus noise, on every Rx. */
+        for (int q = 0; q < c->n_rx; q++)
+            for (int64_t i = 0; i < n; i++) {
+                float complex x0 = tx[i], x1 = i > 0 ? tx[i - 1] : 0;
+                float p1 = crealf(x1) * crealf(x1) + cimagf(x1) * cimagf(x1);
+                rx[(int64_t)q * n + i] = (0.5f + 0.1f * (float)q) * x0 * p1 +
+                                         CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r)) * 0.05f;
+            }
+        MN_CHECK(t, ref_fit(want, c, tx, rx, n, cases[k].b, cases[k].e) == 0);
+        mn_pim_gmp g;
+        MN_CHECK_OK(t, mn_pim_gmp_fit(&g, c, tx, rx, n, (mn_span){cases[k].b, cases[k].e}));
+        if (g.coef) {
+            double worst = 0, scale = 0;
+            for (int i = 0; i < c->n_rx * C; i++) {
+                worst = fmax(worst, cabs(g.coef[i] - want[i]));
+                scale = fmax(scale, cabs(want[i]));
+            }
+            MN_CHECK_MSG(t, worst <= 1e-10 * scale,
+                         "case %zu (%d columns): max |coef - reference| %.3g, max |coef| %.3g", k, C, worst, scale);
+        }
+        mn_pim_gmp_free(&g);
+        mn_free(tx);
+        mn_free(rx);
+        mn_free(want);
+    }
+}
+
+MN_TEST(pim_gmp_fit_same_for_any_thread_count)
+{
+#ifndef MN_HAVE_LAPACKE
+    MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
+    return;
+#endif
+    /* 16 antennas x 8 terms: 128 base columns + 4 Rx, wide enough to be split into strips. */
+    mn_pim_gmp_cfg c = {.n_tx = 16, .n_rx = 4, .M = 2, .K = 3, .L = 2, .P = 2, .linear = true, .ridge = 1e-7};
+    const int64_t n = 5000;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 5);
+    float complex *tx = mn_malloc(sizeof *tx * (size_t)(c.n_tx * n));
+    float complex *rx = mn_malloc(sizeof *rx * (size_t)(c.n_rx * n));
+    for (int64_t i = 0; i < c.n_tx * n; i++) tx[i] = CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r)) * 0.6f;
+    for (int64_t i = 0; i < c.n_rx * n; i++) rx[i] = CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r));
+    const int keep = mn_threads_get();
+    mn_pim_gmp g[3];
+    for (int k = 0; k < 3; k++) {
+        mn_threads_set(k + 1);
+        MN_CHECK_OK(t, mn_pim_gmp_fit(&g[k], &c, tx, rx, n, (mn_span){3, n - 1}));
+    }
+    mn_threads_set(keep);
+    const size_t bytes = sizeof *g[0].coef * (size_t)c.n_rx * mn_pim_gmp_columns(&c);
+    MN_CHECK(t, g[0].coef && g[1].coef && g[2].coef);
+    if (g[0].coef && g[1].coef && g[2].coef) {
+        MN_CHECK_MSG(t, !memcmp(g[0].coef, g[1].coef, bytes), "1 and 2 threads differ");
+        MN_CHECK_MSG(t, !memcmp(g[0].coef, g[2].coef, bytes), "1 and 3 threads differ");
+    }
+    for (int k = 0; k < 3; k++) mn_pim_gmp_free(&g[k]);
+    mn_free(tx);
+    mn_free(rx);
+}
+
+MN_TEST(pim_gmp_fit_alloc_failure_sweep)
+{
+#ifndef MN_HAVE_LAPACKE
+    MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
+    return;
+#endif
+    /* Every allocation of the fit can fail cleanly: MN_ERR_NOMEM, nothing left allocated. */
+    mn_pim_gmp_cfg c = {.n_tx = 2, .n_rx = 2, .M = 3, .K = 1, .L = 1, .P = 1, .linear = true, .ridge = 1e-7};
+    const int64_t n = 400;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 9);
+    float complex *tx = mn_malloc(sizeof *tx * (size_t)(c.n_tx * n));
+    float complex *rx = mn_malloc(sizeof *rx * (size_t)(c.n_rx * n));
+    for (int64_t i = 0; i < c.n_tx * n; i++) tx[i] = CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r));
+    for (int64_t i = 0; i < c.n_rx * n; i++) rx[i] = CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r));
+    long live0 = mn_alloc_live();
+    int ok = 0;
+    for (long k = 1; k < 50 && !ok; k++) {
+        mn_pim_gmp g;
+        mn_alloc_fail_at(k);
+        mn_status st = mn_pim_gmp_fit(&g, &c, tx, rx, n, (mn_span){0, n});
+        mn_alloc_fail_at(0);
+        if (st == MN_OK) ok = 1;
+        else MN_CHECK_MSG(t, st == MN_ERR_NOMEM && !g.coef, "allocation %ld: status %d", k, (int)st);
+        mn_pim_gmp_free(&g);
+        MN_CHECK_MSG(t, mn_alloc_live() == live0, "leak after failing allocation %ld", k);
+    }
+    MN_CHECK(t, ok);
+    mn_free(tx);
+    mn_free(rx);
+}
