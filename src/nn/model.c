@@ -289,7 +289,7 @@ int mn_model_slice(mn_model *m, int in, int c0, int n_ch)
     if (i < 0) return -1;
     int cin = m->nodes[in].C;
     if (c0 < 0 || n_ch < 1 || c0 > cin - n_ch)
-        return fail(m, mn_error(MN_ERR_SHAPE, "model: slice [%d, %d) of %d channels (node %d)", c0, c0 + n_ch, cin, i));
+        return fail(m, mn_error(MN_ERR_SHAPE, "model: slice [%d, %lld) of %d channels (node %d)", c0, (long long)c0 + n_ch, cin, i));
     m->nodes[i].u.slice.c0 = c0;
     m->nodes[i].C = n_ch;
     return i;
