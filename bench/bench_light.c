@@ -4,9 +4,11 @@
  * PyTorch.  bench/compare.sh runs the two alternately and prints the ratio.
  *
  *     bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]
- *                 [--batch B] [--T T] [--json]
+ *                 [--batch B] [--T T] [--naive] [--json]
  *
- * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].
+ * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].  That runs
+ *        the fused executor (nn/fused.c); --naive forces the layer-by-layer path instead
+ *        (mn_model_set_fused(m, false)), for comparison in the same session.
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
  *        AdamW (lr 1e-3, weight_decay 0.01).
@@ -28,13 +30,14 @@
 typedef struct {
     int train;
     int threads, reps, warmup, batch, T;
+    int naive;
     int json;
 } opts;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]\n"
-               "                   [--batch B] [--T T] [--json]\n");
+               "                   [--batch B] [--T T] [--naive] [--json]\n");
 }
 
 static int parse_int(const char *s, int lo, int *out)
@@ -48,11 +51,12 @@ static int parse_int(const char *s, int lo, int *out)
 
 static int parse(opts *o, int argc, char **argv)
 {
-    *o = (opts){.train = 0, .threads = 1, .reps = 20, .warmup = 3, .batch = 16, .T = 4096, .json = 0};
+    *o = (opts){.train = 0, .threads = 1, .reps = 20, .warmup = 3, .batch = 16, .T = 4096, .naive = 0, .json = 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "--naive")) { o->naive = 1; continue; }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
         if (!v) { fprintf(stderr, "bench_light: %s needs a value\n", a); return -1; }
         if (!strcmp(a, "--mode")) {
@@ -96,6 +100,7 @@ int main(int argc, char **argv)
         mn_model_free(&m);
         return 1;
     }
+    mn_model_set_fused(&m, !o.naive);
     int left = 0, right = 0;
     mn_model_receptive_field(&m, &left, &right);
     const int border = left > right ? left : right;
@@ -153,16 +158,18 @@ int main(int argc, char **argv)
         double med = o.reps % 2 ? sec[o.reps / 2] : 0.5 * (sec[o.reps / 2 - 1] + sec[o.reps / 2]);
         double sps = (double)o.batch * o.T / med;
         const char *mode = o.train ? "train" : "infer";
+        /* which forward ran: the fused executor or layer by layer (training always is) */
+        const char *path = m.fused_ran ? "fused" : "layers";
         if (o.json) {
             printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"light\",\"mode\":\"%s\","
                    "\"threads\":%d,\"threads_effective\":%d,\"batch\":%d,\"T\":%d,\"reps\":%d,"
-                   "\"params\":%zu,\"macs_per_sample\":%ld,\"seconds_median\":%.9g,"
+                   "\"path\":\"%s\",\"params\":%zu,\"macs_per_sample\":%ld,\"seconds_median\":%.9g,"
                    "\"seconds_min\":%.9g,\"samples_per_s\":%.9g}\n",
-                   MN_VERSION_STRING, mode, o.threads, mn_threads_get(), o.batch, o.T, o.reps,
+                   MN_VERSION_STRING, mode, o.threads, mn_threads_get(), o.batch, o.T, o.reps, path,
                    mn_params_count_trainable(&m.params), mn_model_macs_per_sample(&m), med, sec[0], sps);
         } else {
-            printf("mimonet %s light %s threads=%d: %.3f Msamples/s (median of %d, %.2f ms/rep)\n",
-                   MN_VERSION_STRING, mode, mn_threads_get(), sps / 1e6, o.reps, med * 1e3);
+            printf("mimonet %s light %s (%s) threads=%d: %.3f Msamples/s (median of %d, %.2f ms/rep)\n",
+                   MN_VERSION_STRING, mode, path, mn_threads_get(), sps / 1e6, o.reps, med * 1e3);
         }
         if (sink != sink) fprintf(stderr, "bench_light: the loss became NaN\n");
     }

@@ -274,6 +274,9 @@ typedef struct {
     int B;               /* batch of the last forward */
     mn_arena act;        /* y, dy and caches */
     bool built;
+    struct mn_fused *fused; /* eval-mode fused executor (nn/fused.c); NULL for graphs it does not run */
+    bool fused_off;         /* set by mn_model_set_fused(m, false) */
+    bool fused_ran;         /* the last forward ran fused (only the output node's y was written) */
 } mn_model;
 
 typedef struct {
@@ -320,6 +323,15 @@ int mn_model_dsconv(mn_model *m, int in, const char *name, const mn_dsconv_cfg *
 mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng);
 /* x [B, C_in, T] -> output [B, C_out, T_out] (returned by mn_model_output). */
 mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool training);
+/* Eval-mode forwards (training = false) of windows of T >= 16 samples of a model that is a chain
+ * of depthwise convs ('same'), pointwise convs, linears, batch norms and none / ReLU / LeakyReLU /
+ * sigmoid activations (the PIM light, large and dynamic models) run a fused executor
+ * (nn/fused.c) on x86-64 CPUs with AVX2+FMA or AVX-512: time tiles through every layer in cache,
+ * batch norms folded into the weights.  Outputs equal the layer-by-layer ones up to float rounding
+ * (see tests/nn/test_fused.c), and are identical for any thread count.  It writes only the
+ * output node's y, so intermediate nodes' y are stale and mn_model_backward after it fails.
+ * on = false forces the layer-by-layer path for this model; the default is on. */
+void mn_model_set_fused(mn_model *m, bool on);
 /* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first. */
 mn_status mn_model_backward(mn_model *m, const float *dy);
 float *mn_model_output(const mn_model *m, int *C, int *T);

@@ -13,6 +13,8 @@
  */
 #include "mimonet/nn.h"
 
+#include "fused.h"
+
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -376,6 +378,12 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
                 tab[(size_t)c * n->u.lut.n_knots + k] =
                     n->u.lut.lo + (n->u.lut.hi - n->u.lut.lo) * (float)k / (float)(n->u.lut.n_knots - 1);
     }
+    st = mn_fused_plan(m); /* eval-mode fused executor, for the graphs it supports */
+    if (st != MN_OK) {
+        mn_params_free(&m->params);
+        mn_arena_free(&m->act);
+        return st;
+    }
     m->built = true;
     return MN_OK;
 }
@@ -391,6 +399,8 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
     if (B < 1 || B > m->max_B || T < 1 || T > m->max_T)
         return mn_error(MN_ERR_SHAPE, "model: batch %d x window %d exceeds the built %d x %d", B, T,
                         m->max_B, m->max_T);
+    m->fused_ran = false;
+    if (!training && mn_fused_usable(m, T)) return mn_fused_forward(m, x, B, T);
     m->B = B;
     for (int i = 0; i < m->n_nodes; i++) {
         mn_node *n = &m->nodes[i];
@@ -460,6 +470,9 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
 mn_status mn_model_backward(mn_model *m, const float *dy)
 {
     if (!m->built || m->B < 1) return mn_error(MN_ERR_INVALID, "model: backward before forward");
+    if (m->fused_ran)
+        return mn_error(MN_ERR_INVALID, "model: backward after a fused eval forward, which keeps no activations "
+                        "(run forward with training = true, or mn_model_set_fused(m, false))");
     int B = m->B;
     for (int i = 0; i < m->n_nodes; i++) {
         mn_node *n = &m->nodes[i];
@@ -842,6 +855,7 @@ done:
 
 void mn_model_free(mn_model *m)
 {
+    mn_fused_free(m);
     mn_params_free(&m->params);
     mn_arena_free(&m->act);
     mn_free(m->nodes);
