@@ -42,6 +42,28 @@
 # "normal" for numpy doing mimonet's normal equations).
 # If PyTorch or numpy is missing it says so and prints mimonet's numbers alone.
 set -eu
+# JSON-line readers and a median for the summaries below (awk; one copy for both sections).
+AWK_JSON='
+  function str(line, key,    re, s) {
+    re = "\"" key "\": *\"[^\"]*\""
+    if (!match(line, re)) return ""
+    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": *"/, "", s); sub(/"$/, "", s)
+    return s
+  }
+  function num(line, key,    re, s) {
+    re = "\"" key "\": *[-0-9.eE+]+"
+    if (!match(line, re)) return ""
+    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": */, "", s)
+    return s + 0
+  }
+  function median(k,    n, i, j, v, a) {
+    n = cnt[k]
+    for (i = 1; i <= n; i++) a[i] = val[k, i]
+    for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
+'
 
 BUILD=${1:-build}
 BIN=$BUILD/bench_light
@@ -124,26 +146,7 @@ if want light; then
 
   # Medians, ratios, fraction of the fp32 ceiling: a table on stdout and the JSON summary.
   awk -v peak="$PEAK" -v rounds="$ROUNDS" -v reps="$REPS" -v tv="$torch_version" \
-      -v have_torch="$have_torch" -v json_out="$BUILD/bench_light.json" '
-  function str(line, key,    re, s) {
-    re = "\"" key "\": *\"[^\"]*\""
-    if (!match(line, re)) return ""
-    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": *"/, "", s); sub(/"$/, "", s)
-    return s
-  }
-  function num(line, key,    re, s) {
-    re = "\"" key "\": *[-0-9.eE+]+"
-    if (!match(line, re)) return ""
-    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": */, "", s)
-    return s + 0
-  }
-  function median(k,    n, i, j, v, a) {
-    n = cnt[k]
-    for (i = 1; i <= n; i++) a[i] = val[k, i]
-    for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
+      -v have_torch="$have_torch" -v json_out="$BUILD/bench_light.json" "$AWK_JSON"'
   {
     e = str($0, "engine"); ct = str($0, "openblas_coretype"); m = str($0, "mode"); th = num($0, "threads")
     k = e SUBSEP ct SUBSEP m SUBSEP th
@@ -236,26 +239,7 @@ if want gmp; then
   done
 
   awk -v peak="$PEAK" -v rounds="$GMP_ROUNDS" -v nv="$numpy_version" -v have_numpy="$have_numpy" \
-      -v json_out="$BUILD/bench_gmp.json" '
-  function str(line, key,    re, s) {
-    re = "\"" key "\": *\"[^\"]*\""
-    if (!match(line, re)) return ""
-    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": *"/, "", s); sub(/"$/, "", s)
-    return s
-  }
-  function num(line, key,    re, s) {
-    re = "\"" key "\": *[-0-9.eE+]+"
-    if (!match(line, re)) return ""
-    s = substr(line, RSTART, RLENGTH); sub(/^"[^"]*": */, "", s)
-    return s + 0
-  }
-  function median(k,    n, i, j, v, a) {
-    n = cnt[k]
-    for (i = 1; i <= n; i++) a[i] = val[k, i]
-    for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
+      -v json_out="$BUILD/bench_gmp.json" "$AWK_JSON"'
   {
     e = str($0, "engine"); m = str($0, "method"); th = num($0, "threads")
     k = e SUBSEP m SUBSEP th
