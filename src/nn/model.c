@@ -76,6 +76,9 @@ static int add_param(mn_model *m, const char *prefix, const char *suffix, int nd
                      const int64_t *shape, mn_init init, float scale, int64_t fan_in, bool trainable)
 {
     char full[MN_NAME_MAX];
+    if (!prefix || !prefix[0]) /* ".w" would be ambiguous, and a saved model could not name it */
+        return fail(m, mn_error(MN_ERR_INVALID, "model: a layer with parameters (node %d) needs a non-empty name",
+                                m->n_nodes - 1));
     if ((size_t)snprintf(full, sizeof full, "%s.%s", prefix, suffix) >= sizeof full)
         return fail(m, mn_error(MN_ERR_INVALID, "model: parameter name '%s.%s' too long", prefix, suffix));
     int idx = mn_params_add(&m->params, full, ndim, shape, init, scale, fan_in, trainable);
@@ -278,7 +281,12 @@ static int add_pair(mn_model *m, mn_node_kind kind, int a, int b, const char *wh
     const mn_node *na = &m->nodes[a], *nb = &m->nodes[b];
     if (kind == MN_NODE_MUL && na->C != nb->C)
         return fail(m, mn_error(MN_ERR_SHAPE, "model: %s of %d and %d channels (node %d)", what, na->C, nb->C, i));
-    if (kind == MN_NODE_CONCAT) m->nodes[i].C = na->C + nb->C;
+    if (kind == MN_NODE_CONCAT) {
+        if (na->C > INT_MAX - nb->C)
+            return fail(m, mn_error(MN_ERR_SHAPE, "model: %s of %d and %d channels (node %d) has too many channels",
+                                    what, na->C, nb->C, i));
+        m->nodes[i].C = na->C + nb->C;
+    }
     return i;
 }
 

@@ -158,6 +158,18 @@ MN_TEST(model_json_round_trip)
     mn_model_init(&bad);
     MN_CHECK(t, mn_model_from_json(&bad, "not json") == MN_ERR_FORMAT);
     mn_model_free(&bad);
+    /* Found by fuzz/fuzz_model_json.c: a layer with parameters and an empty name (its JSON would
+     * not load again), and a concat whose channel count overflows int. */
+    mn_model_init(&bad);
+    MN_CHECK(t, mn_model_from_json(&bad, "{\"format\":\"mimonet-model\",\"nodes\":[{\"op\":\"input\",\"channels\":4},"
+                                         "{\"op\":\"linear\",\"in\":0,\"name\":\"\",\"out\":3}]}") != MN_OK);
+    MN_CHECK_MSG(t, strstr(mn_error_msg(), "non-empty name") != NULL, "%s", mn_error_msg());
+    mn_model_free(&bad);
+    mn_model_init(&bad);
+    MN_CHECK(t, mn_model_from_json(&bad, "{\"format\":\"mimonet-model\",\"nodes\":[{\"op\":\"input\",\"channels\":2147483647},"
+                                         "{\"op\":\"concat\",\"in\":0,\"in1\":0}]}") != MN_OK);
+    MN_CHECK_MSG(t, strstr(mn_error_msg(), "too many channels") != NULL, "%s", mn_error_msg());
+    mn_model_free(&bad);
     mn_free(js);
     mn_model_free(&a);
     mn_model_free(&b);
