@@ -5,7 +5,8 @@
 #   make demo       install missing Debian packages, build, run `mimonet demo`
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks against PyTorch 1.13 (needs python3-torch; installs it)
-#   make fuzz       libFuzzer + ASan/UBSan on every parser, FUZZ_SECONDS each (clang)
+#   make fuzz       libFuzzer + ASan/UBSan on every parser, FUZZ_SECONDS each (clang);
+#                   FUZZ_RUNS=N FUZZ_SEED=S for a reproducible run (what CI does)
 #   make install PREFIX=/usr/local
 #
 # Optional dependencies are detected with pkg-config, never assumed: OpenBLAS (fast GEMM),
@@ -55,6 +56,11 @@ ifeq ($(call have,matio),1)
   DEP_CFLAGS += -DMN_HAVE_MATIO $(shell $(PKGCONF) --cflags matio)
   DEP_LIBS   += $(shell $(PKGCONF) --libs matio)
   FEATURES   += matio
+  # zlib lets the MAT reader check the inside of compressed (v7) variables before matio does.
+  ifeq ($(call have,zlib),1)
+    DEP_CFLAGS += -DMN_HAVE_ZLIB $(shell $(PKGCONF) --cflags zlib)
+    DEP_LIBS   += $(shell $(PKGCONF) --libs zlib)
+  endif
 endif
 OMP_OK := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo 1)
 ifeq ($(OMP_OK),1)
@@ -161,7 +167,7 @@ run-bench: all $(BENCH_BIN)
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@sh tools/install-deps.sh --fuzz
-	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SEED=$(FUZZ_SEED) sh tools/fuzz.sh
 
 # valgrind memcheck over `mimonet demo --quick` (issue 7): any error or leak fails.  OpenBLAS
 # is told to use its AVX (SandyBridge) kernels: under valgrind the preset FMA (Haswell) sgemm

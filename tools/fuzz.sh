@@ -9,7 +9,12 @@
 #   sh tools/fuzz.sh --build             build only
 #   sh tools/fuzz.sh --corpus            (re)generate the seed corpora with fuzz/make_corpus.c
 #
-# Environment: FUZZ_SECONDS (60), FUZZ_CC (clang), FUZZ_BUILD (build-fuzz), FUZZ_JOBS (2, for
+# Reproducible mode (what CI uses): FUZZ_RUNS=N stops each target after N executions and
+# FUZZ_SEED=S fixes libFuzzer's random seed, so the same checkout fuzzes the same inputs every
+# time and a red CI run is a real, replayable finding (FUZZ_SECONDS still caps the time).
+#   FUZZ_RUNS=200000 FUZZ_SEED=1 FUZZ_SECONDS=300 sh tools/fuzz.sh
+#
+# Environment: FUZZ_SECONDS (60), FUZZ_RUNS, FUZZ_SEED, FUZZ_CC (clang), FUZZ_BUILD (build-fuzz), FUZZ_JOBS (2, for
 # compiling), FUZZ_ARGS (extra libFuzzer flags), MN_FUZZ_MAT_V73=1 (also fuzz MAT v7.3/HDF5
 # files; off by default: HDF5 1.10 crashes on corrupted files, see src/io/mat.c), TMPDIR (where
 # the harnesses write each input; default /dev/shm when writable).
@@ -55,6 +60,9 @@ if $PKG --exists lapacke 2>/dev/null; then
 fi
 if $PKG --exists matio 2>/dev/null; then
     DEP_CFLAGS="$DEP_CFLAGS -DMN_HAVE_MATIO $($PKG --cflags matio)"; DEP_LIBS="$DEP_LIBS $($PKG --libs matio)"
+    if $PKG --exists zlib 2>/dev/null; then
+        DEP_CFLAGS="$DEP_CFLAGS -DMN_HAVE_ZLIB $($PKG --cflags zlib)"; DEP_LIBS="$DEP_LIBS $($PKG --libs zlib)"
+    fi
 fi
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -116,19 +124,28 @@ max_len() {
     esac
 }
 
+EXTRA=""
+[ -n "${FUZZ_RUNS:-}" ] && EXTRA="$EXTRA -runs=$FUZZ_RUNS"
+[ -n "${FUZZ_SEED:-}" ] && EXTRA="$EXTRA -seed=$FUZZ_SEED"
 FAILED=0
 SUMMARY=""
 for t in $TARGETS; do
     mkdir -p "$B/corpus/$t" "$B/artifacts/$t" "fuzz/corpus/$t"
     log="$B/fuzz_$t.log"
     before=$(ls "$B/artifacts/$t" | grep -c -E '^(crash|leak|oom|timeout)-')
-    echo "fuzz: $t for ${SECONDS_EACH}s"
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        # Reproducible: start from the committed seeds only (no inputs left by earlier runs).
+        rm -rf "$B/corpus/$t" && mkdir -p "$B/corpus/$t"
+        echo "fuzz: $t for ${FUZZ_RUNS} runs (seed ${FUZZ_SEED:-random}, at most ${SECONDS_EACH}s)"
+    else
+        echo "fuzz: $t for ${SECONDS_EACH}s"
+    fi
     # New inputs go to the first (build) folder; the committed seeds are read only.
     # shellcheck disable=SC2086
     ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}" \
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}" \
         "$B/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$B/artifacts/$t/" ${FUZZ_ARGS:-} \
+        -print_final_stats=1 -artifact_prefix="$B/artifacts/$t/" $EXTRA ${FUZZ_ARGS:-} \
         "$B/corpus/$t" "fuzz/corpus/$t" > "$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -140,10 +157,16 @@ for t in $TARGETS; do
         grep -m 5 -E 'ERROR|SUMMARY|runtime error|fuzz:' "$log" >&2
     fi
     rate=?
-    [ "$execs" != "?" ] && rate=$((execs / (SECONDS_EACH > 0 ? SECONDS_EACH : 1)))
+    secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+    [ -n "$secs" ] || secs=$SECONDS_EACH
+    [ "$execs" != "?" ] && rate=$((execs / (secs > 0 ? secs : 1)))
     SUMMARY="$SUMMARY$(printf '%-12s executions %-10s (%s/s)  crashes %s' "$t" "$execs" "$rate" "$crashes")
 "
 done
-echo "fuzz summary (${SECONDS_EACH}s per target, ASan+UBSan):"
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    echo "fuzz summary (${FUZZ_RUNS} runs per target, seed ${FUZZ_SEED:-random}, ASan+UBSan):"
+else
+    echo "fuzz summary (${SECONDS_EACH}s per target, ASan+UBSan):"
+fi
 printf '%s' "$SUMMARY"
 exit $FAILED
