@@ -4,11 +4,13 @@
  * PyTorch.  bench/compare.sh runs the two alternately and prints the ratio.
  *
  *     bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]
- *                 [--batch B] [--T T] [--naive] [--json]
+ *                 [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--json]
  *
  * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].  That runs
  *        the fused executor (nn/fused.c); --naive forces the layer-by-layer path instead
- *        (mn_model_set_fused(m, false)), for comparison in the same session.
+ *        (mn_model_set_fused(m, false)), for comparison in the same session.  --precision bf16
+ *        runs the fused pointwise layers in bfloat16 (mn_model_set_precision; needs a CPU with
+ *        AVX512_BF16, else the benchmark stops with exit status 1).
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
  *        AdamW (lr 1e-3, weight_decay 0.01).
@@ -31,13 +33,14 @@ typedef struct {
     int train;
     int threads, reps, warmup, batch, T;
     int naive;
+    mn_precision precision;
     int json;
 } opts;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]\n"
-               "                   [--batch B] [--T T] [--naive] [--json]\n");
+               "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--json]\n");
 }
 
 static int parse_int(const char *s, int lo, int *out)
@@ -68,6 +71,7 @@ static int parse(opts *o, int argc, char **argv)
         else if (!strcmp(a, "--warmup")) bad = parse_int(v, 0, &o->warmup);
         else if (!strcmp(a, "--batch")) bad = parse_int(v, 1, &o->batch);
         else if (!strcmp(a, "--T")) bad = parse_int(v, 1, &o->T);
+        else if (!strcmp(a, "--precision")) bad = mn_precision_parse(v, &o->precision) != MN_OK;
         else { fprintf(stderr, "bench_light: unknown option %s\n", a); return -1; }
         if (bad) { fprintf(stderr, "bench_light: bad value '%s' for %s\n", v, a); return -1; }
         i++;
@@ -101,6 +105,17 @@ int main(int argc, char **argv)
         return 1;
     }
     mn_model_set_fused(&m, !o.naive);
+    if (o.precision != MN_PRECISION_FP32 && (o.naive || o.train)) {
+        fprintf(stderr, "bench_light: --precision %s applies to fused inference only (not --naive or --mode train)\n",
+                mn_precision_name(o.precision));
+        mn_model_free(&m);
+        return 2;
+    }
+    if (mn_model_set_precision(&m, o.precision) != MN_OK) {
+        fprintf(stderr, "bench_light: %s\n", mn_error_msg());
+        mn_model_free(&m);
+        return 1;
+    }
     int left = 0, right = 0;
     mn_model_receptive_field(&m, &left, &right);
     const int border = left > right ? left : right;
@@ -163,13 +178,15 @@ int main(int argc, char **argv)
         if (o.json) {
             printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"light\",\"mode\":\"%s\","
                    "\"threads\":%d,\"threads_effective\":%d,\"batch\":%d,\"T\":%d,\"reps\":%d,"
-                   "\"path\":\"%s\",\"params\":%zu,\"macs_per_sample\":%ld,\"seconds_median\":%.9g,"
+                   "\"path\":\"%s\",\"precision\":\"%s\",\"params\":%zu,\"macs_per_sample\":%ld,\"seconds_median\":%.9g,"
                    "\"seconds_min\":%.9g,\"samples_per_s\":%.9g}\n",
                    MN_VERSION_STRING, mode, o.threads, mn_threads_get(), o.batch, o.T, o.reps, path,
+                   mn_precision_name(mn_model_precision(&m)),
                    mn_params_count_trainable(&m.params), mn_model_macs_per_sample(&m), med, sec[0], sps);
         } else {
-            printf("mimonet %s light %s (%s) threads=%d: %.3f Msamples/s (median of %d, %.2f ms/rep)\n",
-                   MN_VERSION_STRING, mode, path, mn_threads_get(), sps / 1e6, o.reps, med * 1e3);
+            printf("mimonet %s light %s (%s, %s) threads=%d: %.3f Msamples/s (median of %d, %.2f ms/rep)\n",
+                   MN_VERSION_STRING, mode, path, mn_precision_name(mn_model_precision(&m)), mn_threads_get(),
+                   sps / 1e6, o.reps, med * 1e3);
         }
         if (sink != sink) fprintf(stderr, "bench_light: the loss became NaN\n");
     }

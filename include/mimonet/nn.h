@@ -240,6 +240,12 @@ typedef enum {
 
 typedef enum { MN_NORM_NONE = 0, MN_NORM_BATCH, MN_NORM_LAYER } mn_norm;
 
+/* Arithmetic of eval-mode fused forwards (mn_model_set_precision). */
+typedef enum {
+    MN_PRECISION_FP32 = 0, /* float throughout (the default) */
+    MN_PRECISION_BF16,     /* pointwise layers in bfloat16 with float sums (AVX512_BF16) */
+} mn_precision;
+
 typedef struct {
     mn_node_kind kind;
     int in0, in1;       /* input node indices (-1 when unused) */
@@ -277,6 +283,7 @@ typedef struct {
     struct mn_fused *fused; /* eval-mode fused executor (nn/fused.c); NULL for graphs it does not run */
     bool fused_off;         /* set by mn_model_set_fused(m, false) */
     bool fused_ran;         /* the last forward ran fused (only the output node's y was written) */
+    mn_precision precision; /* of fused eval forwards (mn_model_set_precision); FP32 by default */
 } mn_model;
 
 typedef struct {
@@ -332,6 +339,23 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
  * output node's y, so intermediate nodes' y are stale and mn_model_backward after it fails.
  * on = false forces the layer-by-layer path for this model; the default is on. */
 void mn_model_set_fused(mn_model *m, bool on);
+/* Reduced-precision inference.  MN_PRECISION_BF16 makes the fused eval forwards compute every
+ * pointwise conv and linear (~96% of the light model's multiply-adds) with weights and inputs
+ * rounded to bfloat16 (8 significant bits, round to nearest even) and sums kept in float,
+ * using AVX512_BF16's VDPBF16PS; depthwise convs, batch norms and activations stay float.
+ * Outputs then differ from float ones by a few 1e-3 of their scale (bf16 rounds by up to 2^-8
+ * relative, through six layers; tests/nn/test_fused_bf16.c), and are still identical for any thread
+ * count.  Only fused eval forwards use it: training forwards, mn_model_backward (refused after a
+ * fused forward anyway), windows shorter than 16 and mn_model_set_fused(m, false) stay float.
+ * Call after mn_model_build.  BF16 is refused with MN_ERR_UNSUPPORTED, and the model stays as it
+ * was, when the model has no fused plan (a graph the executor does not run) or the CPU lacks
+ * AVX512_BF16 (or the build is not x86-64 GCC/Clang); MN_PRECISION_FP32 is always accepted. */
+mn_status mn_model_set_precision(mn_model *m, mn_precision p);
+mn_precision mn_model_precision(const mn_model *m);
+/* "fp32", "bf16" (NULL for an unknown value); mn_precision_parse is its inverse (MN_ERR_INVALID
+ * for any other name). */
+const char *mn_precision_name(mn_precision p);
+mn_status mn_precision_parse(const char *name, mn_precision *p);
 /* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first. */
 mn_status mn_model_backward(mn_model *m, const float *dy);
 float *mn_model_output(const mn_model *m, int *C, int *T);

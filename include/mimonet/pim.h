@@ -296,6 +296,12 @@ mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx,
 /* The last latency samples, out [n_rx, latency]; the stream then starts over (as after reset). */
 mn_status mn_pim_canceller_flush(mn_pim_canceller *q, float complex *out);
 void mn_pim_canceller_reset(mn_pim_canceller *q);
+/* Arithmetic of a neural canceller's model (mn_model_set_precision): MN_PRECISION_BF16 runs its
+ * pointwise layers in bfloat16 on CPUs with AVX512_BF16 (MN_ERR_UNSUPPORTED elsewhere, and then
+ * the canceller stays as it was).  A GMP canceller is fp32 only (bf16: MN_ERR_UNSUPPORTED).  For
+ * a canceller made with mn_pim_canceller_from_net this sets the borrowed model's precision. */
+mn_status mn_pim_canceller_set_precision(mn_pim_canceller *q, mn_precision p);
+mn_precision mn_pim_canceller_precision(const mn_pim_canceller *q);
 void mn_pim_canceller_free(mn_pim_canceller *q);
 
 /* ---------------------------------------------------------------- simulator

@@ -1,8 +1,11 @@
 /* cli/cmd_pim.c — `mimonet pim train | eval | cancel` (DESIGN.md's command-line contract).
  *
  *   pim train  (--data DIR | --tx SRC --rx SRC) --out MODEL.safetensors [--model KIND] ...
- *   pim eval   --model MODEL (--data DIR | --tx SRC --rx SRC) [--split ...] [--json]
- *   pim cancel --model MODEL --tx SRC --rx SRC --out DST.npy     (writes rx - prediction)
+ *   pim eval   --model MODEL (--data DIR | --tx SRC --rx SRC) [--split ...] [--precision P] [--json]
+ *   pim cancel --model MODEL --tx SRC --rx SRC --out DST.npy [--precision P]  (writes rx - prediction)
+ *
+ * --precision fp32 | bf16: the arithmetic of a neural model's inference (mn_model_set_precision);
+ * bf16 needs a CPU with AVX512_BF16 and a neural model, and is refused (exit 2) otherwise.
  *
  * A model file is either a neural canceller (mimonet.format "pim-canceller") or a classical
  * one (mimonet.format "pim-gmp"); eval and cancel accept both. */
@@ -128,6 +131,7 @@ typedef struct {
     int n_tx, n_rx, border;
     long params, macs;
     char kind[16];
+    mn_precision precision;
 } canceller;
 
 static void canceller_free(canceller *c)
@@ -161,6 +165,25 @@ static void fill_from_gmp(canceller *c)
     c->params = 2L * c->gmp.ncols * c->n_rx;
     c->macs = mn_pim_gmp_macs_per_sample(&c->gmp.cfg);
     snprintf(c->kind, sizeof c->kind, "%s", c->gmp.cfg.K == 0 ? "fir" : "gmp");
+}
+
+/* --precision NAME: 0, or a usage error (message printed). */
+static int parse_precision(const char *cmd, const char *name, mn_precision *p)
+{
+    if (mn_precision_parse(name, p) != MN_OK)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --precision '%s' (fp32 or bf16)", name);
+    return 0;
+}
+
+/* Set a loaded canceller's precision: bf16 needs a neural model and AVX512_BF16. */
+static mn_status canceller_set_precision(canceller *c, mn_precision p)
+{
+    if (p == MN_PRECISION_FP32) return MN_OK;
+    if (!c->neural)
+        return mn_error(MN_ERR_UNSUPPORTED, "--precision %s: the %s model runs in fp32 only", mn_precision_name(p), c->kind);
+    mn_status st = mn_model_set_precision(&c->net.model, p);
+    if (st == MN_OK) c->precision = p;
+    return st;
 }
 
 static mn_status canceller_load(canceller *c, const char *path, int window)
@@ -218,6 +241,7 @@ static void print_result(const canceller *c, const eval_result *r, double train_
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", c->kind);
+        cJSON_AddStringToObject(o, "precision", mn_precision_name(c->precision));
         cJSON_AddNumberToObject(o, "ape_db", r->m.ape_db);
         cJSON_AddNumberToObject(o, "ape_mean_db", r->m.ape_mean_db);
         cJSON_AddNumberToObject(o, "nmse_db", r->m.nmse_db);
@@ -234,7 +258,8 @@ static void print_result(const canceller *c, const eval_result *r, double train_
         cJSON_Delete(o);
         return;
     }
-    printf("model %-8s %ld params, %ld MAC/sample\n", c->kind, c->params, c->macs);
+    printf("model %-8s %ld params, %ld MAC/sample%s\n", c->kind, c->params, c->macs,
+           c->precision == MN_PRECISION_BF16 ? ", bf16 inference" : "");
     printf("test  %lld samples/channel: APE %.2f dB pooled, %.2f dB mean, NMSE %.2f dB", (long long)r->m.samples,
            r->m.ape_db, r->m.ape_mean_db, r->m.nmse_db);
     if (isfinite(r->ceiling_db)) printf(", noise ceiling %.2f dB", r->ceiling_db);
@@ -493,7 +518,7 @@ done:
 static int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "pim eval";
-    const char *model = NULL, *dir = NULL, *txs = NULL, *rxs = NULL, *split = "0.7,0.1,0.2";
+    const char *model = NULL, *dir = NULL, *txs = NULL, *rxs = NULL, *split = "0.7,0.1,0.2", *prec = "fp32";
     bool json = false, help = false;
     int threads = 0;
     mn_opt opts[] = {
@@ -502,6 +527,7 @@ static int cmd_eval(int argc, char **argv)
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
         {"--split", MN_OPT_STR, &split, 0, -1, "evaluate the TEST part of TRAIN,VAL,TEST (default 0.7,0.1,0.2; 0,0,1 = all)", false},
+        {"--precision", MN_OPT_STR, &prec, 0, -1, "inference arithmetic: fp32 (default) or bf16 (neural models, CPUs with AVX512_BF16)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
         {"--json", MN_OPT_FLAG, &json, 0, -1, "print one JSON object", false},
         {NULL, 0, NULL, 0, 0, NULL, false},
@@ -512,11 +538,17 @@ static int cmd_eval(int argc, char **argv)
     }
     if (!model) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--model MODEL is required");
     double frac[3];
-    if (parse_split(cmd, split, frac)) return MN_EXIT_USAGE;
+    mn_precision precision;
+    if (parse_split(cmd, split, frac) || parse_precision(cmd, prec, &precision)) return MN_EXIT_USAGE;
     if (threads > 0) mn_threads_set(threads);
     canceller c;
     mn_status st = canceller_load(&c, model, 4096);
     if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
+    if ((st = canceller_set_precision(&c, precision)) != MN_OK) {
+        int code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+        canceller_free(&c);
+        return code;
+    }
     pim_data d;
     int code = load_data(cmd, &d, dir, txs, rxs);
     if (code) {
@@ -586,7 +618,7 @@ static void src_close(block_src *b)
 static int cmd_cancel(int argc, char **argv)
 {
     const char *cmd = "pim cancel";
-    const char *model = NULL, *txs = NULL, *rxs = NULL, *out = NULL;
+    const char *model = NULL, *txs = NULL, *rxs = NULL, *out = NULL, *prec = "fp32";
     bool force = false, help = false, quiet = false;
     int threads = 0;
     int64_t block = 16384;
@@ -596,6 +628,7 @@ static int cmd_cancel(int argc, char **argv)
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received signal SRC (same time base)", false},
         {"--out", MN_OPT_STR, &out, 0, -1, "where to write rx - predicted PIM (.npy, complex64 [n_rx, n])", false},
         {"--block", MN_OPT_I64, &block, 1, 1 << 24, "samples per block streamed through the canceller (default 16384)", false},
+        {"--precision", MN_OPT_STR, &prec, 0, -1, "inference arithmetic: fp32 (default) or bf16 (neural models, CPUs with AVX512_BF16)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
         {"--force", MN_OPT_FLAG, &force, 0, -1, "replace an existing --out", false},
         {"--quiet", MN_OPT_FLAG, &quiet, 0, -1, "no progress or summary", false},
@@ -606,11 +639,18 @@ static int cmd_cancel(int argc, char **argv)
         return help ? MN_EXIT_OK : MN_EXIT_USAGE;
     }
     if (!model || !txs || !rxs || !out) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--model, --tx, --rx and --out are all required");
+    mn_precision precision;
+    if (parse_precision(cmd, prec, &precision)) return MN_EXIT_USAGE;
     if (check_output(cmd, out, force, txs, rxs) || check_output(cmd, out, true, model, NULL)) return MN_EXIT_USAGE;
     if (threads > 0) mn_threads_set(threads);
     mn_pim_canceller *q = NULL;
     mn_status st = mn_pim_canceller_open(&q, model, 0);
     if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
+    if ((st = mn_pim_canceller_set_precision(q, precision)) != MN_OK) {
+        int code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
+        mn_pim_canceller_free(q);
+        return code;
+    }
     block_src tx, rx;
     memset(&rx, 0, sizeof rx);
     rx.mem = true;
@@ -689,9 +729,9 @@ static int cmd_cancel(int argc, char **argv)
     }
     if (!quiet) {
         double sec = mn_time_sec() - t0;
-        fprintf(stderr, "%s%s: %lld samples x %d Rx in %.2f s (%.2f Msps, %s model, latency %lld samples); wrote %s\n",
+        fprintf(stderr, "%s%s: %lld samples x %d Rx in %.2f s (%.2f Msps, %s model, %s, latency %lld samples); wrote %s\n",
                 tty ? "\r\033[K" : "", cmd, (long long)n, nrx, sec, (double)n / (sec > 0 ? sec : 1e-9) * 1e-6,
-                mn_pim_canceller_kind(q), (long long)D, out);
+                mn_pim_canceller_kind(q), mn_precision_name(mn_pim_canceller_precision(q)), (long long)D, out);
     }
 done:
     mn_free(bt);

@@ -40,13 +40,27 @@
  * __builtin_cpu_supports).  The portable C kernels below are the reference and run on request
  * (mn_fused_set_isa); on a CPU with neither, eval forwards stay layer by layer, which is faster
  * there (see mn_fused_usable).  TODO: a NEON set for aarch64 (untested there).
+ *
+ * bf16 (mn_model_set_precision).  PW ops then run the kernels' pw_bf16 (fused.h): weights
+ * folded as above, then rounded to bfloat16 and packed in pairs (refresh_weights_bf16), inputs
+ * less a per-tile, per-channel offset (bf16_offsets, which says why) rounded to bfloat16 inside
+ * the kernel, sums in float.  DW and ELEM ops, which are ~4% of the
+ * light model's multiply-adds and bound by loads rather than arithmetic, stay float, so only
+ * PW inputs are rounded.  The kernel's arithmetic is fixed by VDPBF16PS's definition, and the
+ * portable reference (pw_bf16_c) reproduces it bit for bit (tests/nn/test_fused_bf16.c); a
+ * request for bf16 is refused where no kernel set in use has it (a CPU without AVX512_BF16),
+ * rather than silently running float or the slow reference.
  */
 #include "fused.h"
 
 #include "lanes.h" /* v16f */
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
+#ifdef MN_FUSED_X86
+#include <cpuid.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -86,6 +100,7 @@ typedef struct {
     int node;             /* the conv / linear node; -1 for ELEM */
     int bn;               /* the batch-norm node folded in (DW, PW) or applied (ELEM); -1: none */
     size_t w_off, b_off;  /* into plan->wts: weights and bias (ELEM: s and t) */
+    size_t wb_off;        /* PW: into plan->wbf, the bf16 weight pairs */
 } fop;
 
 struct mn_fused {
@@ -100,6 +115,13 @@ struct mn_fused {
     long macs;             /* per output sample */
     float *wts;            /* folded weights, refreshed every forward */
     size_t n_wts;
+    uint32_t *wbf;         /* PW weights as bf16 pairs (fused.h), refreshed by bf16 forwards */
+    size_t n_wbf;
+    uint32_t *panels;      /* per-thread pw_bf16 scratch, n_slots * panel_words */
+    size_t panel_words;
+    float *bf_tmp;         /* per-thread bf16 offsets and biases, n_slots * bf_floats */
+    size_t bf_floats;      /* k_max + rows_max, each rounded up to 16 */
+    int k_max;             /* largest PW input count */
     int n_slots;           /* per-thread scratch: input frame + two ping-pong frames */
     size_t slot_floats;
     float *scratch;        /* n_slots * slot_floats, touched by its thread on first use */
@@ -181,6 +203,44 @@ static void pw_c(float *y, size_t ys, const float *x, size_t xs, const float *wp
     act_rows_c(y, ys, M, c0, MN_FUSED_UNIT * n16, act);
 }
 
+/* Flush a subnormal to a zero of its sign, as VDPBF16PS does with its results. */
+static inline float ftz(float a) { return fabsf(a) < FLT_MIN ? a * 0.0f : a; }
+
+/* The bf16 reference (the pw_bf16 contract of fused.h, scalar and plain): each unit's inputs
+ * are rounded and paired into the panel, then every output is the contract's sequence of
+ * steps.  A bf16 x bf16 product is exact in float (8 x 8 significant bits), so `a + x1 * w1`
+ * rounds once, like the instruction's fused step; C11 evaluates it in float here
+ * (FLT_EVAL_METHOD 0 on x86-64 and aarch64). */
+static void pw_bf16_c(float *y, size_t ys, const float *x, size_t xs, const float *xoff, const uint32_t *wp,
+                      const float *b, int M, int K, int c0, int n16, mn_fused_act act, uint32_t *panel)
+{
+    const int K2 = (K + 1) / 2;
+    for (int u = 0; u < n16; u++) {
+        const int c = c0 + MN_FUSED_UNIT * u;
+        for (int j = 0; j < K2; j++) {
+            const float *x0 = x + (size_t)(2 * j) * xs + c;
+            for (int i = 0; i < MN_FUSED_UNIT; i++) {
+                const uint32_t hi = 2 * j + 1 < K ? mn_bf16_round(x0[xs + (size_t)i] - xoff[2 * j + 1]) : 0;
+                panel[(size_t)j * MN_FUSED_UNIT + i] = mn_bf16_round(x0[i] - xoff[2 * j]) | hi << 16;
+            }
+        }
+        for (int o = 0; o < M; o++) {
+            const uint32_t *wo = wp + (size_t)(o / MN_FUSED_MR) * K2 * MN_FUSED_MR + o % MN_FUSED_MR;
+            float *yo = y + (size_t)o * ys + c;
+            for (int i = 0; i < MN_FUSED_UNIT; i++) {
+                float a = b[o];
+                for (int j = 0; j < K2; j++) {
+                    const uint32_t w = wo[(size_t)j * MN_FUSED_MR], xv = panel[(size_t)j * MN_FUSED_UNIT + i];
+                    a = ftz(a + mn_bf16_to_float((uint16_t)(xv >> 16)) * mn_bf16_to_float((uint16_t)(w >> 16)));
+                    a = ftz(a + mn_bf16_to_float((uint16_t)xv) * mn_bf16_to_float((uint16_t)w));
+                }
+                yo[i] = a;
+            }
+        }
+    }
+    act_rows_c(y, ys, M, c0, MN_FUSED_UNIT * n16, act);
+}
+
 static void dw_c(float *y, size_t ys, const float *x, size_t xs, const float *w, const float *b, int C, int K,
                  int dil, int pl, int c0, int n16, mn_fused_act act, int pf)
 {
@@ -231,7 +291,33 @@ static void put_c(float *y, size_t ys, const float *x, size_t xs, int C, int n)
     for (int r = 0; r < C; r++) memcpy(y + (size_t)r * ys, x + (size_t)r * xs, (size_t)n * sizeof(float));
 }
 
-const mn_fused_kernels mn_fused_kernels_c = {"c", pw_c, dw_c, elem_c, put_c};
+const mn_fused_kernels mn_fused_kernels_c = {"c", pw_c, dw_c, elem_c, put_c, pw_bf16_c};
+
+bool mn_fused_cpu_bf16(void)
+{
+#ifdef MN_FUSED_X86
+    /* avx512f also tells that the OS saves the ZMM state.  AVX512_BF16 is CPUID leaf 7, subleaf
+     * 1, EAX bit 5 (read directly: older compilers' __builtin_cpu_supports lacks the name). */
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512vl"))
+        return false;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1u);
+#else
+    return false;
+#endif
+}
+
+/* k's bf16 pointwise kernel if this CPU runs it, else NULL. */
+static mn_fused_pw_bf16_fn pw_bf16_of(const mn_fused_kernels *k)
+{
+    if (!k->pw_bf16) return NULL;
+#ifdef MN_FUSED_X86
+    if (k == &mn_fused_kernels_avx512 && !mn_fused_cpu_bf16()) return NULL;
+#endif
+    return k->pw_bf16;
+}
 
 /* The best kernels this CPU runs. */
 static const mn_fused_kernels *kernels_best(void)
@@ -329,8 +415,8 @@ mn_status mn_fused_plan(mn_model *m)
         return MN_OK; /* not a supported graph: layer by layer */
     }
     /* Halos, from the last op back; weight offsets; frame rows. */
-    int L = 0, R = 0, rows_max = m->nodes[0].C;
-    size_t nw = 0;
+    int L = 0, R = 0, rows_max = m->nodes[0].C, k_max = 0;
+    size_t nw = 0, nwb = 0;
     long macs = 0;
     for (int i = n_ops - 1; i >= 0; i--) {
         fop *op = &ops[i];
@@ -354,6 +440,11 @@ mn_status mn_fused_plan(mn_model *m)
         op->b_off = nw;
         nw += ((size_t)op->rows_out + 15) & ~(size_t)15;
         if (op->rows_out > rows_max) rows_max = op->rows_out;
+        if (op->kind == OP_PW) {
+            op->wb_off = nwb;
+            nwb += ((size_t)op->rows_out * (size_t)((op->c_in + 1) / 2) + 15) & ~(size_t)15;
+            if (op->c_in > k_max) k_max = op->c_in;
+        }
         macs += op->kind == OP_PW ? (long)op->c_in * op->c_out : op->kind == OP_DW ? (long)op->c_out * op->k : 0;
     }
     mn_fused *p = mn_calloc(1, sizeof *p);
@@ -374,6 +465,11 @@ mn_status mn_fused_plan(mn_model *m)
     p->rows_max = rows_max;
     p->macs = macs;
     p->n_wts = nw;
+    p->n_wbf = nwb;
+    /* whole cache lines per thread: no two threads write one line */
+    p->panel_words = ((size_t)((k_max + 1) / 2) * MN_FUSED_BF16_PANEL + 15) & ~(size_t)15;
+    p->k_max = k_max;
+    p->bf_floats = (((size_t)k_max + 15) & ~(size_t)15) + (((size_t)rows_max + 15) & ~(size_t)15);
     p->kern = kernels_best();
     int slots = mn_threads_get();
 #ifdef _OPENMP
@@ -382,11 +478,14 @@ mn_status mn_fused_plan(mn_model *m)
     p->n_slots = slots < 1 ? 1 : slots > MAX_SLOTS ? MAX_SLOTS : slots;
     p->slot_floats = ((size_t)p->c_in + 2 * (size_t)rows_max) * (size_t)p->stride;
     p->wts = mn_calloc(nw ? nw : 1, sizeof(float));
+    p->wbf = mn_calloc(nwb ? nwb : 1, sizeof(uint32_t));
+    p->panels = mn_malloc((p->panel_words ? p->panel_words : 1) * (size_t)p->n_slots * sizeof(uint32_t));
+    p->bf_tmp = mn_malloc(p->bf_floats * (size_t)p->n_slots * sizeof(float));
     p->slot_ready = mn_calloc((size_t)p->n_slots, 1);
     /* Not touched here: each slot is zeroed by the thread that first uses it. */
     p->scratch = mn_malloc((size_t)p->n_slots * p->slot_floats * sizeof(float));
     m->fused = p;
-    if (!p->wts || !p->slot_ready || !p->scratch) {
+    if (!p->wts || !p->wbf || !p->panels || !p->bf_tmp || !p->slot_ready || !p->scratch) {
         const size_t per_slot = p->slot_floats;
         mn_fused_free(m);
         return mn_error(MN_ERR_NOMEM, "model: fused scratch (%d threads x %zu floats)", slots, per_slot);
@@ -400,6 +499,9 @@ void mn_fused_free(mn_model *m)
     if (!p) return;
     mn_free(p->ops);
     mn_free(p->wts);
+    mn_free(p->wbf);
+    mn_free(p->panels);
+    mn_free(p->bf_tmp);
     mn_free(p->slot_ready);
     mn_free(p->scratch);
     mn_free(p);
@@ -417,6 +519,13 @@ bool mn_fused_usable(const mn_model *m, int T)
            (m->fused->kern != &mn_fused_kernels_c || m->fused->forced);
 }
 
+/* Whether bf16 forwards of this plan run: its kernels have a bf16 kernel this CPU runs, and
+ * they are the ones a forward uses (the portable set only when forced; see mn_fused_usable). */
+static bool bf16_runs(const mn_fused_kernels *k, bool forced)
+{
+    return pw_bf16_of(k) && (k != &mn_fused_kernels_c || forced);
+}
+
 bool mn_fused_set_isa(mn_model *m, const char *isa)
 {
     if (!m->fused || !isa) return false;
@@ -429,12 +538,51 @@ bool mn_fused_set_isa(mn_model *m, const char *isa)
     if (!strcmp(isa, "avx512") && __builtin_cpu_supports("avx512f")) k = &mn_fused_kernels_avx512;
 #endif
     if (!k) return false;
+    if (m->precision == MN_PRECISION_BF16 && !bf16_runs(k, true)) return false;
     m->fused->kern = k;
     m->fused->forced = true;
     return true;
 }
 
 const char *mn_fused_isa(const mn_model *m) { return m->fused ? m->fused->kern->name : NULL; }
+
+mn_status mn_model_set_precision(mn_model *m, mn_precision prec)
+{
+    if (prec == MN_PRECISION_FP32) {
+        m->precision = prec;
+        return MN_OK;
+    }
+    if (prec != MN_PRECISION_BF16) return mn_error(MN_ERR_INVALID, "model: unknown precision %d", (int)prec);
+    if (!m->fused)
+        return mn_error(MN_ERR_UNSUPPORTED, "model: bf16 runs only in the fused eval executor, and this model has none (%s)",
+                        m->built ? "its graph is not a chain of depthwise / pointwise convs, linears, batch norms and "
+                                   "ReLU / LeakyReLU / sigmoid activations"
+                                 : "set the precision after mn_model_build");
+    if (!bf16_runs(m->fused->kern, m->fused->forced))
+        return mn_error(MN_ERR_UNSUPPORTED, "model: bf16 inference needs an x86-64 CPU with AVX512_BF16 (and AVX512 "
+                        "F/BW/VL), which this one lacks; use fp32");
+    m->precision = prec;
+    return MN_OK;
+}
+
+mn_precision mn_model_precision(const mn_model *m) { return m->precision; }
+
+const char *mn_precision_name(mn_precision p)
+{
+    switch (p) {
+    case MN_PRECISION_FP32: return "fp32";
+    case MN_PRECISION_BF16: return "bf16";
+    }
+    return NULL;
+}
+
+mn_status mn_precision_parse(const char *name, mn_precision *p)
+{
+    if (name && !strcmp(name, "fp32")) *p = MN_PRECISION_FP32;
+    else if (name && !strcmp(name, "bf16")) *p = MN_PRECISION_BF16;
+    else return mn_error(MN_ERR_INVALID, "unknown precision '%s' (fp32 or bf16)", name ? name : "(null)");
+    return MN_OK;
+}
 
 /* ------------------------------------------------------------------ weights */
 
@@ -485,6 +633,28 @@ static void refresh_weights(mn_fused *p, const mn_model *m)
     }
 }
 
+/* The folded PW weights (plan->wts) as bf16 pairs (plan->wbf, fused.h's packing); padded rows
+ * and the odd input of an odd K are zero. */
+static void refresh_weights_bf16(mn_fused *p)
+{
+    for (int i = 0; i < p->n_ops; i++) {
+        const fop *op = &p->ops[i];
+        if (op->kind != OP_PW) continue;
+        const int K = op->c_in, K2 = (K + 1) / 2;
+        const float *w = p->wts + op->w_off;
+        uint32_t *wb = p->wbf + op->wb_off;
+        for (int o = 0; o < op->rows_out; o++) {
+            const float *wo = w + (size_t)(o / MN_FUSED_MR) * K * MN_FUSED_MR + o % MN_FUSED_MR;
+            uint32_t *bo = wb + (size_t)(o / MN_FUSED_MR) * K2 * MN_FUSED_MR + o % MN_FUSED_MR;
+            for (int j = 0; j < K2; j++) {
+                const uint32_t lo = mn_bf16_round(wo[(size_t)(2 * j) * MN_FUSED_MR]);
+                const uint32_t hi = 2 * j + 1 < K ? mn_bf16_round(wo[(size_t)(2 * j + 1) * MN_FUSED_MR]) : 0;
+                bo[(size_t)j * MN_FUSED_MR] = lo | hi << 16;
+            }
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ tiles */
 
 /* Zero columns [c0, c1) of rows [0, rows) of a frame. */
@@ -494,8 +664,63 @@ static void frame_zero(float *f, size_t stride, int rows, int c0, int c1)
     for (int r = 0; r < rows; r++) memset(f + (size_t)r * stride + c0, 0, (size_t)(c1 - c0) * sizeof(float));
 }
 
+/* Columns a bf16 offset is estimated from (see bf16_offsets). */
+#define BF16_MEAN_COLS 64
+
+/* b2[o] = b[o] + sum_k W[o][k] xoff[k] for o < M, W packed as fused.h says: 8 rows at a time,
+ * one vector of 8 lanes, in a fixed order (multiversioned: the same bits on every CPU). */
+MN_MULTIVERSION static void bias_shift(float *b2, const float *wp, const float *b, const float *xoff, int M, int K)
+{
+    for (int o = 0; o < M; o += MN_FUSED_MR) {
+        const float *wo = wp + (size_t)(o / MN_FUSED_MR) * K * MN_FUSED_MR;
+        float out[MN_FUSED_MR];
+#ifdef MN_V16
+        typedef float v8f __attribute__((vector_size(32)));
+        v8f acc = {0}, wk;
+        for (int k = 0; k < K; k++) {
+            memcpy(&wk, wo + (size_t)k * MN_FUSED_MR, sizeof wk);
+            acc += wk * xoff[k];
+        }
+        memcpy(out, &acc, sizeof out);
+#else
+        for (int r = 0; r < MN_FUSED_MR; r++) out[r] = 0.0f;
+        for (int k = 0; k < K; k++)
+            for (int r = 0; r < MN_FUSED_MR; r++) out[r] += wo[(size_t)k * MN_FUSED_MR + r] * xoff[k];
+#endif
+        for (int r = 0; r < MN_FUSED_MR; r++) b2[o + r] = b[o + r] + out[r];
+    }
+}
+
+/* Offsets for a bf16 PW op whose columns are [lo, hi) of x (K rows): xoff[k] = the mean of row
+ * k over the first BF16_MEAN_COLS of those columns, and the bias that gives them back, b2[o] = b[o] + sum_k W[o][k] xoff[k] with the
+ * float weights (packed wp, fused.h).
+ *
+ * Why.  bf16 rounds each input by up to 2^-8 of its magnitude, so an input that is a large
+ * constant plus a small signal (a sigmoid output near 0.5, a channel with a large mean) loses
+ * the signal: measured on a trained light model, the bf16 prediction error was only 16 dB below
+ * the prediction without offsets.  Rounding x - mean instead scales the error with the signal
+ * (as zero points do in int8 quantization), and the weights' own rounding then multiplies only
+ * x - mean too, since the constant part goes through b2 in float.  The offset only has to be
+ * near the row's centre, so a short stretch of columns estimates it (averaging all of them cost
+ * 15% of a bf16 forward); per tile and op this is 64 K adds and M K multiply-adds.  It depends
+ * only on the tile's data (fixed lanes, fixed order), so results stay identical for any thread
+ * count. */
+static void bf16_offsets(float *xoff, float *b2, const float *x, size_t xs, int lo, int hi, const float *wp,
+                         const float *b, int M, int K)
+{
+    const int n = hi - lo < BF16_MEAN_COLS ? hi - lo : BF16_MEAN_COLS;
+    for (int k = 0; k < K; k++) {
+        /* fixed lanes, multiversioned (nn/lanes.h): the same bits on every CPU */
+        const float sum = mn_nn_row_sum(x + (size_t)k * xs + lo, n);
+        /* a NaN or infinity in the row must not spread to its neighbours' outputs through the offset */
+        xoff[k] = n > 0 && isfinite(sum) ? sum / (float)n : 0.0f;
+    }
+    bias_shift(b2, wp, b, xoff, M, K);
+}
+
 /* Output samples [t0, t0 + n) of batch item b: y [B, c_out, T], x [B, c_in, T]. */
-static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, int t0, int n, float *slot)
+static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, int t0, int n, float *slot,
+                     mn_fused_pw_bf16_fn pwb, uint32_t *panel, float *bf_tmp)
 {
     const int HL = p->halo_l, S = p->stride;
     const mn_fused_kernels *kn = p->kern;
@@ -533,7 +758,15 @@ static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, 
         which ^= 1;
         const float *w = p->wts + op->w_off, *bb = p->wts + op->b_off;
         switch (op->kind) {
-        case OP_PW: kn->pw(dst, (size_t)S, src, ss, w, bb, op->rows_out, op->c_in, lo, n16, op->act); break;
+        case OP_PW:
+            if (pwb) {
+                float *xoff = bf_tmp, *b2 = bf_tmp + ((p->k_max + 15) & ~15);
+                bf16_offsets(xoff, b2, src, ss, lo, hi, w, bb, op->rows_out, op->c_in);
+                pwb(dst, (size_t)S, src, ss, xoff, p->wbf + op->wb_off, b2, op->rows_out, op->c_in, lo, n16, op->act,
+                    panel);
+            } else
+                kn->pw(dst, (size_t)S, src, ss, w, bb, op->rows_out, op->c_in, lo, n16, op->act);
+            break;
         case OP_DW:
             kn->dw(dst, (size_t)S, src, ss, w, bb, op->c_out, op->k, op->dil, op->pl, lo, n16, op->act,
                    in_place_x ? DW_PREFETCH_ROWS : 0);
@@ -557,7 +790,13 @@ static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, 
 mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
 {
     mn_fused *p = m->fused;
+    /* bf16: the kernel set's pw_bf16 (mn_model_set_precision and mn_fused_set_isa make sure
+     * there is one; checked again rather than trusted) */
+    const bool bf16 = m->precision == MN_PRECISION_BF16;
+    const mn_fused_pw_bf16_fn pwb = bf16 ? pw_bf16_of(p->kern) : NULL;
+    if (bf16 && !pwb) return mn_error(MN_ERR_UNSUPPORTED, "model: no bf16 kernel for the %s kernels", p->kern->name);
     refresh_weights(p, m);
+    if (bf16) refresh_weights_bf16(p);
     float *y = m->nodes[m->output].y;
     const int ntile = (T + p->tile - 1) / p->tile;
     const long ntask = (long)B * ntile;
@@ -580,7 +819,8 @@ mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
         }
         const int b = (int)(task / ntile), t0 = (int)(task % ntile) * p->tile;
         const int n = T - t0 < p->tile ? T - t0 : p->tile;
-        run_tile(p, y, x, T, b, t0, n, s);
+        run_tile(p, y, x, T, b, t0, n, s, pwb, p->panels + (size_t)slot * p->panel_words,
+                 p->bf_tmp + (size_t)slot * p->bf_floats);
     }
     m->B = B;
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].T = T;

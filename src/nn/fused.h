@@ -18,22 +18,67 @@
  * dw with pf > 0 also prefetches input row r + pf while computing row r (for an input read
  * straight from the model's input in DRAM).
  *   put:  y[r][c] = x[r][c] for r < C, c < n exactly (the final copy to the output tensor; it
- *         may use non-temporal stores, and then fences them). */
+ *         may use non-temporal stores, and then fences them).
+ *   pw_bf16 (reduced precision, mn_model_set_precision): pw's formula with the weights and the
+ *         inputs, less a per-row offset, rounded to bfloat16 and the sums kept in float, exactly
+ *         as AVX512_BF16's VDPBF16PS computes them, so every kernel set that has it gives the
+ *         same bits:
+ *           a = b[o];  for j < ceil(K/2):  a = ftz(a + X1 W1);  a = ftz(a + X0 W0)
+ *           y[o][c] = act(a)
+ *         where X0 = bf16(x[2j][c] - xoff[2j]), X1 = bf16(x[2j+1][c] - xoff[2j+1]) (0 when
+ *         2j+1 = K), W0, W1 the packed weights of inputs 2j, 2j+1, bf16() is mn_bf16_round (the
+ *         float subtraction first, then one rounding) and ftz() flushes a subnormal result to a
+ *         zero of its sign.  A product of two bf16 values is exact in float, so each step is one
+ *         correctly rounded add (an FMA); the exception, where the portable reference may
+ *         differ from the instruction, is a product outside the normal float range (|X W| >
+ *         3.4e38 or < 1.2e-38), far from any model's values.  Weights come packed in pairs,
+ *         blocks of 8 rows: wp[((o/8) ceil(K/2) + j) 8 + o%8] = W0 | W1 << 16.  panel is
+ *         scratch of at least ceil(K/2) MN_FUSED_BF16_PANEL uint32 (the AVX-512 kernel converts
+ *         a panel of inputs there once and reuses it for every row block). */
 #ifndef MN_NN_FUSED_H
 #define MN_NN_FUSED_H
 
 #include "mimonet/nn.h"
 
+#include <stdint.h>
+#include <string.h>
+
 typedef struct mn_fused mn_fused; /* the plan (nn/fused.c); m->fused */
 
 #define MN_FUSED_UNIT 16 /* columns per kernel unit */
 #define MN_FUSED_MR 8    /* pointwise output rows are padded to a multiple of this */
+#define MN_FUSED_BF16_PANEL 48 /* pw_bf16 scratch: uint32 per input pair (3 AVX-512 vectors) */
+
+/* float -> bfloat16 (the top 16 bits of a float) as VCVTNE2PS2BF16 rounds: to nearest, ties to
+ * even; a subnormal input becomes a zero of its sign (the instruction treats denormals as
+ * zero); a NaN stays a NaN, made quiet; overflow gives infinity.  (Intel SDM,
+ * convert_fp32_to_bfloat16; checked against the instruction in tests/nn/test_fused_bf16.c.) */
+static inline uint16_t mn_bf16_round(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* NaN: set the quiet bit */
+    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);       /* zero, subnormal */
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static inline float mn_bf16_to_float(uint16_t h)
+{
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 
 /* An activation as the kernels apply it: kind is MN_ACT_NONE, _RELU, _LEAKY or _SIGMOID. */
 typedef struct {
     int kind;
     float alpha; /* LeakyReLU slope */
 } mn_fused_act;
+
+typedef void (*mn_fused_pw_bf16_fn)(float *y, size_t ys, const float *x, size_t xs, const float *xoff,
+                                    const uint32_t *wp, const float *b, int M, int K, int c0, int n16,
+                                    mn_fused_act act, uint32_t *panel);
 
 typedef struct {
     const char *name; /* "avx512", "avx2", "c" */
@@ -44,6 +89,9 @@ typedef struct {
     void (*elem)(float *y, size_t ys, const float *x, size_t xs, const float *s, const float *t, int C, int c0,
                  int n16, mn_fused_act act);
     void (*put)(float *y, size_t ys, const float *x, size_t xs, int C, int n);
+    /* NULL where the set has none (avx2); the avx512 one needs avx512bf16 + avx512bw + avx512vl
+     * too (mn_fused_cpu_bf16). */
+    mn_fused_pw_bf16_fn pw_bf16;
 } mn_fused_kernels;
 
 extern const mn_fused_kernels mn_fused_kernels_c;
@@ -66,10 +114,15 @@ mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T);
 void mn_fused_free(mn_model *m);
 
 /* For tests and benchmarks: run this model's fused path with the named kernels ("avx512",
- * "avx2", "c").  false (and no change) when the model has no plan or this CPU or build lacks
- * the instruction set. */
+ * "avx2", "c").  false (and no change) when the model has no plan, this CPU or build lacks
+ * the instruction set, or the model is set to bf16 and the set has no usable pw_bf16.  "c"
+ * has the bf16 reference kernel, so a test can run a bf16 forward on any CPU (set "c" first,
+ * then mn_model_set_precision). */
 bool mn_fused_set_isa(mn_model *m, const char *isa);
 /* The kernels the model's plan uses ("avx512", "avx2", "c"), or NULL without a plan. */
 const char *mn_fused_isa(const mn_model *m);
+/* Whether this CPU (and build) runs the AVX-512 bf16 kernel: avx512f, avx512bw, avx512vl and
+ * avx512bf16 (CPUID leaf 7 subleaf 1, EAX bit 5). */
+bool mn_fused_cpu_bf16(void);
 
 #endif

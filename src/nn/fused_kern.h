@@ -6,6 +6,7 @@
  *   VFMA(a, b, c) = a b + c   VFNMA(a, b, c) = c - a b   (fused, one rounding)
  *   VROUND(v)  nearest integer (ties to even)   VPOW2(p, n) = p 2^n for integral n in [-126, 127]
  *   VLEAKY(v, alpha) = v > 0 ? v : alpha v
+ *   FK_PW_BF16  the set's pw_bf16 kernel (declared before the include) or NULL
  *
  * Pointwise GEMM: a register block of MR output rows x 3 vectors (AVX-512: 8 x 48 columns, 24
  * accumulators of 32 registers; AVX2: 4 x 24 columns, 12 of 16).  For each input row k it loads
@@ -226,7 +227,8 @@ static FK_ATTR void FK(put)(float *y, size_t ys, const float *x, size_t xs, int 
     _mm_sfence(); /* order the non-temporal stores before whatever the caller does next */
 }
 
-const mn_fused_kernels FK(mn_fused_kernels) = {FK_NAME, FK(pw), FK(dw), FK(elem), FK(put)};
+/* FK_PW_BF16: this set's bf16 pointwise kernel, or NULL (defined by the includer). */
+const mn_fused_kernels FK(mn_fused_kernels) = {FK_NAME, FK(pw), FK(dw), FK(elem), FK(put), FK_PW_BF16};
 
 #undef FK_ROWS
 #undef FK_BY_ACT

@@ -171,6 +171,19 @@ int mn_pim_canceller_n_rx(const mn_pim_canceller *q) { return q->n_rx; }
 int64_t mn_pim_canceller_latency(const mn_pim_canceller *q) { return q->D; }
 const char *mn_pim_canceller_kind(const mn_pim_canceller *q) { return q->kind; }
 
+mn_status mn_pim_canceller_set_precision(mn_pim_canceller *q, mn_precision p)
+{
+    if (q->neural) return mn_model_set_precision(&q->net->model, p);
+    if (p == MN_PRECISION_FP32) return MN_OK;
+    return mn_error(p == MN_PRECISION_BF16 ? MN_ERR_UNSUPPORTED : MN_ERR_INVALID,
+                    "streaming canceller: the %s model runs in fp32 only", q->kind);
+}
+
+mn_precision mn_pim_canceller_precision(const mn_pim_canceller *q)
+{
+    return q->neural ? mn_model_precision(&q->net->model) : MN_PRECISION_FP32;
+}
+
 void mn_pim_canceller_reset(mn_pim_canceller *q)
 {
     q->h0 = q->p = 0;
