@@ -3,7 +3,7 @@
  * 11,835 parameters, 11,424 MAC per output sample), the workload bench/torch_light.py runs in
  * PyTorch.  bench/compare.sh runs the two alternately and prints the ratio.
  *
- *     bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]
+ *     bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]
  *                 [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--json]
  *
  * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].  That runs
@@ -11,6 +11,13 @@
  *        (mn_model_set_fused(m, false)), for comparison in the same session.  --precision bf16
  *        runs the fused pointwise layers in bfloat16 (mn_model_set_precision; needs a CPU with
  *        AVX512_BF16, else the benchmark stops with exit status 1).
+ * stream: the streaming canceller (mn_pim_canceller_process, what `pim cancel` runs) over a
+ *        complex signal of B * T samples per Tx antenna, held as consecutive blocks of 16384
+ *        samples (each [channels, 16384], as a receiver's buffers would be) and fed block by
+ *        block: the
+ *        model's windows (4 x 1024 samples a forward, as mn_pim_canceller_open makes them),
+ *        the I/Q gather and scaling, the history kept between blocks and the subtraction all
+ *        count.  Each repetition starts the stream over (mn_pim_canceller_reset).
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
  *        AdamW (lr 1e-3, weight_decay 0.01).
@@ -23,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <complex.h>
 
 #include "mimonet/core.h"
 #include "mimonet/nn.h"
@@ -30,7 +38,7 @@
 #include "mimonet/pim.h"
 
 typedef struct {
-    int train;
+    int train, stream;
     int threads, reps, warmup, batch, T;
     int naive;
     mn_precision precision;
@@ -39,7 +47,7 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_light [--mode infer|train] [--threads N] [--reps R] [--warmup W]\n"
+    fprintf(f, "usage: bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]\n"
                "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--json]\n");
 }
 
@@ -63,9 +71,10 @@ static int parse(opts *o, int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
         if (!v) { fprintf(stderr, "bench_light: %s needs a value\n", a); return -1; }
         if (!strcmp(a, "--mode")) {
-            if (!strcmp(v, "infer")) o->train = 0;
-            else if (!strcmp(v, "train")) o->train = 1;
-            else bad = 1;
+            o->train = o->stream = 0;
+            if (!strcmp(v, "train")) o->train = 1;
+            else if (!strcmp(v, "stream")) o->stream = 1;
+            else if (strcmp(v, "infer")) bad = 1;
         } else if (!strcmp(a, "--threads")) bad = parse_int(v, 1, &o->threads);
         else if (!strcmp(a, "--reps")) bad = parse_int(v, 1, &o->reps);
         else if (!strcmp(a, "--warmup")) bad = parse_int(v, 0, &o->warmup);
@@ -85,6 +94,82 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static double median(double *sec, int n)
+{
+    qsort(sec, (size_t)n, sizeof *sec, cmp_double);
+    return n % 2 ? sec[n / 2] : 0.5 * (sec[n / 2 - 1] + sec[n / 2]);
+}
+
+/* --mode stream: mn_pim_canceller_process over B * T samples in 16384-sample blocks. */
+static int run_stream(const opts *o, int n_tx, int n_rx)
+{
+    const int64_t n = (int64_t)o->batch * o->T, blk = 16384;
+    mn_rng rng;
+    mn_rng_seed(&rng, 1);
+    mn_pim_net net;
+    mn_pim_canceller *q = NULL;
+    if (mn_pim_net_create(&net, "light", n_tx, n_rx, 4, 1024, &rng) != MN_OK) {
+        fprintf(stderr, "bench_light: building the model: %s\n", mn_error_msg());
+        return 1;
+    }
+    int rc = 0;
+    if (mn_pim_canceller_from_net(&q, &net) != MN_OK || mn_pim_canceller_set_precision(q, o->precision) != MN_OK) {
+        fprintf(stderr, "bench_light: %s\n", mn_error_msg());
+        mn_pim_canceller_free(q);
+        mn_pim_net_free(&net);
+        return 1;
+    }
+    /* The signal as the canceller's callers hold it: a sequence of blocks, block k being
+     * tx [n_tx, c] and rx [n_rx, c] (c = blk, or less for the last), at k * blk * channels. */
+    float complex *tx = mn_calloc((size_t)(n_tx * n), sizeof *tx), *rx = mn_calloc((size_t)(n_rx * n), sizeof *rx);
+    float complex *out = mn_calloc((size_t)(n_rx * n), sizeof *out);
+    double *sec = mn_calloc((size_t)o->reps, sizeof(double));
+    if (!tx || !rx || !out || !sec) {
+        fprintf(stderr, "bench_light: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+    for (int64_t i = 0; i < n_tx * n; i++) tx[i] = CMPLXF((float)mn_rng_normal(&rng), (float)mn_rng_normal(&rng));
+    for (int64_t i = 0; i < n_rx * n; i++) rx[i] = CMPLXF((float)mn_rng_normal(&rng), (float)mn_rng_normal(&rng));
+    double sink = 0;
+    for (int r = -o->warmup; r < o->reps && rc == 0; r++) {
+        mn_pim_canceller_reset(q);
+        const double t0 = mn_time_sec();
+        for (int64_t p = 0; p < n && rc == 0; p += blk) {
+            const int64_t c = n - p < blk ? n - p : blk;
+            if (mn_pim_canceller_process(q, tx + n_tx * p, rx + n_rx * p, out + n_rx * p, c) != MN_OK) {
+                fprintf(stderr, "bench_light: %s\n", mn_error_msg());
+                rc = 1;
+            }
+        }
+        if (r >= 0) sec[r] = mn_time_sec() - t0;
+        sink += (double)crealf(out[n_rx * n - 1]);
+    }
+    if (rc == 0) {
+        const double med = median(sec, o->reps), sps = (double)n / med;
+        const char *prec = mn_precision_name(mn_pim_canceller_precision(q));
+        if (o->json)
+            printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"light\",\"mode\":\"stream\","
+                   "\"threads\":%d,\"threads_effective\":%d,\"samples\":%lld,\"block\":%lld,\"reps\":%d,"
+                   "\"precision\":\"%s\",\"seconds_median\":%.9g,\"seconds_min\":%.9g,\"samples_per_s\":%.9g}\n",
+                   MN_VERSION_STRING, o->threads, mn_threads_get(), (long long)n, (long long)blk, o->reps, prec, med,
+                   sec[0], sps);
+        else
+            printf("mimonet %s light stream (%s) threads=%d: %.3f Msamples/s (median of %d, %lld samples in "
+                   "%lld-sample blocks)\n",
+                   MN_VERSION_STRING, prec, mn_threads_get(), sps / 1e6, o->reps, (long long)n, (long long)blk);
+        if (sink != sink) fprintf(stderr, "bench_light: the output became NaN\n");
+    }
+done:
+    mn_free(tx);
+    mn_free(rx);
+    mn_free(out);
+    mn_free(sec);
+    mn_pim_canceller_free(q);
+    mn_pim_net_free(&net);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -94,6 +179,13 @@ int main(int argc, char **argv)
     }
     mn_threads_set(o.threads);
     const int n_tx = 32, n_rx = 16;
+    if (o.stream) {
+        if (o.naive) {
+            fprintf(stderr, "bench_light: --naive applies to --mode infer and train only\n");
+            return 2;
+        }
+        return run_stream(&o, n_tx, n_rx);
+    }
 
     mn_model m;
     mn_model_init(&m);
@@ -169,8 +261,7 @@ int main(int argc, char **argv)
         if (r >= 0) sec[r] = dt;
     }
     if (rc == 0) {
-        qsort(sec, (size_t)o.reps, sizeof *sec, cmp_double);
-        double med = o.reps % 2 ? sec[o.reps / 2] : 0.5 * (sec[o.reps / 2 - 1] + sec[o.reps / 2]);
+        double med = median(sec, o.reps);
         double sps = (double)o.batch * o.T / med;
         const char *mode = o.train ? "train" : "infer";
         /* which forward ran: the fused executor or layer by layer (training always is) */

@@ -10,28 +10,75 @@
 
 #include <string.h>
 
+#include "lanes.h" /* MN_MULTIVERSION, v16f */
+
+/* The SIMD loops see a float complex row as floats {Re, Im, Re, Im, ...} (C11 6.2.5p13) and
+ * take 16 samples (two 64-byte vectors) a step: split keeps the even and odd floats of the pair
+ * of vectors, join interleaves two vectors back. */
+#ifdef MN_V16
+typedef int v16i __attribute__((vector_size(64)));
+#endif
+
+MN_MULTIVERSION void mn_complex_row_split(float *restrict re, float *restrict im, const float complex *restrict z,
+                                          int64_t n, float s)
+{
+    const float *f = (const float *)z;
+    int64_t t = 0;
+#ifdef MN_V16
+    const v16i even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    const v16i odd = even + 1;
+    for (; t + 16 <= n; t += 16) {
+        v16f a, b;
+        memcpy(&a, f + 2 * t, sizeof a);
+        memcpy(&b, f + 2 * t + 16, sizeof b);
+        const v16f r = __builtin_shuffle(a, b, even) * s, i = __builtin_shuffle(a, b, odd) * s;
+        memcpy(re + t, &r, sizeof r);
+        memcpy(im + t, &i, sizeof i);
+    }
+#endif
+    for (; t < n; t++) {
+        re[t] = f[2 * t] * s;
+        im[t] = f[2 * t + 1] * s;
+    }
+}
+
+MN_MULTIVERSION void mn_complex_row_join(float complex *restrict z, const float *restrict re, const float *restrict im,
+                                         int64_t n, float s)
+{
+    float *f = (float *)z;
+    int64_t t = 0;
+#ifdef MN_V16
+    const v16i lo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+    const v16i hi = lo + 8;
+    for (; t + 16 <= n; t += 16) {
+        v16f r, i;
+        memcpy(&r, re + t, sizeof r);
+        memcpy(&i, im + t, sizeof i);
+        r *= s;
+        i *= s;
+        const v16f a = __builtin_shuffle(r, i, lo), b = __builtin_shuffle(r, i, hi);
+        memcpy(f + 2 * t, &a, sizeof a);
+        memcpy(f + 2 * t + 16, &b, sizeof b);
+    }
+#endif
+    for (; t < n; t++) {
+        f[2 * t] = re[t] * s;
+        f[2 * t + 1] = im[t] * s;
+    }
+}
+
 void mn_complex_to_channels(float *out, const float complex *in, int nch, int T)
 {
     for (int c = 0; c < nch; c++) {
-        const float complex *z = in + (size_t)c * T;
-        float *re = out + (size_t)(2 * c) * T, *im = re + T;
-        for (int t = 0; t < T; t++) {
-            re[t] = crealf(z[t]);
-            im[t] = cimagf(z[t]);
-        }
+        float *re = out + (size_t)(2 * c) * T;
+        mn_complex_row_split(re, re + T, in + (size_t)c * T, T, 1.0f);
     }
 }
 
 void mn_channels_to_complex(float complex *out, const float *in, int nch, int T)
 {
     for (int c = 0; c < nch; c++) {
-        const float *re = in + (size_t)(2 * c) * T, *im = re + T;
-        float complex *z = out + (size_t)c * T;
-        for (int t = 0; t < T; t++) {
-            /* float complex is laid out as float[2] = {Re, Im} (C11 6.2.5p13); memcpy builds it
-             * exactly (re + im*I would turn an infinite im into a NaN real part) */
-            const float pair[2] = {re[t], im[t]};
-            memcpy(&z[t], pair, sizeof pair);
-        }
+        const float *re = in + (size_t)(2 * c) * T;
+        mn_complex_row_join(out + (size_t)c * T, re, re + T, T, 1.0f);
     }
 }

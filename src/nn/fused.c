@@ -740,8 +740,13 @@ static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, 
         const int lo = win_lo > 0 ? win_lo : 0, hi = win_hi < S ? win_hi : S;
         for (int r = 0; r < p->c_in; r++) {
             float *f = frame_x + (size_t)r * S;
-            memset(f, 0, (size_t)S * sizeof(float));
-            if (hi > lo) memcpy(f + lo, xb + (size_t)r * T + (lo - HL + t0), (size_t)(hi - lo) * sizeof(float));
+            if (hi > lo) {
+                memset(f, 0, (size_t)lo * sizeof(float));
+                memcpy(f + lo, xb + (size_t)r * T + (lo - HL + t0), (size_t)(hi - lo) * sizeof(float));
+                memset(f + hi, 0, (size_t)(S - hi) * sizeof(float));
+            } else {
+                memset(f, 0, (size_t)S * sizeof(float));
+            }
         }
         src = frame_x;
         ss = (size_t)S;

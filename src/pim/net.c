@@ -133,12 +133,8 @@ static void gather(mn_pim_net *q, int b, const float complex *x, int64_t stride,
 {
     float *xb = q->xbuf + (size_t)b * 2 * q->n_tx * T;
     for (int a = 0; a < q->n_tx; a++) {
-        const float complex *row = x + (int64_t)a * stride + (s - x0);
-        float *re = xb + (size_t)(2 * a) * T, *im = re + T;
-        for (int t = 0; t < T; t++) {
-            re[t] = crealf(row[t]) * q->in_scale;
-            im[t] = cimagf(row[t]) * q->in_scale;
-        }
+        float *re = xb + (size_t)(2 * a) * T;
+        mn_complex_row_split(re, re + T, x + (int64_t)a * stride + (s - x0), T, q->in_scale);
     }
 }
 
@@ -185,9 +181,8 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
             /* Ranges of consecutive windows may overlap at the end; identical values, so the
              * overwrite is harmless. */
             for (int r = 0; r < q->n_rx; r++) {
-                const float *re = y + ((size_t)b * C + 2 * r) * T, *im = re + T;
-                float complex *o = out + (int64_t)r * out_stride - lo;
-                for (int64_t i = klo; i < khi; i++) o[i] = CMPLXF(re[i - s] * inv, im[i - s] * inv);
+                const float *re = y + ((size_t)b * C + 2 * r) * T + (klo - s);
+                if (khi > klo) mn_complex_row_join(out + (int64_t)r * out_stride + (klo - lo), re, re + T, khi - klo, inv);
             }
         }
     }

@@ -233,15 +233,16 @@ static void emit(mn_pim_canceller *q, float complex *out, int64_t out_stride, in
                  int64_t lo, bool have_rx)
 {
     const int64_t ps = q->neural ? q->C : q->stride;
+    const int64_t z = lo - t0 <= 0 ? 0 : lo - t0 < c ? lo - t0 : c; /* leading zeros */
+    const int64_t dr = t0 - r0, dp = t0 - lo; /* sample t0 + i is rr[i + dr], pp[i + dp] */
     for (int r = 0; r < q->n_rx; r++) {
         float complex *o = out + r * out_stride;
-        const float complex *rr = q->R + r * (q->D + q->C);
-        const float complex *pp = q->pred + r * ps;
-        for (int64_t i = 0; i < c; i++) {
-            int64_t t = t0 + i;
-            if (t < lo) o[i] = 0;
-            else o[i] = have_rx ? rr[t - r0] - pp[t - lo] : pp[t - lo];
-        }
+        const float complex *rr = q->R + r * (q->D + q->C), *pp = q->pred + r * ps;
+        if (z > 0) memset(o, 0, (size_t)z * sizeof *o);
+        if (have_rx)
+            for (int64_t i = z; i < c; i++) o[i] = rr[i + dr] - pp[i + dp];
+        else if (c > z)
+            memcpy(o + z, pp + (z + dp), (size_t)(c - z) * sizeof *o);
     }
 }
 

@@ -120,17 +120,11 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
         goto done;
     }
     for (int a = 0; a < q->n_tx; a++)
-        for (int64_t i = 0; i < tlen; i++) {
-            float complex z = tx[(int64_t)a * n + train.begin + i];
-            X[(size_t)(2 * a) * tlen + i] = crealf(z) * q->in_scale;
-            X[(size_t)(2 * a + 1) * tlen + i] = cimagf(z) * q->in_scale;
-        }
+        mn_complex_row_split(X + (size_t)(2 * a) * tlen, X + (size_t)(2 * a + 1) * tlen, tx + (int64_t)a * n + train.begin,
+                             tlen, q->in_scale);
     for (int r = 0; r < q->n_rx; r++)
-        for (int64_t i = 0; i < tlen; i++) {
-            float complex z = rx[(int64_t)r * n + train.begin + i];
-            Y[(size_t)(2 * r) * tlen + i] = crealf(z) * q->out_scale;
-            Y[(size_t)(2 * r + 1) * tlen + i] = cimagf(z) * q->out_scale;
-        }
+        mn_complex_row_split(Y + (size_t)(2 * r) * tlen, Y + (size_t)(2 * r + 1) * tlen, rx + (int64_t)r * n + train.begin,
+                             tlen, q->out_scale);
     memcpy(best, q->model.params.w, q->model.params.total * sizeof *best);
 
     mn_adam_cfg adam = mn_adam_default();

@@ -575,6 +575,40 @@ MN_TEST(nn_complex_channels)
     MN_CHECK(t, !memcmp(back, z, sizeof z));
 }
 
+MN_TEST(nn_complex_rows_scaled)
+{
+    /* Lengths around the 16-sample SIMD step (the tail loop, both, and several steps): every
+     * value is one float multiply by s, as computed here element by element, and an infinite
+     * imaginary part stays imaginary through join. */
+    enum { N = 53 };
+    const float s = 0.37f;
+    float complex z[N], back[N];
+    float re[N + 1], im[N + 1];
+    for (int i = 0; i < N; i++) z[i] = mkc((float)i * 1.25f - 7.0f, (float)(3 * i * i) * -0.5f + 1.0f);
+    const int lens[] = {0, 1, 15, 16, 17, 31, 32, 33, 53};
+    for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
+        const int n = lens[k];
+        re[n] = im[n] = 99.0f; /* past the end: untouched */
+        mn_complex_row_split(re, im, z, n, s);
+        int bad = 0;
+        for (int i = 0; i < n; i++) bad += re[i] != crealf(z[i]) * s || im[i] != cimagf(z[i]) * s;
+        MN_CHECK_MSG(t, bad == 0 && re[n] == 99.0f && im[n] == 99.0f, "split n %d: %d wrong", n, bad);
+        for (int i = 0; i < N; i++) back[i] = mkc(-1.0f, -1.0f);
+        mn_complex_row_join(back, re, im, n, 2.0f);
+        bad = 0;
+        for (int i = 0; i < n; i++) bad += crealf(back[i]) != re[i] * 2.0f || cimagf(back[i]) != im[i] * 2.0f;
+        MN_CHECK_MSG(t, bad == 0 && (n == N || crealf(back[n]) == -1.0f), "join n %d: %d wrong", n, bad);
+    }
+    /* a hand case: (2 - 3i) scaled by 0.5 */
+    const float complex h[17] = {[16] = mkc(2.0f, -3.0f)};
+    mn_complex_row_split(re, im, h, 17, 0.5f);
+    MN_CHECK(t, re[16] == 1.0f && im[16] == -1.5f && re[0] == 0.0f);
+    float ri[17] = {0}, ii[17] = {0};
+    ii[3] = INFINITY;
+    mn_complex_row_join(back, ri, ii, 17, 1.0f);
+    MN_CHECK(t, crealf(back[3]) == 0.0f && isinf(cimagf(back[3])));
+}
+
 /* ---------------------------------------------------------------- losses */
 
 MN_TEST(nn_loss_hand_computed)
