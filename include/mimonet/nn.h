@@ -345,6 +345,18 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
  * output node's y, so intermediate nodes' y are stale and mn_model_backward after it fails.
  * on = false forces the layer-by-layer path for this model; the default is on. */
 void mn_model_set_fused(mn_model *m, bool on);
+/* Whether an eval forward of windows of T samples runs the fused executor (it does not for
+ * graphs it cannot run, with mn_model_set_fused(m, false), for T < 16, or on a CPU without
+ * AVX2 unless its portable kernels were asked for). */
+bool mn_model_fused_usable(const mn_model *m, int T);
+/* The fused eval forward of B windows of ANY length T into y [B, C_out, T] (the caller's):
+ * not limited by the built batch and window, and the model's activation buffers are neither
+ * used nor changed (so it streams long windows with little memory).  The result is what
+ * mn_model_forward(m, x, B, T, false) computes on the fused path; in fp32 an output sample
+ * whose receptive field lies inside its window is the same bits in any window that holds it
+ * (bf16 ones are close, not equal: their offsets are per time tile).  MN_ERR_UNSUPPORTED when
+ * !mn_model_fused_usable(m, T). */
+mn_status mn_model_infer(mn_model *m, const float *x, int B, int T, float *y);
 /* Reduced-precision inference.  MN_PRECISION_BF16 makes the fused eval forwards compute every
  * pointwise conv and linear (~96% of the light model's multiply-adds) with weights and inputs
  * rounded to bfloat16 (8 significant bits, round to nearest even) and sums kept in float,

@@ -75,12 +75,21 @@ typedef struct {
     int window; /* inference window (samples) */
     int max_B;  /* windows per forward call */
     float *xbuf; /* [max_B, 2 n_tx, window] scratch for prediction */
+    int long_T;  /* mn_pim_net_long_windows: windows of up to long_T samples (0: none) */
+    float *lbuf; /* [2 n_tx + 2 n_rx, long_T]: their input and output */
 } mn_pim_net;
 
 /* Declare and build `kind` for n_tx -> n_rx, for batches up to max_B windows of `window`
  * samples (window > 2 * border).  Weights are initialized from rng. */
 mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx, int max_B,
                             int window, mn_rng *rng);
+/* Let prediction run windows of up to T samples (T > 2 border), one at a time, through
+ * mn_model_infer whenever the fused executor runs the model, instead of max_B windows of
+ * `window` through the model's activation buffers: far fewer forward calls, each long enough
+ * for every thread to get work, at (2 n_tx + 2 n_rx) T floats of memory.  Results are the same
+ * (fp32: the same bits).  T = 0 releases the buffer.  Elsewhere (a graph the executor does not
+ * run) prediction keeps the built windows. */
+mn_status mn_pim_net_long_windows(mn_pim_net *q, int T);
 /* Checkpoint: safetensors with metadata mimonet.format/version/kind/n_tx/n_rx/in_scale/
  * out_scale/architecture (the model's JSON) plus the caller's extra pairs. */
 mn_status mn_pim_net_save(const mn_pim_net *q, const char *path, const char *const *keys,

@@ -792,7 +792,8 @@ static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, 
     kn->put(y + (size_t)b * p->c_out * T + t0, (size_t)T, src + HL, (size_t)S, p->c_out, n);
 }
 
-mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
+/* The eval forward into y [B, c_out, T]: model state is not touched. */
+static mn_status fused_run(mn_model *m, const float *x, int B, int T, float *y)
 {
     mn_fused *p = m->fused;
     /* bf16: the kernel set's pw_bf16 (mn_model_set_precision and mn_fused_set_isa make sure
@@ -802,7 +803,6 @@ mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
     if (bf16 && !pwb) return mn_error(MN_ERR_UNSUPPORTED, "model: no bf16 kernel for the %s kernels", p->kern->name);
     refresh_weights(p, m);
     if (bf16) refresh_weights_bf16(p);
-    float *y = m->nodes[m->output].y;
     const int ntile = (T + p->tile - 1) / p->tile;
     const long ntask = (long)B * ntile;
     const bool par = ntask > 1 && (double)B * T * (double)p->macs > (double)PAR_MIN_WORK;
@@ -827,8 +827,30 @@ mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
         run_tile(p, y, x, T, b, t0, n, s, pwb, p->panels + (size_t)slot * p->panel_words,
                  p->bf_tmp + (size_t)slot * p->bf_floats);
     }
+    return MN_OK;
+}
+
+mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
+{
+    mn_status st = fused_run(m, x, B, T, m->nodes[m->output].y);
+    if (st != MN_OK) return st;
     m->B = B;
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].T = T;
     m->fused_ran = true;
     return MN_OK;
+}
+
+bool mn_model_fused_usable(const mn_model *m, int T) { return m->built && mn_fused_usable(m, T); }
+
+mn_status mn_model_infer(mn_model *m, const float *x, int B, int T, float *y)
+{
+    if (!m->built) return mn_error(MN_ERR_INVALID, "model: inference before build");
+    if (B < 1 || T < 1) return mn_error(MN_ERR_SHAPE, "model: inference of %d windows of %d samples", B, T);
+    if (!mn_fused_usable(m, T))
+        return mn_error(MN_ERR_UNSUPPORTED, "model: the fused executor does not run this model%s",
+                        !m->fused        ? " (its graph is not one it supports)"
+                        : m->fused_off   ? " (turned off by mn_model_set_fused)"
+                        : T < FUSED_MIN_T ? " on windows this short"
+                                          : " on this CPU (no AVX2)");
+    return fused_run(m, x, B, T, y);
 }

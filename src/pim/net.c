@@ -129,9 +129,26 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
 
 /* Fill window b of xbuf with scaled I/Q of samples [s, s + T), where x holds samples
  * [x0, x0 + ...) of each Tx row at row stride `stride`. */
-static void gather(mn_pim_net *q, int b, const float complex *x, int64_t stride, int64_t x0, int64_t s, int T)
+mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
 {
-    float *xb = q->xbuf + (size_t)b * 2 * q->n_tx * T;
+    if (T != 0 && T <= 2 * q->border)
+        return mn_error(MN_ERR_INVALID, "long windows of %d samples: the receptive field needs more than %d", T,
+                        2 * q->border);
+    mn_free(q->lbuf);
+    q->lbuf = NULL;
+    q->long_T = 0;
+    if (T == 0) return MN_OK;
+    q->lbuf = mn_malloc((size_t)(2 * q->n_tx + 2 * q->n_rx) * (size_t)T * sizeof(float));
+    if (!q->lbuf) return mn_error(MN_ERR_NOMEM, "prediction buffer for windows of %d samples", T);
+    q->long_T = T;
+    return MN_OK;
+}
+
+/* Window b of a batch of windows of T samples into xbuf [B, 2 n_tx, T]. */
+static void gather(const mn_pim_net *q, float *xbuf, int b, const float complex *x, int64_t stride, int64_t x0,
+                   int64_t s, int T)
+{
+    float *xb = xbuf + (size_t)b * 2 * q->n_tx * T;
     for (int a = 0; a < q->n_tx; a++) {
         float *re = xb + (size_t)(2 * a) * T;
         mn_complex_row_split(re, re + T, x + (int64_t)a * stride + (s - x0), T, q->in_scale);
@@ -151,8 +168,12 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
         return mn_error(MN_ERR_INVALID, "predict: outputs [%lld, %lld) need samples [%lld, %lld); [%lld, %lld) given",
                         (long long)lo, (long long)hi, (long long)s_lo, (long long)s_hi, (long long)x0, (long long)x1);
     const int64_t len = s_hi - s_lo;
-    /* Window length: the built one, or the whole span when shorter. */
-    const int T = len < q->window ? (int)len : q->window;
+    /* Window length: the built one, or the whole span when shorter.  Long windows
+     * (mn_pim_net_long_windows) go one at a time through mn_model_infer, when it runs. */
+    const bool lng = q->long_T > 0 && mn_model_fused_usable(&q->model, len < q->long_T ? (int)len : q->long_T);
+    const int W = lng ? q->long_T : q->window, max_B = lng ? 1 : q->max_B;
+    const int T = len < W ? (int)len : W;
+    float *xbuf = lng ? q->lbuf : q->xbuf, *ybuf = lng ? q->lbuf + (size_t)2 * q->n_tx * T : NULL;
     const int64_t keep = T - 2 * bd; /* outputs with full context per interior window */
     if (len > T && keep < 1) return mn_error(MN_ERR_INVALID, "predict: window too short");
     /* Window starts: s_lo, then every `keep` so the kept ranges [s + bd, s + T - bd) tile, the
@@ -160,19 +181,19 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
      * samples (padded exactly as a whole-signal pass pads them). */
     const int64_t n_win = len <= T ? 1 : 1 + (len - T + keep - 1) / keep;
     const float inv = 1.0f / q->out_scale;
-    for (int64_t w0 = 0; w0 < n_win; w0 += q->max_B) {
-        int nb = (int)(n_win - w0 < q->max_B ? n_win - w0 : q->max_B);
+    for (int64_t w0 = 0; w0 < n_win; w0 += max_B) {
+        int nb = (int)(n_win - w0 < max_B ? n_win - w0 : max_B);
         int64_t st[64]; /* max_B <= 64, checked at creation */
         for (int b = 0; b < nb; b++) {
             int64_t s = s_lo + (w0 + b) * keep;
             if (s + T > s_hi) s = s_hi - T;
             st[b] = s;
-            gather(q, b, x, x_stride, x0, s, T);
+            gather(q, xbuf, b, x, x_stride, x0, s, T);
         }
-        mn_status err = mn_model_forward(&q->model, q->xbuf, nb, T, false);
+        mn_status err = lng ? mn_model_infer(&q->model, xbuf, nb, T, ybuf) : mn_model_forward(&q->model, xbuf, nb, T, false);
         if (err != MN_OK) return err;
-        int C, To;
-        const float *y = mn_model_output(&q->model, &C, &To);
+        int C = 2 * q->n_rx, To;
+        const float *y = lng ? ybuf : mn_model_output(&q->model, &C, &To);
         for (int b = 0; b < nb; b++) {
             int64_t s = st[b];
             int64_t klo = left && s == s_lo ? s : s + bd, khi = right && s + T == s_hi ? s_hi : s + T - bd;
@@ -200,4 +221,7 @@ void mn_pim_net_free(mn_pim_net *q)
     mn_model_free(&q->model);
     mn_free(q->xbuf);
     q->xbuf = NULL;
+    mn_free(q->lbuf);
+    q->lbuf = NULL;
+    q->long_T = 0;
 }

@@ -43,6 +43,10 @@ struct mn_pim_canceller {
     bool have_rx; /* the stream's blocks came with rx (flush then subtracts too) */
 };
 
+/* Samples per long window of a neural stream (see setup): 8192 keeps a forward long enough for
+ * 2 threads and the buffers small (about 12 MB for 32 Tx and 16 Rx, with the history). */
+#define STREAM_LONG_T 16384
+
 static mn_status setup(mn_pim_canceller *q)
 {
     if (q->neural) {
@@ -52,6 +56,18 @@ static mn_status setup(mn_pim_canceller *q)
         q->D = m->border;
         q->hist = 2 * (int64_t)m->border;
         q->C = (int64_t)m->max_B * (m->window - 2 * m->border); /* one batched forward per chunk */
+        /* Where the fused executor runs the model: one long window a chunk instead, through
+         * mn_model_infer (mn_pim_net_long_windows; a borrowed net keeps the buffer until it
+         * is freed).  Short forwards leave the second thread idle: with passive OpenMP waits
+         * 4 windows of 1024 samples ran at 6 Msps on 2 threads, one of 8192 at 11. */
+        const int lt = m->border < STREAM_LONG_T / 8 ? STREAM_LONG_T : 8 * m->border;
+        if (mn_model_fused_usable(&m->model, lt)) {
+            if (m->long_T < lt) {
+                mn_status st = mn_pim_net_long_windows(m, lt);
+                if (st != MN_OK) return st;
+            }
+            q->C = (int64_t)m->long_T - 2 * m->border;
+        }
         snprintf(q->kind, sizeof q->kind, "%s", m->kind);
     } else {
         mn_pim_gmp *g = q->gmp;

@@ -264,6 +264,54 @@ MN_TEST(fused_thread_invariance)
     mn_model_free(&m);
 }
 
+MN_TEST(fused_infer_any_window)
+{
+    /* mn_model_infer: windows longer and batches larger than the built ones, into the
+     * caller's buffer, the same bits as a model built for that shape runs with
+     * mn_model_forward; the built model's own output is left alone. */
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed ^ 0x1f3);
+    mn_model small, big;
+    mn_model_init(&small);
+    mn_model_init(&big);
+    mn_pim_model_light(&small, 32, 16);
+    mn_pim_model_light(&big, 32, 16);
+    MN_CHECK_OK(t, mn_model_build(&small, 1, 64, &rng));
+    MN_CHECK_OK(t, mn_model_build(&big, 3, 700, &rng));
+    randomize_norms(&small, &rng);
+    memcpy(big.params.w, small.params.w, small.params.total * sizeof(float));
+    const int B = 3, T = 700;
+    float *x = randn(&rng, (size_t)B * 64 * T, 1.0), *y = mn_calloc((size_t)B * 32 * T, sizeof(float));
+    float *x1 = randn(&rng, 64 * 64, 1.0);
+    MN_CHECK_OK(t, mn_model_forward(&small, x1, 1, 64, false));
+    float *keep = mn_malloc(32 * 64 * sizeof(float));
+    memcpy(keep, mn_model_output(&small, NULL, NULL), 32 * 64 * sizeof(float));
+    if (mn_model_fused_usable(&small, T)) {
+        MN_CHECK_OK(t, mn_model_infer(&small, x, B, T, y));
+        size_t n = 0;
+        float *ref = run(&big, x, B, T, true, &n);
+        MN_CHECK(t, ref && big.fused_ran && n == (size_t)B * 32 * T);
+        if (ref) MN_CHECK_MSG(t, !memcmp(y, ref, n * sizeof(float)), "infer vs forward: %.3g", rel_diff(y, ref, n));
+        mn_free(ref);
+        MN_CHECK(t, !memcmp(keep, mn_model_output(&small, NULL, NULL), 32 * 64 * sizeof(float)));
+    } else if (t->verbose) {
+        printf("    no fused kernels on this CPU: only the refusal is tested\n");
+    }
+    /* refused: fused executor off, a window below its minimum, bad shapes */
+    mn_model_set_fused(&small, false);
+    MN_CHECK(t, mn_model_infer(&small, x, B, T, y) == MN_ERR_UNSUPPORTED);
+    MN_CHECK(t, !mn_model_fused_usable(&small, T));
+    mn_model_set_fused(&small, true);
+    MN_CHECK(t, mn_model_infer(&small, x, 1, 8, y) == MN_ERR_UNSUPPORTED);
+    MN_CHECK(t, mn_model_infer(&small, x, 0, T, y) == MN_ERR_SHAPE);
+    mn_free(x);
+    mn_free(x1);
+    mn_free(y);
+    mn_free(keep);
+    mn_model_free(&small);
+    mn_model_free(&big);
+}
+
 MN_TEST(fused_unsupported_graphs_fall_back)
 {
     mn_rng rng;

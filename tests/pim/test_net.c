@@ -57,6 +57,44 @@ MN_TEST(pim_net_predict_equals_whole_signal)
     mn_pim_net_free(&b);
 }
 
+MN_TEST(pim_net_long_windows_same_prediction)
+{
+    /* mn_pim_net_long_windows: one long window at a time through mn_model_infer gives the
+     * built windows' prediction (fp32 fused: the same bits), for spans shorter and longer than
+     * the long window. */
+    const int n_tx = 3, n_rx = 2;
+    const int64_t n = 437;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed ^ 0x10);
+    mn_pim_net a;
+    MN_CHECK_OK(t, mn_pim_net_create(&a, "light", n_tx, n_rx, 3, 64, &r));
+    randomize_bn(&a, &r);
+    a.in_scale = 0.7f;
+    a.out_scale = 2.5f;
+    float complex *tx = mn_malloc(sizeof *tx * n_tx * n), *yw = mn_malloc(sizeof *yw * n_rx * n),
+                  *yl = mn_malloc(sizeof *yl * n_rx * n);
+    for (int64_t i = 0; i < n_tx * n; i++) tx[i] = CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r));
+    MN_CHECK_OK(t, mn_pim_net_predict(&a, yw, tx, n));
+    MN_CHECK(t, mn_pim_net_long_windows(&a, 16) == MN_ERR_INVALID); /* not more than 2 borders */
+    const int lens[] = {100, 1000};
+    for (int k = 0; k < 2; k++) {
+        MN_CHECK_OK(t, mn_pim_net_long_windows(&a, lens[k]));
+        MN_CHECK(t, a.long_T == lens[k] && a.lbuf);
+        memset(yl, 0, sizeof *yl * n_rx * n);
+        MN_CHECK_OK(t, mn_pim_net_predict(&a, yl, tx, n));
+        if (mn_model_fused_usable(&a.model, 64))
+            MN_CHECK_MSG(t, !memcmp(yw, yl, sizeof *yl * n_rx * n), "long windows of %d: other values", lens[k]);
+        else /* layer by layer: the built windows are used (GEMM blocking may reorder sums) */
+            for (int64_t i = 0; i < n_rx * n; i++) MN_CHECK_NEAR(t, crealf(yl[i]), crealf(yw[i]), 1e-5);
+    }
+    MN_CHECK_OK(t, mn_pim_net_long_windows(&a, 0));
+    MN_CHECK(t, a.long_T == 0 && !a.lbuf);
+    mn_free(tx);
+    mn_free(yw);
+    mn_free(yl);
+    mn_pim_net_free(&a);
+}
+
 MN_TEST(pim_net_checkpoint_round_trip)
 {
     mn_rng r;
