@@ -17,7 +17,8 @@
  *        block: the
  *        model's windows (4 x 1024 samples a forward, as mn_pim_canceller_open makes them),
  *        the I/Q gather and scaling, the history kept between blocks and the subtraction all
- *        count.  Each repetition starts the stream over (mn_pim_canceller_reset).
+ *        count.  The stream goes on across repetitions (the same samples again), as a
+ *        receiver's would.
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
  *        AdamW (lr 1e-3, weight_decay 0.01).
@@ -133,8 +134,7 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
     for (int64_t i = 0; i < n_rx * n; i++) rx[i] = CMPLXF((float)mn_rng_normal(&rng), (float)mn_rng_normal(&rng));
     double sink = 0;
     for (int r = -o->warmup; r < o->reps && rc == 0; r++) {
-        mn_pim_canceller_reset(q);
-        const double t0 = mn_time_sec();
+        const double t0 = mn_time_sec(); /* the stream goes on: each repetition is the next B * T samples */
         for (int64_t p = 0; p < n && rc == 0; p += blk) {
             const int64_t c = n - p < blk ? n - p : blk;
             if (mn_pim_canceller_process(q, tx + n_tx * p, rx + n_rx * p, out + n_rx * p, c) != MN_OK) {

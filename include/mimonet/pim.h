@@ -290,8 +290,10 @@ typedef struct mn_pim_canceller mn_pim_canceller;
 /* Whether a model file from `pim train` holds a GMP/FIR (metadata mimonet.format "pim-gmp")
  * rather than a neural canceller; reads only the metadata. */
 mn_status mn_pim_model_is_gmp(const char *path, bool *gmp);
-/* Load a model file from `pim train` (neural or GMP).  max_batch windows per forward (0: 4,
- * of 1024 samples or 8 receptive fields, whichever is longer). */
+/* Load a model file from `pim train` (neural or GMP).  A neural model the fused executor runs
+ * streams one long window (16,384 samples) a forward (mn_pim_net_long_windows); otherwise
+ * max_batch windows of 1024 samples or 8 receptive fields, whichever is longer, a forward.
+ * max_batch 0: 1 for a fused model (its activation arena is then unused), 4 otherwise. */
 mn_status mn_pim_canceller_open(mn_pim_canceller **q, const char *model_path, int max_batch);
 /* Wrap a model in memory (borrowed: it must outlive the canceller, and not be used meanwhile). */
 mn_status mn_pim_canceller_from_net(mn_pim_canceller **q, mn_pim_net *net);

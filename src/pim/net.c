@@ -144,11 +144,18 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
     return MN_OK;
 }
 
+/* Rows x samples below which the conversions to and from a window stay on one thread. */
+#define PAR_MIN_SAMPLES (1 << 16)
+
 /* Window b of a batch of windows of T samples into xbuf [B, 2 n_tx, T]. */
 static void gather(const mn_pim_net *q, float *xbuf, int b, const float complex *x, int64_t stride, int64_t x0,
                    int64_t s, int T)
 {
     float *xb = xbuf + (size_t)b * 2 * q->n_tx * T;
+    /* rows in parallel for a long window: memory-bound copies the second core speeds up */
+    const bool par = (int64_t)T * q->n_tx >= PAR_MIN_SAMPLES;
+    (void)par;
+#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
     for (int a = 0; a < q->n_tx; a++) {
         float *re = xb + (size_t)(2 * a) * T;
         mn_complex_row_split(re, re + T, x + (int64_t)a * stride + (s - x0), T, q->in_scale);
@@ -201,6 +208,9 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
             if (khi > hi) khi = hi;
             /* Ranges of consecutive windows may overlap at the end; identical values, so the
              * overwrite is harmless. */
+            const bool par = (khi - klo) * q->n_rx >= PAR_MIN_SAMPLES;
+            (void)par;
+#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
             for (int r = 0; r < q->n_rx; r++) {
                 const float *re = y + ((size_t)b * C + 2 * r) * T + (klo - s);
                 if (khi > klo) mn_complex_row_join(out + (int64_t)r * out_stride + (klo - lo), re, re + T, khi - klo, inv);

@@ -43,9 +43,12 @@ struct mn_pim_canceller {
     bool have_rx; /* the stream's blocks came with rx (flush then subtracts too) */
 };
 
-/* Samples per long window of a neural stream (see setup): 8192 keeps a forward long enough for
- * 2 threads and the buffers small (about 12 MB for 32 Tx and 16 Rx, with the history). */
+/* Samples per long window of a neural stream (see setup): long enough that a forward keeps 2
+ * threads busy (8192 gave 6.4 Msps on 2 threads, 16384 6.8), at about 15 MB of buffers for
+ * 32 Tx and 16 Rx with the history. */
 #define STREAM_LONG_T 16384
+/* Rows x samples below which a chunk's copies stay on one thread. */
+#define PAR_MIN_SAMPLES (1 << 16)
 
 static mn_status setup(mn_pim_canceller *q)
 {
@@ -132,9 +135,10 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
     /* Memory: the model's activation arena holds every node's output and gradient for
      * max_batch windows (about 2 x 900 channels x 4 bytes a sample for the light model: 30 MB
      * for 4 x 1024), so a streaming canceller keeps both small; 16 mostly-overlapping windows
-     * recompute only 2 border samples each. */
-    if (max_batch == 0) max_batch = 4;
-    if (max_batch < 1 || max_batch > 64) return mn_error(MN_ERR_INVALID, "streaming canceller: batch %d (1..64)", max_batch);
+     * recompute only 2 border samples each.  A model the fused executor runs streams through
+     * long windows of its own (setup) and never uses the arena, so by default it gets one
+     * window's (7.5 MB). */
+    if (max_batch < 0 || max_batch > 64) return mn_error(MN_ERR_INVALID, "streaming canceller: batch %d (1..64)", max_batch);
     bool gmp;
     mn_status st = mn_pim_model_is_gmp(path, &gmp);
     if (st != MN_OK) return st;
@@ -151,6 +155,7 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
          * field gets 8 borders. */
         char *m2 = NULL;
         int window = 1024;
+        bool fused = false;
         if (mn_safetensors_read_meta(path, &m2) == MN_OK) {
             cJSON *j2 = m2 ? cJSON_Parse(m2) : NULL;
             const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j2, "mimonet.architecture");
@@ -161,11 +166,15 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
                 mn_model_receptive_field(&probe, &l, &r);
                 int bd = l > r ? l : r;
                 if (8 * bd > window) window = 8 * bd;
+                /* built small, only to ask whether the fused executor runs it */
+                fused = mn_model_build(&probe, 1, 2 * bd + 16, NULL) == MN_OK &&
+                        mn_model_fused_usable(&probe, STREAM_LONG_T);
             }
             mn_model_free(&probe);
             cJSON_Delete(j2);
         }
         mn_free(m2);
+        if (max_batch == 0) max_batch = fused ? 1 : 4;
         st = mn_pim_net_load(&q->net_own, path, max_batch, window);
         q->net = &q->net_own;
     }
@@ -251,6 +260,9 @@ static void emit(mn_pim_canceller *q, float complex *out, int64_t out_stride, in
     const int64_t ps = q->neural ? q->C : q->stride;
     const int64_t z = lo - t0 <= 0 ? 0 : lo - t0 < c ? lo - t0 : c; /* leading zeros */
     const int64_t dr = t0 - r0, dp = t0 - lo; /* sample t0 + i is rr[i + dr], pp[i + dp] */
+    const bool par = c * q->n_rx >= PAR_MIN_SAMPLES;
+    (void)par;
+#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
     for (int r = 0; r < q->n_rx; r++) {
         float complex *o = out + r * out_stride;
         const float complex *rr = q->R + r * (q->D + q->C), *pp = q->pred + r * ps;
@@ -282,7 +294,11 @@ mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx,
     if (n < 0 || (n > 0 && (!tx || !out))) return mn_error(MN_ERR_INVALID, "canceller: block of %lld samples", (long long)n);
     for (int64_t done = 0; done < n;) {
         const int64_t c = n - done < q->C ? n - done : q->C;
-        /* Append the chunk: tx after [h0, p), rx after [p - D, p). */
+        /* Append the chunk: tx after [h0, p), rx after [p - D, p) (rows in parallel when long:
+         * memory-bound copies). */
+        const bool par = c * q->n_tx >= PAR_MIN_SAMPLES;
+        (void)par;
+#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
         for (int a = 0; a < q->n_tx; a++)
             memcpy(q->H + a * q->stride + (q->p - q->h0), tx + a * n + done, (size_t)c * sizeof *q->H);
         const int64_t r0 = q->p - q->D;
