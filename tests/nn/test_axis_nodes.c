@@ -14,6 +14,7 @@
  * error is provoked.
  */
 #include "mn_test.h"
+#include "util.h" /* randn */
 
 #include <string.h>
 
@@ -22,13 +23,6 @@
 #define FD_H 1e-3
 #define FD_ATOL 1e-1
 #define FD_TOL 1e-2
-
-static float *randn(mn_rng *r, size_t n, double scale)
-{
-    float *x = mn_malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(scale * mn_rng_normal(r));
-    return x;
-}
 
 static double dot_rd(const float *r, const float *y, size_t n)
 {

@@ -13,6 +13,7 @@
  * mistake (a wrong tap, a missed edge sample, a wrong scale all give errors of order 1).
  */
 #include "mn_test.h"
+#include "util.h" /* randn */
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,6 @@
 #include "mimonet/nn.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-static float *randn(mn_rng *r, size_t n, double scale)
-{
-    float *x = mn_malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(scale * mn_rng_normal(r));
-    return x;
-}
 
 static float *zeros(size_t n) { return mn_calloc(n, sizeof(float)); }
 

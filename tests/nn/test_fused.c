@@ -20,6 +20,7 @@
  * check below perturbs one weight by 0.01 and must be caught).
  */
 #include "mn_test.h"
+#include "util.h" /* randn */
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,6 @@
 
 static const char *const isas[] = {"c", "avx2", "avx512"};
 #define N_ISA 3
-
-static float *randn(mn_rng *r, size_t n, double scale)
-{
-    float *x = mn_malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(scale * mn_rng_normal(r));
-    return x;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {

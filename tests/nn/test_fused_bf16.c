@@ -23,6 +23,7 @@
  *   tolerance, test_fused.c): a run that silently stayed in float fails the second check.
  */
 #include "mn_test.h"
+#include "util.h" /* randn */
 
 #include <math.h>
 #include <stdlib.h>
@@ -34,13 +35,6 @@
 
 #define BF16_TOL_REL 2e-2
 #define FP32_TOL_REL 1e-5
-
-static float *randn(mn_rng *r, size_t n, double scale)
-{
-    float *x = mn_malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(scale * mn_rng_normal(r));
-    return x;
-}
 
 static float bits_float(uint32_t u)
 {

@@ -14,6 +14,7 @@
  * kinks so the finite difference never straddles one.
  */
 #include "mn_test.h"
+#include "util.h" /* randn */
 
 #include <complex.h>
 #include <string.h>
@@ -23,13 +24,6 @@
 #define FD_H 1e-3
 #define FD_ATOL 1e-1
 #define FD_TOL 1e-2
-
-static float *randn(mn_rng *r, size_t n, double scale)
-{
-    float *x = mn_malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(scale * mn_rng_normal(r));
-    return x;
-}
 
 static float *zeros(size_t n) { return mn_calloc(n, sizeof(float)); }
 
