@@ -15,8 +15,12 @@
 /* The SIMD loops see a float complex row as floats {Re, Im, Re, Im, ...} (C11 6.2.5p13) and
  * take 16 samples (two 64-byte vectors) a step: split keeps the even and odd floats of the pair
  * of vectors, join interleaves two vectors back. */
-#ifdef MN_V16
-typedef int v16i __attribute__((vector_size(64)));
+#if defined(MN_V16) && (defined(__clang__) || __GNUC__ >= 12) /* __builtin_shufflevector */
+#define CPLX_SIMD 1
+#define EVEN(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define HI(a, b) __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 #endif
 
 MN_MULTIVERSION void mn_complex_row_split(float *restrict re, float *restrict im, const float complex *restrict z,
@@ -24,14 +28,12 @@ MN_MULTIVERSION void mn_complex_row_split(float *restrict re, float *restrict im
 {
     const float *f = (const float *)z;
     int64_t t = 0;
-#ifdef MN_V16
-    const v16i even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-    const v16i odd = even + 1;
+#ifdef CPLX_SIMD
     for (; t + 16 <= n; t += 16) {
         v16f a, b;
         memcpy(&a, f + 2 * t, sizeof a);
         memcpy(&b, f + 2 * t + 16, sizeof b);
-        const v16f r = __builtin_shuffle(a, b, even) * s, i = __builtin_shuffle(a, b, odd) * s;
+        const v16f r = EVEN(a, b) * s, i = ODD(a, b) * s;
         memcpy(re + t, &r, sizeof r);
         memcpy(im + t, &i, sizeof i);
     }
@@ -47,16 +49,14 @@ MN_MULTIVERSION void mn_complex_row_join(float complex *restrict z, const float 
 {
     float *f = (float *)z;
     int64_t t = 0;
-#ifdef MN_V16
-    const v16i lo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
-    const v16i hi = lo + 8;
+#ifdef CPLX_SIMD
     for (; t + 16 <= n; t += 16) {
         v16f r, i;
         memcpy(&r, re + t, sizeof r);
         memcpy(&i, im + t, sizeof i);
         r *= s;
         i *= s;
-        const v16f a = __builtin_shuffle(r, i, lo), b = __builtin_shuffle(r, i, hi);
+        const v16f a = LO(r, i), b = HI(r, i);
         memcpy(f + 2 * t, &a, sizeof a);
         memcpy(f + 2 * t + 16, &b, sizeof b);
     }
