@@ -127,8 +127,6 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
     return MN_OK;
 }
 
-/* Fill window b of xbuf with scaled I/Q of samples [s, s + T), where x holds samples
- * [x0, x0 + ...) of each Tx row at row stride `stride`. */
 mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
 {
     if (T != 0 && T <= 2 * q->border)
@@ -147,7 +145,8 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
 /* Rows x samples below which the conversions to and from a window stay on one thread. */
 #define PAR_MIN_SAMPLES (1 << 16)
 
-/* Window b of a batch of windows of T samples into xbuf [B, 2 n_tx, T]. */
+/* Fill window b of xbuf [B, 2 n_tx, T] with scaled I/Q of samples [s, s + T), where x holds
+ * samples [x0, x0 + ...) of each Tx row at row stride `stride`. */
 static void gather(const mn_pim_net *q, float *xbuf, int b, const float complex *x, int64_t stride, int64_t x0,
                    int64_t s, int T)
 {
