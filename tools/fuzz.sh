@@ -9,9 +9,10 @@
 #   sh tools/fuzz.sh --build             build only
 #   sh tools/fuzz.sh --corpus            (re)generate the seed corpora with fuzz/make_corpus.c
 #
-# Reproducible mode (what CI uses): FUZZ_RUNS=N stops each target after N executions and
-# FUZZ_SEED=S fixes libFuzzer's random seed, so the same checkout fuzzes the same inputs every
-# time and a red CI run is a real, replayable finding (FUZZ_SECONDS still caps the time).
+# Bounded mode (what CI uses): FUZZ_RUNS=N stops each target after N executions and
+# FUZZ_SEED=S fixes libFuzzer's random seed (FUZZ_SECONDS still caps the time).  Runs still
+# differ, because libFuzzer's corpus scheduling depends on timing; a crash is real and its
+# artifact replays it.
 #   FUZZ_RUNS=200000 FUZZ_SEED=1 FUZZ_SECONDS=300 sh tools/fuzz.sh
 #
 # Environment: FUZZ_SECONDS (60), FUZZ_RUNS, FUZZ_SEED, FUZZ_CC (clang), FUZZ_BUILD (build-fuzz), FUZZ_JOBS (2, for
@@ -134,7 +135,7 @@ for t in $TARGETS; do
     log="$B/fuzz_$t.log"
     before=$(ls "$B/artifacts/$t" | grep -c -E '^(crash|leak|oom|timeout)-')
     if [ -n "${FUZZ_RUNS:-}" ]; then
-        # Reproducible: start from the committed seeds only (no inputs left by earlier runs).
+        # Bounded: start from the committed seeds only (no inputs left by earlier runs).
         rm -rf "$B/corpus/$t" && mkdir -p "$B/corpus/$t"
         echo "fuzz: $t for ${FUZZ_RUNS} runs (seed ${FUZZ_SEED:-random}, at most ${SECONDS_EACH}s)"
     else

@@ -131,8 +131,11 @@ static void dims_str(char *buf, size_t cap, const matvar_t *mv)
  *   - the data of a numeric array (class double ... uint64) is a numeric element whose byte
  *     count is exactly (product of the dimensions) x (its element size): the declared size can
  *     never exceed the bytes that are really there;
- *   - a cell/struct/object array may not declare more elements than its bytes can hold
- *     (each element is at least an 8-byte tag).
+ *   - the class is one the format defines (1 to 17);
+ *   - a cell, struct, object, function-handle or opaque array may not declare more elements
+ *     (times fields, for a struct or object) than its bytes can hold, each being at least an
+ *     8-byte tag: matio allocates a pointer per element up front (a fuzzed 352-byte
+ *     function-handle array of 67108866 x 5 made it ask for 2.7 GB).
  * The reads only move forward, so the same code walks the file or an inflating stream.
  * Header bytes 126-127 are "IM" for a little-endian file, "MI" for big-endian. */
 typedef struct {
@@ -219,6 +222,7 @@ static mn_status v5_check_matrix(v5ctx *c, uint64_t off, uint64_t len, int depth
     uint64_t pos = off, end = off + len, count = 1;
     int k = 0, cls = -1, n_data = 0;
     bool over = false, is_complex = false;
+    uint64_t fname_len = 0, n_fields = 1; /* struct/object: field-name length, field count */
     while (pos < end) {
         unsigned char tag[8];
         if (end - pos < 8 || !v5_read(c, pos, tag, 8))
@@ -256,6 +260,9 @@ static mn_status v5_check_matrix(v5ctx *c, uint64_t off, uint64_t len, int depth
             uint32_t flags = v5_u32(c, q);
             cls = (int)(flags & 0xff);
             is_complex = (flags & 0x800) != 0;
+            if (cls < 1 || cls > 17)
+                return mn_error(MN_ERR_FORMAT, "%s: unknown array class %d at byte %llu; the file is corrupt",
+                                c->path, cls, (unsigned long long)pos);
         } else if (k == 1) { /* dimensions: miINT32 each */
             if (type != 5 || size % 4 != 0 || size / 4 < 1 || size / 4 > 64)
                 return mn_error(MN_ERR_FORMAT, "%s: corrupt dimensions at byte %llu (type %u, %u bytes; expected 1 "
@@ -273,6 +280,17 @@ static mn_status v5_check_matrix(v5ctx *c, uint64_t off, uint64_t len, int depth
             if (type != 1 && type != 16)
                 return mn_error(MN_ERR_FORMAT, "%s: corrupt array name at byte %llu (type %u; expected miINT8)",
                                 c->path, (unsigned long long)pos, type);
+        } else if ((cls == 2 && k == 3) || (cls == 3 && k == 4)) { /* field-name length: one miINT32 */
+            unsigned char q[4];
+            if (type != 5 || size != 4 || !v5_read(c, data_off, q, 4))
+                return mn_error(MN_ERR_FORMAT, "%s: corrupt field-name length at byte %llu; the file is corrupt",
+                                c->path, (unsigned long long)pos);
+            fname_len = v5_u32(c, q);
+        } else if ((cls == 2 && k == 4) || (cls == 3 && k == 5)) { /* field names, fname_len bytes each */
+            if (fname_len == 0 && size > 0)
+                return mn_error(MN_ERR_FORMAT, "%s: field names at byte %llu with a field-name length of 0; the "
+                                "file is corrupt", c->path, (unsigned long long)pos);
+            n_fields = fname_len ? size / fname_len : 0;
         } else if (cls >= 6 && cls <= 15 && n_data < 2) { /* real, then imaginary part of a numeric array */
             unsigned ts = v5_type_size(type);
             if (ts == 0 || over || count > UINT64_MAX / ts || (uint64_t)size != count * ts)
@@ -293,8 +311,9 @@ static mn_status v5_check_matrix(v5ctx *c, uint64_t off, uint64_t len, int depth
     if (cls >= 6 && cls <= 15 && n_data < (is_complex ? 2 : 1))
         return mn_error(MN_ERR_FORMAT, "%s: the numeric variable at byte %llu lacks its %s part; the file is corrupt",
                         c->path, (unsigned long long)off, n_data ? "imaginary" : "real");
-    if ((cls == 1 || cls == 2 || cls == 3) && (over || count > len / 8))
-        return mn_error(MN_ERR_FORMAT, "%s: a cell/struct array at byte %llu declares more elements than its %llu "
+    if ((cls == 1 || cls == 2 || cls == 3 || cls >= 16) &&
+        (over || (n_fields && count > len / 8 / n_fields)))
+        return mn_error(MN_ERR_FORMAT, "%s: a cell/struct/object/function array at byte %llu declares more elements than its %llu "
                         "bytes can hold; the file is corrupt", c->path, (unsigned long long)off,
                         (unsigned long long)len);
     return MN_OK;
