@@ -1,7 +1,7 @@
 /* cli/cmd_demo.c — `mimonet demo [--quick] [--out DIR]`: DESIGN.md's main job.
  *
  *   1. simulate the default static 32 x 16 scenario (pim.h simulator; data kept in DIR/data);
- *   2. train the light model of DESIGN.md, the physics-shaped poly model, and fit the GMP
+ *   2. train the light model of DESIGN.md, the physics-shaped junction model, and fit the GMP
  *      baseline, on the first 70 % (validation: the next 10 %);
  *   3. evaluate all three on the held-out last 20 %;
  *   4. print a table and write DIR/report.html with the paper's figures, plus the three
@@ -130,7 +130,7 @@ int mn_cli_demo(int argc, char **argv)
     st = mn_pim_split(sp, n, (const double[3]){0.7, 0.1, 0.2}, window);
     const int64_t tl = sp[2].end - sp[2].begin;
     enum { N_NETS = 2 };
-    static const char *const kinds[N_NETS] = {"light", "poly"};
+    static const char *const kinds[N_NETS] = {"light", "junction"};
     mn_pim_net nets[N_NETS];
     memset(nets, 0, sizeof nets);
     static curve curves[N_NETS];
@@ -250,7 +250,7 @@ int mn_cli_demo(int argc, char **argv)
                mt.ape_mean_db, rm[k].train_seconds);
     }
     printf("  noise ceiling %.2f dB (interference over noise power)\n", mn_pim_noise_ceiling_db(py, info.noise_power));
-    printf("  wrote %s/report.html, %s/{light,poly,gmp}.safetensors and the data in %s/\n", out, out, data_dir);
+    printf("  wrote %s/report.html, %s/{light,junction,gmp}.safetensors and the data in %s/\n", out, out, data_dir);
     if (mn_cli_interrupted()) code = MN_EXIT_RUNTIME;
 free_models:
     for (int k = 0; k < N_NETS; k++) mn_pim_net_free(&nets[k]);

@@ -309,8 +309,8 @@ static mn_status trim_curve(const char *path, long step)
     return st;
 }
 
-/* A kill during a checkpoint write can leave "<ckpt>.tmp.XXXXXX" (io/atomic.c); the run that
- * owns the checkpoint clears them. */
+/* A kill during an atomic write (io/atomic.c) can leave "<path>.tmp.XXXXXX" beside the
+ * checkpoint, the trimmed --curve or the model; the run that owns those paths clears them. */
 static void remove_stale_temporaries(const char *ckpt)
 {
     const char *slash = strrchr(ckpt, '/');
@@ -347,7 +347,7 @@ static int cmd_train(int argc, char **argv)
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC (npy, file.mat:VAR, csv, sigmf-meta)", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC, same time base as --tx", false},
         {"--out", MN_OPT_STR, &out, 0, -1, "model file to write (.safetensors)", false},
-        {"--model", MN_OPT_STR, &kind, 0, -1, "light (default), large, static, dynamic, poly, poly-large, gmp, fir", false},
+        {"--model", MN_OPT_STR, &kind, 0, -1, "light (default), large, static, dynamic, poly, poly-large, junction, gmp, fir", false},
         {"--steps", MN_OPT_I64, &steps, 1, 1e9, "training steps (default 3000)", false},
         {"--batch", MN_OPT_INT, &batch, 1, 64, "windows per step (default 16)", false},
         {"--window", MN_OPT_INT, &window, 1025, 1 << 20, "samples per window, > 1024 (default 2048)", false},
@@ -379,8 +379,8 @@ static int cmd_train(int argc, char **argv)
     if (!out) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out MODEL.safetensors is required");
     bool classical = !strcmp(kind, "gmp") || !strcmp(kind, "fir");
     if (!classical && strcmp(kind, "light") && strcmp(kind, "large") && strcmp(kind, "static") && strcmp(kind, "dynamic") &&
-        strcmp(kind, "poly") && strcmp(kind, "poly-large"))
-        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (light, large, static, dynamic, poly, poly-large, gmp, fir)",
+        strcmp(kind, "poly") && strcmp(kind, "poly-large") && strcmp(kind, "junction"))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (light, large, static, dynamic, poly, poly-large, junction, gmp, fir)",
                            kind);
     if (classical && (resume || ckpt))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--resume and --checkpoint apply to neural models; a %s fit is "
@@ -468,6 +468,8 @@ static int cmd_train(int argc, char **argv)
             memset(&res, 0, sizeof res);
             if (st == MN_OK) {
                 remove_stale_temporaries(ckpt);
+                remove_stale_temporaries(out);
+                if (curve) remove_stale_temporaries(curve);
                 st = mn_pim_train(&c.net, d.tx.x, d.rx.x, n, sp[0], sp[1], &tc, &res);
             }
             if (ps.curve && fclose(ps.curve) != 0 && st == MN_OK) st = mn_error(MN_ERR_IO, "writing --curve '%s'", curve);

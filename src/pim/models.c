@@ -120,8 +120,55 @@ static int model_poly(mn_model *m, int n_tx, int n_rx, int W, int R)
     return mn_model_dsconv(m, p, "o", &(mn_dsconv_cfg){.cout = 2 * n_rx, .k = 31, .dil = 1, .act = MN_ACT_NONE});
 }
 
+/* junction: the simulator's physics as a network (docs/simulator.md 4-6, docs/pim.md).
+ * Each PIM source j sees a complex mix v_j of the Tx antennas; the pre-junction memory and a
+ * carrier split give u1_j (carrier 1) and u2_j (carrier 2); a memoryless passive nonlinearity
+ * then puts exactly  u1^2 conj(u2) G(|u1|^2, |u2|^2)  at 2 f1 - f2 (the phase-symmetry of a
+ * real I-V curve fixes the phase, and G is real and smooth); the post-junction memory, the Rx
+ * channel filter and the junction -> Rx coupling are linear.  In layers:
+ *   w   = 1x1 conv 2 n_tx -> 2J                       J complex junction drives (widely linear)
+ *   u1, u2 (re, im) = grouped conv 2 -> 1 per junction,   complex carrier-split + pre filter
+ *        k K, four of them
+ *   q   = the six cubic monomials (re^2, im^2, re im of u1) x (re, im of u2)
+ *   p   = 1x1 conv q -> J (real part), -> J (imaginary)   u1^2 conj(u2) and its widely-linear kin
+ *   G   = 1x1 (|u1|^2, |u2|^2) -> H, tanh, -> J            the non-polynomial envelope gain
+ *   z   = p G;  y = grouped conv (2 filters per channel, k 31) -> 1x1 4J -> 2 n_rx
+ *                                                      complex post filter + channel filter + Rx
+ *                                                      coupling
+ * J 8, K 11, H 48: 5,752 parameters and 5,664 MAC per sample for 32 -> 16.  Like poly it has
+ * no normalization.  Measured on the default static scenario in docs/pim.md "junction". */
+static int model_junction(mn_model *m, int n_tx, int n_rx, int J, int K, int H)
+{
+    const mn_conv1d_cfg split = {.cin = 2 * J, .cout = J, .k = K, .dil = 1, .groups = J, .pad = MN_PAD_SAME};
+    int x = mn_model_input(m, 2 * n_tx);
+    int w = mn_model_conv1d(m, x, "drive", &(mn_conv1d_cfg){.cin = 2 * n_tx, .cout = 2 * J, .k = 1, .dil = 1,
+                                                            .groups = 1, .pad = MN_PAD_SAME});
+    int ar = mn_model_conv1d(m, w, "u1re", &split), ai = mn_model_conv1d(m, w, "u1im", &split);
+    int br = mn_model_conv1d(m, w, "u2re", &split), bi = mn_model_conv1d(m, w, "u2im", &split);
+    int rr = mn_model_mul(m, ar, ar), ii = mn_model_mul(m, ai, ai), ri = mn_model_mul(m, ar, ai);
+    int q = mn_model_concat(m, mn_model_mul(m, rr, br), mn_model_mul(m, ii, br));
+    q = mn_model_concat(m, q, mn_model_mul(m, ri, bi));
+    q = mn_model_concat(m, q, mn_model_mul(m, ri, br));
+    q = mn_model_concat(m, q, mn_model_mul(m, rr, bi));
+    q = mn_model_concat(m, q, mn_model_mul(m, ii, bi));
+    const mn_conv1d_cfg pp = {.cin = 6 * J, .cout = J, .k = 1, .dil = 1, .groups = 1, .pad = MN_PAD_SAME};
+    int pr = mn_model_conv1d(m, q, "pre", &pp), pi = mn_model_conv1d(m, q, "pim", &pp);
+    int env = mn_model_concat(m, mn_model_add(m, rr, ii), mn_model_add(m, mn_model_mul(m, br, br), mn_model_mul(m, bi, bi)));
+    int h = mn_model_conv1d(m, env, "g1", &(mn_conv1d_cfg){.cin = 2 * J, .cout = H, .k = 1, .dil = 1, .groups = 1,
+                                                           .pad = MN_PAD_SAME, .bias = true});
+    h = mn_model_act(m, h, MN_ACT_TANH, 0);
+    int g = mn_model_conv1d(m, h, "g2", &(mn_conv1d_cfg){.cin = H, .cout = J, .k = 1, .dil = 1, .groups = 1,
+                                                        .pad = MN_PAD_SAME, .bias = true});
+    int z = mn_model_concat(m, mn_model_mul(m, pr, g), mn_model_mul(m, pi, g));
+    int f = mn_model_conv1d(m, z, "post", &(mn_conv1d_cfg){.cin = 2 * J, .cout = 4 * J, .k = 31, .dil = 1,
+                                                          .groups = 2 * J, .pad = MN_PAD_SAME});
+    return mn_model_conv1d(m, f, "out", &(mn_conv1d_cfg){.cin = 4 * J, .cout = 2 * n_rx, .k = 1, .dil = 1,
+                                                        .groups = 1, .pad = MN_PAD_SAME, .bias = true});
+}
+
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
 {
+    if (!strcmp(kind, "junction")) return model_junction(m, n_tx, n_rx, 8, 11, 48);
     if (!strcmp(kind, "poly")) return model_poly(m, n_tx, n_rx, 28, 32);
     if (!strcmp(kind, "poly-large")) return model_poly(m, n_tx, n_rx, 44, 64);
     if (!strcmp(kind, "light")) return mn_pim_model_light(m, n_tx, n_rx);
@@ -129,6 +176,6 @@ int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
     if (!strcmp(kind, "dynamic")) return model_dynamic(m, n_tx, n_rx);
     if (!strcmp(kind, "large")) return model_large(m, n_tx, n_rx);
     if (m->status == MN_OK)
-        m->status = mn_error(MN_ERR_INVALID, "unknown model '%s' (neural models: light, large, static, dynamic, poly, poly-large)", kind);
+        m->status = mn_error(MN_ERR_INVALID, "unknown model '%s' (neural models: light, large, static, dynamic, poly, poly-large, junction)", kind);
     return -1;
 }

@@ -71,7 +71,8 @@ static double compare(const float complex *s, const float complex *rx, const flo
     return worst;
 }
 
-MN_TEST(pim_stream_neural_equals_whole_signal)
+/* The light model runs in the fused executor; junction (products of branches) layer by layer. */
+static void stream_equals_whole(mn_test_ctx *t, const char *kind)
 {
     const int ntx = 3, nrx = 2;
     const int64_t n = 9000;
@@ -79,7 +80,7 @@ MN_TEST(pim_stream_neural_equals_whole_signal)
     mn_rng_seed(&r, t->seed);
     mn_pim_net q;
     /* Small windows and batches so the stream crosses many chunk and window boundaries. */
-    MN_CHECK_OK(t, mn_pim_net_create(&q, "light", ntx, nrx, 3, 80, &r));
+    MN_CHECK_OK(t, mn_pim_net_create(&q, kind, ntx, nrx, 3, 80, &r));
     q.in_scale = 0.8f;
     q.out_scale = 3.0f;
     float complex *tx = mn_malloc(sizeof *tx * ntx * n), *rx = mn_malloc(sizeof *rx * nrx * n),
@@ -89,7 +90,7 @@ MN_TEST(pim_stream_neural_equals_whole_signal)
     MN_CHECK_OK(t, mn_pim_net_predict(&q, pred, tx, n));
     mn_pim_canceller *c = NULL;
     MN_CHECK_OK(t, mn_pim_canceller_from_net(&c, &q));
-    MN_CHECK(t, c && mn_pim_canceller_latency(c) == q.border && q.border > 0 && !strcmp(mn_pim_canceller_kind(c), "light"));
+    MN_CHECK(t, c && mn_pim_canceller_latency(c) == q.border && q.border > 0 && !strcmp(mn_pim_canceller_kind(c), kind));
     for (int round = 0; round < 3 && c; round++) {
         int64_t max_block = round == 0 ? 7 : round == 1 ? 500 : 4000; /* below, near and above a chunk (3 x 64) */
         bool z;
@@ -100,7 +101,7 @@ MN_TEST(pim_stream_neural_equals_whole_signal)
         MN_CHECK(t, z && scale > 0);
         /* Every output comes from a window with full context through the same kernels; only a
          * shorter last window of a chunk may change a GEMM's blocking. */
-        MN_CHECK_MSG(t, worst <= 1e-6 * scale, "blocks <= %lld: max diff %.3g (scale %.3g)", (long long)max_block, worst,
+        MN_CHECK_MSG(t, worst <= 1e-6 * scale, "%s, blocks <= %lld: max diff %.3g (scale %.3g)", kind, (long long)max_block, worst,
                      scale);
     }
     /* rx = NULL: the stream is the prediction itself. */
@@ -128,6 +129,12 @@ MN_TEST(pim_stream_neural_equals_whole_signal)
     mn_free(rx);
     mn_free(pred);
     mn_free(s);
+}
+
+MN_TEST(pim_stream_neural_equals_whole_signal)
+{
+    stream_equals_whole(t, "light");
+    stream_equals_whole(t, "junction");
 }
 
 MN_TEST(pim_stream_gmp_equals_whole_signal)
