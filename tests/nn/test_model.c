@@ -66,6 +66,26 @@ static double fd_loss(void *vc)
     return s;
 }
 
+/* Three random directions per trainable tensor of c->m, and for the input x (its analytic
+ * gradient in dx), against the analytic parameter gradients g. */
+static void check_directions(mn_test_ctx *t, fd_ctx *c, const float *g, const float *dx, size_t nx, mn_rng *rng,
+                             const char *label)
+{
+    mn_params *p = &c->m->params;
+    for (int i = 0; i < p->n; i++) {
+        const mn_param_def *d = &p->defs[i];
+        if (!d->trainable) continue;
+        for (int k = 0; k < 3; k++) {
+            double err = mn_gradcheck_dir(fd_loss, c, p->w + d->offset, g + d->offset, d->numel, 1e-2, rng, NULL);
+            MN_CHECK_MSG(t, err < 3e-3, "%s: param %s direction %d: rel err %.3g", label, d->name, k, err);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        double err = mn_gradcheck_dir(fd_loss, c, c->x, dx, nx, 1e-2, rng, NULL);
+        MN_CHECK_MSG(t, err < 3e-3, "%s: input direction %d: rel err %.3g", label, k, err);
+    }
+}
+
 MN_TEST(model_graph_gradcheck)
 {
     mn_model m;
@@ -94,19 +114,7 @@ MN_TEST(model_graph_gradcheck)
     float *g = mn_malloc(m.params.total * sizeof *g);
     memcpy(g, m.params.g, m.params.total * sizeof *g);
     fd_ctx c = {&m, x, r, B, T};
-    /* Three random directions per trainable tensor, and for the input. */
-    for (int i = 0; i < m.params.n; i++) {
-        const mn_param_def *d = &m.params.defs[i];
-        if (!d->trainable) continue;
-        for (int k = 0; k < 3; k++) {
-            double err = mn_gradcheck_dir(fd_loss, &c, m.params.w + d->offset, g + d->offset, d->numel, 1e-2, &rng, NULL);
-            MN_CHECK_MSG(t, err < 3e-3, "param %s direction %d: rel err %.3g", d->name, k, err);
-        }
-    }
-    for (int k = 0; k < 3; k++) {
-        double err = mn_gradcheck_dir(fd_loss, &c, x, dx, sizeof x / sizeof *x, 1e-2, &rng, NULL);
-        MN_CHECK_MSG(t, err < 3e-3, "input direction %d: rel err %.3g", k, err);
-    }
+    check_directions(t, &c, g, dx, sizeof x / sizeof *x, &rng, "graph");
     /* And the check can fail: a gradient off by a factor of two (a classic missed "+=" or a
      * doubled path) is caught along at least one of three directions. */
     int ip = mn_params_find(&m.params, "fc.weight");
@@ -152,18 +160,7 @@ MN_TEST(model_pim_physics_gradcheck)
         }
         memcpy(g, m.params.g, m.params.total * sizeof *g);
         fd_ctx c = {&m, x, r, B, T};
-        for (int i = 0; i < m.params.n; i++) {
-            const mn_param_def *d = &m.params.defs[i];
-            if (!d->trainable) continue;
-            for (int k = 0; k < 3; k++) {
-                double err = mn_gradcheck_dir(fd_loss, &c, m.params.w + d->offset, g + d->offset, d->numel, 1e-2, &rng, NULL);
-                MN_CHECK_MSG(t, err < 3e-3, "%s: param %s direction %d: rel err %.3g", kinds[kk], d->name, k, err);
-            }
-        }
-        for (int k = 0; k < 3; k++) {
-            double err = mn_gradcheck_dir(fd_loss, &c, x, dx, sizeof x / sizeof *x, 1e-2, &rng, NULL);
-            MN_CHECK_MSG(t, err < 3e-3, "%s: input direction %d: rel err %.3g", kinds[kk], k, err);
-        }
+        check_directions(t, &c, g, dx, sizeof x / sizeof *x, &rng, kinds[kk]);
         mn_free(g);
         mn_model_free(&m);
     }
