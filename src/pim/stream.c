@@ -34,6 +34,7 @@ struct mn_pim_canceller {
     int64_t D;      /* latency */
     int64_t hist;   /* tx history kept */
     int64_t C;      /* new samples per internal chunk */
+    int64_t ps;     /* row stride of pred: a chunk's predictions, or flush's D (neural) */
     int64_t stride; /* row stride of H: hist + C */
     float complex *H;    /* [n_tx, stride]: tx samples [h0, p), then the chunk */
     float complex *R;    /* [n_rx, D + C]: rx samples [p - D, p), then the chunk */
@@ -86,7 +87,10 @@ static mn_status setup(mn_pim_canceller *q)
     q->stride = q->hist + q->C;
     q->H = mn_malloc((size_t)q->n_tx * q->stride * sizeof *q->H);
     q->R = mn_malloc((size_t)q->n_rx * (q->D + q->C) * sizeof *q->R);
-    q->pred = mn_malloc((size_t)q->n_rx * (q->neural ? q->C : q->stride) * sizeof *q->pred);
+    /* A flush predicts the last D samples at once, which can exceed a chunk when the window is
+     * short for the receptive field (window < 3 border at batch 1). */
+    q->ps = q->neural ? (q->C > q->D ? q->C : q->D) : q->stride;
+    q->pred = mn_malloc((size_t)q->n_rx * q->ps * sizeof *q->pred);
     q->G = q->neural ? NULL : mn_malloc((size_t)q->n_tx * q->stride * sizeof *q->G);
     if (!q->H || !q->R || !q->pred || (!q->neural && !q->G))
         return mn_error(MN_ERR_NOMEM, "streaming canceller: %lld-sample buffers", (long long)q->stride);
@@ -231,14 +235,14 @@ void mn_pim_canceller_free(mn_pim_canceller *q)
     mn_free(q);
 }
 
-/* Predictions for t in [lo, hi) (within [h0, p)) into q->pred (row stride: C neural, stride GMP,
- * starting at lo).  `end`: p is the signal's end. */
+/* Predictions for t in [lo, hi) (within [h0, p)) into q->pred (row stride q->ps, starting at
+ * lo).  `end`: p is the signal's end. */
 static mn_status predict(mn_pim_canceller *q, int64_t lo, int64_t hi, bool end)
 {
     if (hi <= lo) return MN_OK;
     if (q->neural) {
         unsigned edges = (q->h0 == 0 ? MN_PIM_EDGE_START : 0) | (end ? MN_PIM_EDGE_END : 0);
-        return mn_pim_net_predict_range(q->net, q->pred, q->C, q->H, q->stride, q->h0, q->p, lo, hi, edges);
+        return mn_pim_net_predict_range(q->net, q->pred, q->ps, q->H, q->stride, q->h0, q->p, lo, hi, edges);
     }
     /* GMP: the live samples [h0, p) as one contiguous signal (zeros before h0 are right: h0 is
      * either the stream's start or hist samples before lo). */
@@ -257,7 +261,7 @@ static mn_status predict(mn_pim_canceller *q, int64_t lo, int64_t hi, bool end)
 static void emit(mn_pim_canceller *q, float complex *out, int64_t out_stride, int64_t t0, int64_t c, int64_t r0,
                  int64_t lo, bool have_rx)
 {
-    const int64_t ps = q->neural ? q->C : q->stride;
+    const int64_t ps = q->ps;
     const int64_t z = lo - t0 <= 0 ? 0 : lo - t0 < c ? lo - t0 : c; /* leading zeros */
     const int64_t dr = t0 - r0, dp = t0 - lo; /* sample t0 + i is rr[i + dr], pp[i + dp] */
     const bool par = c * q->n_rx >= PAR_MIN_SAMPLES;
