@@ -31,8 +31,12 @@ int mn_pim_model_light(mn_model *m, int n_tx, int n_rx);
 
 /* Declare a named architecture into m: "light" (above), "static" (2 CNN -> LUT + ReLU -> 2 CNN),
  * "dynamic" (2 CNN -> 3 FC-sigmoid 64, 64, 32 -> 2 CNN), "large" (light at width 48 with FC
- * 128 -> 48).  Returns the output node or -1 (unknown name: MN_ERR_INVALID recorded). */
+ * 128 -> 48), and the physics-shaped "poly", "poly-large" and "junction" (docs/pim.md).
+ * Returns the output node or -1 (unknown name: MN_ERR_INVALID recorded). */
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx);
+/* Physics-informed starting values for a built model of this kind, over its random ones (only
+ * "junction" has any: half-band carrier-split filters).  mn_pim_net_create applies it. */
+void mn_pim_model_prior(mn_model *m, const char *kind);
 
 /* ---------------------------------------------------------------- metrics (DESIGN.md)
  * y: observed interference, yhat: prediction, both nch rows with row stride `stride` samples;

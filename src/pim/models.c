@@ -3,6 +3,7 @@
  * separable dilated convolutions with norm + LeakyReLU). */
 #include "mimonet/pim.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The light model: see pim.h.  With n_tx = 32, n_rx = 16: 11,835 trainable parameters and
@@ -132,12 +133,14 @@ static int model_poly(mn_model *m, int n_tx, int n_rx, int W, int R)
  *   q   = the six cubic monomials (re^2, im^2, re im of u1) x (re, im of u2)
  *   p   = 1x1 conv q -> J (real part), -> J (imaginary)   u1^2 conj(u2) and its widely-linear kin
  *   G   = 1x1 (|u1|^2, |u2|^2) -> H, tanh, -> J            the non-polynomial envelope gain
- *   z   = p G;  y = grouped conv (2 filters per channel, k 31) -> 1x1 4J -> 2 n_rx
+ *   z   = p G;  y = grouped conv (2 filters per channel, k P) -> 1x1 4J -> 2 n_rx
  *                                                      complex post filter + channel filter + Rx
  *                                                      coupling
- * J 8, K 11, H 48: 5,752 parameters and 5,664 MAC per sample for 32 -> 16.  Like poly it has
- * no normalization.  Measured on the default static scenario in docs/pim.md "junction". */
-static int model_junction(mn_model *m, int n_tx, int n_rx, int J, int K, int H)
+ * J 8, K 11, H 48, P 63: 6,776 parameters and 6,688 MAC per sample for 32 -> 16.  The long
+ * post filter matters: the target went through the receiver's sharp channel filter, and with
+ * P 31 a third of the residual lay outside the channel.  Like poly it has no normalization.
+ * Measured on the default static scenario in docs/pim.md "junction". */
+static int model_junction(mn_model *m, int n_tx, int n_rx, int J, int K, int H, int P)
 {
     const mn_conv1d_cfg split = {.cin = 2 * J, .cout = J, .k = K, .dil = 1, .groups = J, .pad = MN_PAD_SAME};
     int x = mn_model_input(m, 2 * n_tx);
@@ -160,15 +163,50 @@ static int model_junction(mn_model *m, int n_tx, int n_rx, int J, int K, int H)
     int g = mn_model_conv1d(m, h, "g2", &(mn_conv1d_cfg){.cin = H, .cout = J, .k = 1, .dil = 1, .groups = 1,
                                                         .pad = MN_PAD_SAME, .bias = true});
     int z = mn_model_concat(m, mn_model_mul(m, pr, g), mn_model_mul(m, pi, g));
-    int f = mn_model_conv1d(m, z, "post", &(mn_conv1d_cfg){.cin = 2 * J, .cout = 4 * J, .k = 31, .dil = 1,
+    int f = mn_model_conv1d(m, z, "post", &(mn_conv1d_cfg){.cin = 2 * J, .cout = 4 * J, .k = P, .dil = 1,
                                                           .groups = 2 * J, .pad = MN_PAD_SAME});
     return mn_model_conv1d(m, f, "out", &(mn_conv1d_cfg){.cin = 4 * J, .cout = 2 * n_rx, .k = 1, .dil = 1,
                                                         .groups = 1, .pad = MN_PAD_SAME, .bias = true});
 }
 
+/* junction's carrier split starts as complex half-band filters: u1 passes the lower half of the
+ * band and u2 the upper, so with the DL centre between the carriers (any plan whose IM3 is
+ * 2 f1 - f2 with f1 < f2) each starts on its own carrier.  From a random start, training first
+ * sits on a plateau near 8-10 dB until the two filters happen to separate the carriers.  The
+ * conv is a correlation, y[t] = sum_m w[m] x[t + m], so taps lp[m] e^{+j pi m / 2} pass
+ * f = -fs/4.  Weights [J][2][K]: re = h_r * w_re - h_i * w_im, im = h_i * w_re + h_r * w_im. */
+static void junction_prior(mn_model *m)
+{
+    static const char *const names[4] = {"u1re.weight", "u1im.weight", "u2re.weight", "u2im.weight"};
+    for (int f = 0; f < 4; f++) {
+        int i = mn_params_find(&m->params, names[f]);
+        if (i < 0) return;
+        const mn_param_def *d = &m->params.defs[i];
+        const int K = (int)d->shape[2], J = (int)d->shape[0], pl = (K - 1) / 2;
+        float *w = mn_params_w(&m->params, i);
+        const double sgn = f < 2 ? 1.0 : -1.0; /* u1: -fs/4, u2: +fs/4 */
+        for (int k = 0; k < K; k++) {
+            const int t = k - pl;
+            const double win = 0.5 + 0.5 * cos(M_PI * t / (pl + 1));             /* Hann */
+            const double lp = t == 0 ? 0.5 : sin(M_PI * t / 2) / (M_PI * t) ;    /* half-band */
+            const double hr = lp * win * cos(sgn * M_PI * t / 2), hi = lp * win * sin(sgn * M_PI * t / 2);
+            const double a = f % 2 == 0 ? hr : hi, b = f % 2 == 0 ? -hi : hr;   /* (w_re, w_im) taps */
+            for (int j = 0; j < J; j++) {
+                w[((size_t)j * 2 + 0) * K + k] = (float)a;
+                w[((size_t)j * 2 + 1) * K + k] = (float)b;
+            }
+        }
+    }
+}
+
+void mn_pim_model_prior(mn_model *m, const char *kind)
+{
+    if (!strcmp(kind, "junction") && m->params.w) junction_prior(m);
+}
+
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
 {
-    if (!strcmp(kind, "junction")) return model_junction(m, n_tx, n_rx, 8, 11, 48);
+    if (!strcmp(kind, "junction")) return model_junction(m, n_tx, n_rx, 8, 11, 48, 63);
     if (!strcmp(kind, "poly")) return model_poly(m, n_tx, n_rx, 28, 32);
     if (!strcmp(kind, "poly-large")) return model_poly(m, n_tx, n_rx, 44, 64);
     if (!strcmp(kind, "light")) return mn_pim_model_light(m, n_tx, n_rx);

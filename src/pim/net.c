@@ -42,6 +42,7 @@ mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx,
     q->in_scale = q->out_scale = 1.0f;
     if (mn_pim_model_declare(&q->model, kind, n_tx, n_rx) < 0) return q->model.status;
     mn_status st = net_finish(q, max_B, window, rng);
+    if (st == MN_OK) mn_pim_model_prior(&q->model, kind);
     if (st != MN_OK) {
         mn_status keep = st;
         char msg[512];

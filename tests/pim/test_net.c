@@ -2,6 +2,8 @@
  * whole signal, checkpoints round-trip, and training learns, reproducibly across thread counts. */
 #include "mn_test.h"
 
+#include <complex.h>
+#include <math.h>
 #include <string.h>
 
 #include "mimonet/pim.h"
@@ -185,4 +187,42 @@ MN_TEST(pim_train_learns_and_is_reproducible)
     MN_CHECK(t, n1 == n2 && n1 > 0 && n1 < 20000);
     MN_CHECK_MSG(t, memcmp(w1, w2, n1 * sizeof(float)) == 0 && a1 == a2,
                  "1 vs 2 threads differ: APE %.6f vs %.6f", a1, a2);
+}
+
+/* junction's prior (mn_pim_model_prior): u1 starts on the lower carrier and u2 on the upper.
+ * The default plan puts the carriers at -fs/3 and +fs/3.  The conv is a correlation,
+ * y[t] = sum_m w[m] x[t + m], so a complex tap set h[m] (re from the "re" conv's w_re taps, im
+ * from the "im" conv's) has the response H(f) = sum_m h[m] e^{+j 2 pi f m}; and the im conv's
+ * w_im taps must equal the re conv's w_re taps (a complex filter, not a widely linear one). */
+MN_TEST(pim_junction_prior_splits_the_carriers)
+{
+    mn_rng r;
+    mn_rng_seed(&r, t->seed);
+    mn_pim_net q;
+    MN_CHECK_OK(t, mn_pim_net_create(&q, "junction", 2, 1, 1, 128, &r));
+    static const char *const re_names[2] = {"u1re.weight", "u2re.weight"}, *const im_names[2] = {"u1im.weight", "u2im.weight"};
+    for (int u = 0; u < 2; u++) {
+        int ir = mn_params_find(&q.model.params, re_names[u]), ii = mn_params_find(&q.model.params, im_names[u]);
+        MN_CHECK(t, ir >= 0 && ii >= 0);
+        if (ir < 0 || ii < 0) break;
+        const mn_param_def *d = &q.model.params.defs[ir];
+        const int J = (int)d->shape[0], K = (int)d->shape[2], pl = (K - 1) / 2;
+        const float *wr = mn_params_w(&q.model.params, ir), *wi = mn_params_w(&q.model.params, ii);
+        for (int j = 0; j < J; j++) {
+            double complex lo = 0, hi = 0;
+            double dev = 0;
+            for (int k = 0; k < K; k++) {
+                double complex h = CMPLX((double)wr[(j * 2) * K + k], (double)wi[(j * 2) * K + k]);
+                lo += h * cexp(CMPLX(0, 2 * M_PI * (-1.0 / 3) * (k - pl)));
+                hi += h * cexp(CMPLX(0, 2 * M_PI * (1.0 / 3) * (k - pl)));
+                dev = fmax(dev, fabs((double)wi[(j * 2 + 1) * K + k] - (double)wr[(j * 2) * K + k]));
+                dev = fmax(dev, fabs((double)wr[(j * 2 + 1) * K + k] + (double)wi[(j * 2) * K + k]));
+            }
+            double pass = cabs(u == 0 ? lo : hi), stop = cabs(u == 0 ? hi : lo);
+            MN_CHECK_MSG(t, pass > 0.8 && pass < 1.2 && 20 * log10(pass / stop) > 30 && dev == 0,
+                         "u%d, junction %d: pass %.3f, rejection %.1f dB, widely-linear part %.3g", u + 1, j, pass,
+                         20 * log10(pass / stop), dev);
+        }
+    }
+    mn_pim_net_free(&q);
 }
