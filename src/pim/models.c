@@ -188,7 +188,7 @@ static void junction_prior(mn_model *m)
         for (int k = 0; k < K; k++) {
             const int t = k - pl;
             const double win = 0.5 + 0.5 * cos(M_PI * t / (pl + 1));             /* Hann */
-            const double lp = t == 0 ? 0.5 : sin(M_PI * t / 2) / (M_PI * t) ;    /* half-band */
+            const double lp = t == 0 ? 0.5 : sin(M_PI * t / 2) / (M_PI * t);     /* half-band */
             const double hr = lp * win * cos(sgn * M_PI * t / 2), hi = lp * win * sin(sgn * M_PI * t / 2);
             const double a = f % 2 == 0 ? hr : hi, b = f % 2 == 0 ? -hi : hr;   /* (w_re, w_im) taps */
             for (int j = 0; j < J; j++) {
