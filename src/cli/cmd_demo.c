@@ -150,7 +150,7 @@ int mn_cli_demo(int argc, char **argv)
         tc.eval_every = quick ? 50 : 100;
         tc.clr_half = tc.steps / 6;
         tc.lr_min = 3e-3f;
-        if (!strcmp(kinds[k], "junction")) { /* its products stall more often at the default 1e-2 peak (docs/pim.md) */
+        if (!strcmp(kinds[k], "junction")) { /* the demo's seed stalls at the default 1e-2 peak (docs/pim.md) */
             tc.lr_min = 1e-3f;
             tc.lr_max = 3e-3f;
         }
