@@ -20,7 +20,7 @@
  * check below perturbs one weight by 0.01 and must be caught).
  */
 #include "mn_test.h"
-#include "util.h" /* randn */
+#include "util.h" /* randn, rel_diff, eval_copy, randomize_norms, check_threads_bitwise */
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,51 +34,11 @@
 static const char *const isas[] = {"c", "avx2", "avx512"};
 #define N_ISA 3
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* Non-trivial batch-norm state: running means N(0, 0.5^2), variances in [0.3, 1.8], and for
- * affine norms gamma in [0.5, 1.5], beta N(0, 0.3^2). */
-static void randomize_norms(mn_model *m, mn_rng *r)
-{
-    for (int i = 0; i < m->params.n; i++) {
-        const mn_param_def *d = &m->params.defs[i];
-        float *w = mn_params_w(&m->params, i);
-        for (size_t j = 0; j < d->numel; j++) {
-            if (ends_with(d->name, "running_mean")) w[j] = (float)(0.5 * mn_rng_normal(r));
-            else if (ends_with(d->name, "running_var")) w[j] = (float)(0.3 + 1.5 * mn_rng_uniform(r));
-            else if (ends_with(d->name, "bn.weight")) w[j] = (float)(0.5 + mn_rng_uniform(r));
-            else if (ends_with(d->name, "bn.bias")) w[j] = (float)(0.3 * mn_rng_normal(r));
-        }
-    }
-}
-
 /* An eval forward, fused or layer by layer; a copy of the output (mn_free it), NULL on error. */
 static float *run(mn_model *m, const float *x, int B, int T, bool fused, size_t *ny)
 {
     mn_model_set_fused(m, fused);
-    if (mn_model_forward(m, x, B, T, false) != MN_OK) return NULL;
-    int C, To;
-    const float *y = mn_model_output(m, &C, &To);
-    *ny = (size_t)B * C * To;
-    float *c = mn_malloc(*ny * sizeof *c);
-    if (c) memcpy(c, y, *ny * sizeof *c);
-    return c;
-}
-
-/* max|a - b| / max|b| */
-static double rel_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0, s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= d)) d = e; /* NaN propagates */
-        if (fabs((double)b[i]) > s) s = fabs((double)b[i]);
-    }
-    return s > 0 ? d / s : d;
+    return eval_copy(m, x, B, T, ny);
 }
 
 /* Fused (each instruction set available) vs layer by layer for every (B, T) case; returns the
@@ -239,19 +199,8 @@ MN_TEST(fused_thread_invariance)
     float *x = randn(&rng, (size_t)B * 64 * T, 1.0);
     for (int k = 0; k < N_ISA; k++) {
         if (!mn_fused_set_isa(&m, isas[k])) continue;
-        size_t n = 0;
-        mn_threads_set(1);
-        float *y1 = run(&m, x, B, T, true, &n);
-        mn_threads_set(2);
-        float *y2 = run(&m, x, B, T, true, &n);
-        mn_threads_set(3);
-        float *y3 = run(&m, x, B, T, true, &n);
-        MN_CHECK(t, y1 && y2 && y3);
-        if (y1 && y2 && y3) {
-            MN_CHECK_MSG(t, !memcmp(y1, y2, n * sizeof(float)), "%s: 1 and 2 threads differ", isas[k]);
-            MN_CHECK_MSG(t, !memcmp(y1, y3, n * sizeof(float)), "%s: 1 and 3 threads differ", isas[k]);
-        }
-        mn_free(y1); mn_free(y2); mn_free(y3);
+        mn_model_set_fused(&m, true);
+        check_threads_bitwise(t, &m, x, B, T, isas[k]);
     }
     mn_threads_set(keep);
     mn_free(x);

@@ -23,7 +23,7 @@
  *   tolerance, test_fused.c): a run that silently stayed in float fails the second check.
  */
 #include "mn_test.h"
-#include "util.h" /* randn */
+#include "util.h" /* randn, rel_diff, eval_copy, randomize_norms, check_threads_bitwise */
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,30 +43,6 @@ static float bits_float(uint32_t u)
     return f;
 }
 
-/* max|a - b| / max|b|, NaN if any difference is NaN */
-static double rel_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0, s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= d)) d = e;
-        if (fabs((double)b[i]) > s) s = fabs((double)b[i]);
-    }
-    return s > 0 ? d / s : d;
-}
-
-/* An eval forward's output, copied (mn_free it); NULL on error. */
-static float *run(mn_model *m, const float *x, int B, int T, size_t *ny)
-{
-    if (mn_model_forward(m, x, B, T, false) != MN_OK) return NULL;
-    int C, To;
-    const float *y = mn_model_output(m, &C, &To);
-    *ny = (size_t)B * C * To;
-    float *c = mn_malloc(*ny * sizeof *c);
-    if (c) memcpy(c, y, *ny * sizeof *c);
-    return c;
-}
-
 /* The light model (32 Tx -> 16 Rx) with non-trivial batch-norm statistics. */
 static mn_status light(mn_model *m, int B, int T, mn_rng *rng)
 {
@@ -74,15 +50,7 @@ static mn_status light(mn_model *m, int B, int T, mn_rng *rng)
     if (mn_pim_model_light(m, 32, 16) < 0) return MN_ERR_INVALID;
     mn_status st = mn_model_build(m, B, T, rng);
     if (st != MN_OK) return st;
-    for (int i = 0; i < m->params.n; i++) {
-        const mn_param_def *d = &m->params.defs[i];
-        float *w = mn_params_w(&m->params, i);
-        const size_t len = strlen(d->name);
-        for (size_t j = 0; j < d->numel; j++) {
-            if (len > 12 && !strcmp(d->name + len - 12, "running_mean")) w[j] = (float)(0.5 * mn_rng_normal(rng));
-            if (len > 11 && !strcmp(d->name + len - 11, "running_var")) w[j] = (float)(0.3 + 1.5 * mn_rng_uniform(rng));
-        }
-    }
+    randomize_norms(m, rng);
     return MN_OK;
 }
 
@@ -323,10 +291,10 @@ static double bf16_vs_fp32(mn_test_ctx *t, mn_model *m, const char *isa, const f
     size_t n0 = 0, n1 = 0;
     MN_CHECK_OK(t, mn_model_set_precision(m, MN_PRECISION_FP32));
     if (!mn_fused_set_isa(m, isa)) return -1;
-    float *ref = run(m, x, B, T, &n0);
+    float *ref = eval_copy(m, x, B, T, &n0);
     MN_CHECK_OK(t, mn_model_set_precision(m, MN_PRECISION_BF16));
     MN_CHECK(t, mn_model_precision(m) == MN_PRECISION_BF16);
-    float *y = run(m, x, B, T, &n1);
+    float *y = eval_copy(m, x, B, T, &n1);
     MN_CHECK_MSG(t, ref && y && n0 == n1 && m->fused_ran, "%s: forwards failed", isa);
     double e = -1;
     if (ref && y && n0 == n1) e = rel_diff(y, ref, n0);
@@ -395,10 +363,10 @@ MN_TEST(bf16_weights_follow_changes)
     const int B = 2, T = 600;
     float *x = randn(&rng, (size_t)B * 64 * T, 1.0);
     size_t n = 0;
-    float *y0 = run(&m, x, B, T, &n);
+    float *y0 = eval_copy(&m, x, B, T, &n);
     float *w = mn_params_w(&m.params, mn_params_find(&m.params, "l4.pw.weight"));
     for (int i = 0; i < 32; i++) w[i] += 0.05f;
-    float *y1 = run(&m, x, B, T, &n);
+    float *y1 = eval_copy(&m, x, B, T, &n);
     MN_CHECK(t, y0 && y1);
     if (y0 && y1) MN_CHECK_MSG(t, rel_diff(y1, y0, n) > 1e-3, "a weight change did not show (%.3g)", rel_diff(y1, y0, n));
     mn_free(y0);
@@ -424,21 +392,7 @@ MN_TEST(bf16_thread_invariance)
         MN_CHECK_OK(t, mn_model_set_precision(&m, MN_PRECISION_FP32));
         MN_CHECK(t, mn_fused_set_isa(&m, isas[k]));
         MN_CHECK_OK(t, mn_model_set_precision(&m, MN_PRECISION_BF16));
-        size_t n = 0;
-        mn_threads_set(1);
-        float *y1 = run(&m, x, B, T, &n);
-        mn_threads_set(2);
-        float *y2 = run(&m, x, B, T, &n);
-        mn_threads_set(3);
-        float *y3 = run(&m, x, B, T, &n);
-        MN_CHECK(t, y1 && y2 && y3);
-        if (y1 && y2 && y3) {
-            MN_CHECK_MSG(t, !memcmp(y1, y2, n * sizeof(float)), "%s: 1 and 2 threads differ", isas[k]);
-            MN_CHECK_MSG(t, !memcmp(y1, y3, n * sizeof(float)), "%s: 1 and 3 threads differ", isas[k]);
-        }
-        mn_free(y1);
-        mn_free(y2);
-        mn_free(y3);
+        check_threads_bitwise(t, &m, x, B, T, isas[k]);
     }
     mn_threads_set(keep);
     mn_free(x);
