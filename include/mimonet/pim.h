@@ -185,6 +185,36 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                        mn_span train, mn_span val, const mn_pim_train_cfg *c,
                        mn_pim_train_result *res);
 
+/* ---------------------------------------------------------------- online adaptation
+ * A trained canceller that keeps learning while it cancels, for couplings that drift
+ * (docs/pim.md "Online adaptation").  Outputs [lo, hi) are predicted block by block; after each
+ * block, `steps` Adam steps (no weight decay, constant lr, global-norm clipping, the border-
+ * truncated MSE) on `batch` random windows from the latest `history` samples of (tx, rx) up to
+ * the block's end.  A block is thus predicted only by weights that saw earlier rx; tx within
+ * the receptive field ahead is the canceller's latency, as in mn_pim_net_predict_range. */
+typedef struct {
+    int block;       /* samples predicted between updates (default 1024) */
+    int steps;       /* optimizer steps after each block (default 8; 0: no adaptation) */
+    int batch;       /* windows per step, <= the net's max_B (default 4) */
+    int window;      /* samples per window, 2 border < window <= the net's window (default 2048) */
+    int64_t history; /* windows come from the latest `history` samples, >= window (default 16384) */
+    float lr;        /* Adam learning rate (default 3e-3) */
+    float clip;      /* max global gradient norm (default 1) */
+    uint64_t seed;   /* the window draws */
+} mn_pim_adapt_cfg;
+
+typedef struct {
+    long updates;     /* optimizer steps taken */
+    double last_loss; /* the last step's loss (scaled units) */
+    double seconds;
+} mn_pim_adapt_result;
+
+mn_pim_adapt_cfg mn_pim_adapt_default(void);
+/* tx [n_tx, n], rx [n_rx, n] row-major; out [n_rx, hi - lo].  q's weights are changed (they end
+ * adapted to the signal's end) and its Adam moments reset.  res may be NULL. */
+mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *tx, const float complex *rx, int64_t n,
+                       int64_t lo, int64_t hi, const mn_pim_adapt_cfg *c, mn_pim_adapt_result *res);
+
 /* What a training-state checkpoint holds; mn_pim_train_ckpt_info reads the whole file (every
  * tensor, checked against the architecture it records), so MN_OK means --resume can load it. */
 typedef struct {

@@ -209,10 +209,12 @@ typedef struct {
     double *per_ch;
     double ceiling_db; /* NAN when unknown */
     double seconds;
+    const mn_pim_adapt_cfg *adapt; /* the online adaptation used, or NULL */
 } eval_result;
 
-/* Predict over span s of the data and score it (border = the canceller's). */
-static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_span s)
+/* Predict over span s of the data and score it (border = the canceller's).  With ad, the
+ * neural canceller adapts online over s (mn_pim_adapt) and its weights change. */
+static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_span s, const mn_pim_adapt_cfg *ad)
 {
     const int64_t n = d->tx.n, len = s.end - s.begin;
     float complex *tx = mn_malloc((size_t)c->n_tx * len * sizeof *tx);
@@ -221,11 +223,12 @@ static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_sp
     r->per_ch = mn_malloc((size_t)c->n_rx * sizeof *r->per_ch);
     mn_status st = MN_OK;
     if (!tx || !y || !p || !r->per_ch) st = mn_error(MN_ERR_NOMEM, "evaluation of %lld samples", (long long)len);
+    r->adapt = ad;
     if (st == MN_OK) {
         for (int a = 0; a < c->n_tx; a++) memcpy(tx + a * len, d->tx.x + a * n + s.begin, (size_t)len * sizeof *tx);
         for (int q = 0; q < c->n_rx; q++) memcpy(y + q * len, d->rx.x + q * n + s.begin, (size_t)len * sizeof *y);
         double t0 = mn_time_sec();
-        st = canceller_predict(c, p, tx, len);
+        st = ad ? mn_pim_adapt(&c->net, p, d->tx.x, d->rx.x, n, s.begin, s.end, ad, NULL) : canceller_predict(c, p, tx, len);
         r->seconds = mn_time_sec() - t0;
     }
     if (st == MN_OK) st = mn_pim_metrics_compute(&r->m, r->per_ch, y, p, c->n_rx, len, len, c->border);
@@ -251,6 +254,15 @@ static void print_result(const canceller *c, const eval_result *r, double train_
         cJSON_AddNumberToObject(o, "macs_per_sample", (double)c->macs);
         if (isfinite(r->ceiling_db)) cJSON_AddNumberToObject(o, "noise_ceiling_db", r->ceiling_db);
         cJSON_AddNumberToObject(o, "samples_test", (double)r->m.samples);
+        if (r->adapt) {
+            cJSON *a = cJSON_AddObjectToObject(o, "adapt");
+            char lr[32]; /* the float as it prints, not its binary expansion */
+            snprintf(lr, sizeof lr, "%g", (double)r->adapt->lr);
+            cJSON_AddNumberToObject(a, "lr", strtod(lr, NULL));
+            cJSON_AddNumberToObject(a, "steps", r->adapt->steps);
+            cJSON_AddNumberToObject(a, "block", r->adapt->block);
+            cJSON_AddNumberToObject(a, "history", (double)r->adapt->history);
+        }
         cJSON_AddNumberToObject(o, "seconds", train_seconds + r->seconds);
         char *txt = cJSON_PrintUnformatted(o);
         if (txt) puts(txt);
@@ -260,6 +272,9 @@ static void print_result(const canceller *c, const eval_result *r, double train_
     }
     printf("model %-8s %ld params, %ld MAC/sample%s\n", c->kind, c->params, c->macs,
            c->precision == MN_PRECISION_BF16 ? ", bf16 inference" : "");
+    if (r->adapt)
+        printf("adapting online: %d Adam steps at lr %g after every %d samples, from the last %lld\n", r->adapt->steps,
+               (double)r->adapt->lr, r->adapt->block, (long long)r->adapt->history);
     printf("test  %lld samples/channel: APE %.2f dB pooled, %.2f dB mean, NMSE %.2f dB", (long long)r->m.samples,
            r->m.ape_db, r->m.ape_mean_db, r->m.nmse_db);
     if (isfinite(r->ceiling_db)) printf(", noise ceiling %.2f dB", r->ceiling_db);
@@ -502,7 +517,7 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "%s: note: could not remove the checkpoint '%s': %s\n", cmd, ckpt, strerror(errno));
     eval_result r = {0};
     if (sp[2].end - sp[2].begin > 2 * c.border) {
-        st = evaluate(&r, &c, &d, sp[2]);
+        st = evaluate(&r, &c, &d, sp[2], NULL);
         if (st != MN_OK) code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
         else print_result(&c, &r, train_s, json);
     } else if (!quiet)
@@ -521,11 +536,18 @@ static int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "pim eval";
     const char *model = NULL, *dir = NULL, *txs = NULL, *rxs = NULL, *split = "0.7,0.1,0.2", *prec = "fp32";
-    bool json = false, help = false;
+    bool json = false, help = false, adapt = false;
     int threads = 0;
+    mn_pim_adapt_cfg ad = mn_pim_adapt_default();
+    double ad_lr = ad.lr;
     mn_opt opts[] = {
         {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},
         {"--data", MN_OPT_STR, &dir, 0, -1, "folder with tx.npy, rx.npy (and meta.json)", false},
+        {"--adapt", MN_OPT_FLAG, &adapt, 0, -1, "keep learning while cancelling (neural models; docs/pim.md)", false},
+        {"--adapt-lr", MN_OPT_DOUBLE, &ad_lr, 1e-8, 1, "online learning rate (default 3e-3)", false},
+        {"--adapt-steps", MN_OPT_INT, &ad.steps, 0, 64, "optimizer steps per block (default 8)", false},
+        {"--adapt-block", MN_OPT_INT, &ad.block, 64, 1 << 20, "samples per block (default 1024)", false},
+        {"--adapt-history", MN_OPT_I64, &ad.history, 1025, 1 << 24, "samples the windows are drawn from (default 16384)", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
         {"--split", MN_OPT_STR, &split, 0, -1, "evaluate the TEST part of TRAIN,VAL,TEST (default 0.7,0.1,0.2; 0,0,1 = all)", false},
@@ -543,9 +565,19 @@ static int cmd_eval(int argc, char **argv)
     mn_precision precision;
     if (parse_split(cmd, split, frac) || parse_precision(cmd, prec, &precision)) return MN_EXIT_USAGE;
     if (threads > 0) mn_threads_set(threads);
+    ad.lr = (float)ad_lr;
+    for (const mn_opt *o = opts; o->name && !adapt; o++)
+        if (o->seen && !strncmp(o->name, "--adapt-", 8))
+            return mn_cli_fail(MN_EXIT_USAGE, cmd, "%s tunes online adaptation: add --adapt", o->name);
+    if (adapt && precision != MN_PRECISION_FP32)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt trains while it predicts, in fp32: drop --precision %s", prec);
     canceller c;
     mn_status st = canceller_load(&c, model, 4096);
     if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
+    if (adapt && !c.neural) {
+        canceller_free(&c);
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt needs a neural model; '%s' is a closed-form %s fit", model, c.kind);
+    }
     if ((st = canceller_set_precision(&c, precision)) != MN_OK) {
         int code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
         canceller_free(&c);
@@ -563,7 +595,7 @@ static int cmd_eval(int argc, char **argv)
         code = mn_cli_fail(MN_EXIT_USAGE, cmd, "the model maps %d Tx -> %d Rx channels, the data has %d -> %d", c.n_tx,
                            c.n_rx, d.tx.nch, d.rx.nch);
     else if ((st = mn_pim_split(sp, d.tx.n, frac, 2L * c.border + 1)) != MN_OK ||
-             (st = evaluate(&r, &c, &d, sp[2])) != MN_OK)
+             (st = evaluate(&r, &c, &d, sp[2], adapt ? &ad : NULL)) != MN_OK)
         code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
     else
         print_result(&c, &r, 0, json);

@@ -118,7 +118,7 @@ int mn_cli_pim_simulate(int argc, char **argv)
     const char *out = NULL, *scenario = "static", *format = "npy", *kind = "mixed";
     int n_tx = 32, n_rx = 16, threads = 0, junctions = 4, oversample = 8;
     int64_t samples = 200000;
-    double pnr = 40.0, drive = 1.0;
+    double pnr = 40.0, drive = 1.0, drift_tau = 0;
     uint64_t seed = 1;
     bool force = false, quiet = false, plot = true, no_plot = false;
     mn_opt opts[] = {
@@ -132,6 +132,7 @@ int mn_cli_pim_simulate(int argc, char **argv)
         {"--format", MN_OPT_STR, &format, 0, -1, "npy, or sigmf (npy plus SigMF pairs); default npy", false},
         {"--junctions", MN_OPT_INT, &junctions, 1, MN_PIM_MAX_JUNCTIONS, "PIM junctions (default 4)", false},
         {"--junction-kind", MN_OPT_STR, &kind, 0, -1, "mixed, tunnel, contact or cubic (default mixed)", false},
+        {"--drift-tau", MN_OPT_DOUBLE, &drift_tau, 1, 1e12, "dynamic: drift correlation time in samples (default 50000, 0.8 ms)", false},
         {"--drive", MN_OPT_DOUBLE, &drive, 1e-3, 20, "junction drive, rms of b|v| (default 1.0)", false},
         {"--oversample", MN_OPT_INT, &oversample, 4, 16, "oversampling of the nonlinearity: 4, 8, 12, 16 (default 8)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all; output does not depend on it)", false},
@@ -169,6 +170,9 @@ int mn_cli_pim_simulate(int argc, char **argv)
     c.junction_kind = (mn_pim_junction_kind)jk;
     c.drive = drive;
     c.oversample = oversample;
+    if (drift_tau > 0) c.drift_tau = drift_tau;
+    if (drift_tau > 0 && c.scenario != MN_PIM_DYNAMIC)
+        return mn_cli_fail(MN_EXIT_USAGE, CMD, "--drift-tau applies to --scenario dynamic (the static scenario does not drift)");
     if (threads > 0) mn_threads_set(threads);
 
     /* outputs: refuse to clobber without --force */
