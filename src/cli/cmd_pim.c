@@ -547,7 +547,7 @@ static int cmd_eval(int argc, char **argv)
         {"--adapt-lr", MN_OPT_DOUBLE, &ad_lr, 1e-8, 1, "online learning rate (default 3e-3)", false},
         {"--adapt-steps", MN_OPT_INT, &ad.steps, 0, 64, "optimizer steps per block (default 8)", false},
         {"--adapt-block", MN_OPT_INT, &ad.block, 64, 1 << 20, "samples per block (default 1024)", false},
-        {"--adapt-history", MN_OPT_I64, &ad.history, 1025, 1 << 24, "samples the windows are drawn from (default 16384)", false},
+        {"--adapt-history", MN_OPT_I64, &ad.history, 2048, 1 << 24, "latest samples the windows are drawn from, >= 2048 (default 16384)", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
         {"--split", MN_OPT_STR, &split, 0, -1, "evaluate the TEST part of TRAIN,VAL,TEST (default 0.7,0.1,0.2; 0,0,1 = all)", false},
