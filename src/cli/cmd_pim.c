@@ -217,15 +217,16 @@ typedef struct {
 static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_span s, const mn_pim_adapt_cfg *ad)
 {
     const int64_t n = d->tx.n, len = s.end - s.begin;
-    float complex *tx = mn_malloc((size_t)c->n_tx * len * sizeof *tx);
+    /* adaptation reads the whole signal in place; plain prediction takes a copy of the span */
+    float complex *tx = ad ? NULL : mn_malloc((size_t)c->n_tx * len * sizeof *tx);
     float complex *y = mn_malloc((size_t)c->n_rx * len * sizeof *y);
     float complex *p = mn_malloc((size_t)c->n_rx * len * sizeof *p);
     r->per_ch = mn_malloc((size_t)c->n_rx * sizeof *r->per_ch);
     mn_status st = MN_OK;
-    if (!tx || !y || !p || !r->per_ch) st = mn_error(MN_ERR_NOMEM, "evaluation of %lld samples", (long long)len);
+    if ((!ad && !tx) || !y || !p || !r->per_ch) st = mn_error(MN_ERR_NOMEM, "evaluation of %lld samples", (long long)len);
     r->adapt = ad;
     if (st == MN_OK) {
-        for (int a = 0; a < c->n_tx; a++) memcpy(tx + a * len, d->tx.x + a * n + s.begin, (size_t)len * sizeof *tx);
+        for (int a = 0; a < c->n_tx && tx; a++) memcpy(tx + a * len, d->tx.x + a * n + s.begin, (size_t)len * sizeof *tx);
         for (int q = 0; q < c->n_rx; q++) memcpy(y + q * len, d->rx.x + q * n + s.begin, (size_t)len * sizeof *y);
         double t0 = mn_time_sec();
         st = ad ? mn_pim_adapt(&c->net, p, d->tx.x, d->rx.x, n, s.begin, s.end, ad, NULL) : canceller_predict(c, p, tx, len);
