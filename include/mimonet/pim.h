@@ -223,6 +223,7 @@ typedef struct {
     long step, steps;
     double best_val_ape_db; /* NAN before the first validation */
     long best_step;
+    uint64_t seed;          /* the run's --seed */
 } mn_pim_ckpt_info;
 
 mn_status mn_pim_train_ckpt_info(const char *path, mn_pim_ckpt_info *info);

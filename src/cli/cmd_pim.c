@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,12 +205,21 @@ static mn_status canceller_load(canceller *c, const char *path, int window)
 
 /* ------------------------------------------------------------------ evaluation and reporting */
 
+/* pim train --restarts: seeds seed0 .. seed0 + n - 1 were trained to step `probe`; chosen kept on. */
+struct restarts {
+    int n;
+    uint64_t seed0, chosen;
+    long probe;
+    double probe_db[64]; /* best validation APE of each by step `probe`; NAN: not known (resumed later, diverged) */
+};
+
 typedef struct {
     mn_pim_metrics m;
     double *per_ch;
     double ceiling_db; /* NAN when unknown */
     double seconds;
     const mn_pim_adapt_cfg *adapt; /* the online adaptation used, or NULL */
+    const struct restarts *restarts; /* pim train --restarts: the probes, or NULL */
 } eval_result;
 
 /* Predict over span s of the data and score it (border = the canceller's).  With ad, the
@@ -264,6 +274,17 @@ static void print_result(const canceller *c, const eval_result *r, double train_
             cJSON_AddNumberToObject(a, "block", r->adapt->block);
             cJSON_AddNumberToObject(a, "history", (double)r->adapt->history);
         }
+        if (r->restarts) {
+            const struct restarts *x = r->restarts;
+            cJSON *a = cJSON_AddObjectToObject(o, "restarts");
+            cJSON_AddNumberToObject(a, "probe_steps", (double)x->probe);
+            cJSON_AddNumberToObject(a, "chosen_seed", (double)x->chosen);
+            cJSON *sd = cJSON_AddArrayToObject(a, "seeds"), *v = cJSON_AddArrayToObject(a, "probe_val_ape_db");
+            for (int i = 0; i < x->n; i++) {
+                cJSON_AddItemToArray(sd, cJSON_CreateNumber((double)(x->seed0 + (uint64_t)i)));
+                cJSON_AddItemToArray(v, isfinite(x->probe_db[i]) ? cJSON_CreateNumber(x->probe_db[i]) : cJSON_CreateNull());
+            }
+        }
         cJSON_AddNumberToObject(o, "seconds", train_seconds + r->seconds);
         char *txt = cJSON_PrintUnformatted(o);
         if (txt) puts(txt);
@@ -276,6 +297,9 @@ static void print_result(const canceller *c, const eval_result *r, double train_
     if (r->adapt)
         printf("adapting online: %d Adam steps at lr %g after every %d samples, from the last %lld\n", r->adapt->steps,
                (double)r->adapt->lr, r->adapt->block, (long long)r->adapt->history);
+    if (r->restarts)
+        printf("restarts: %d seeds from %" PRIu64 " probed for %ld steps; kept seed %" PRIu64 "\n", r->restarts->n,
+               r->restarts->seed0, r->restarts->probe, r->restarts->chosen);
     printf("test  %lld samples/channel: APE %.2f dB pooled, %.2f dB mean, NMSE %.2f dB", (long long)r->m.samples,
            r->m.ape_db, r->m.ape_mean_db, r->m.nmse_db);
     if (isfinite(r->ceiling_db)) printf(", noise ceiling %.2f dB", r->ceiling_db);
@@ -288,13 +312,27 @@ static void print_result(const canceller *c, const eval_result *r, double train_
 
 /* The checkpoint must not be an input or --out.  A fresh run refuses to overwrite a checkpoint
  * (it holds an unfinished run) unless --force; --resume needs one. */
+static void remove_candidates(const char *ckpt, const char *curve, uint64_t seed0, int n, int keep);
+static void cand_path(char *buf, size_t size, const char *path, uint64_t seed);
+
+/* With --restarts N the run's state may also be in the candidates' "<ckpt>.seed<S>" files: a
+ * fresh run (--force) removes them, --resume needs one of them or ckpt. */
 static int check_checkpoint(const char *cmd, const char *ckpt, const char *out, bool resume, bool force,
-                            const pim_data *d)
+                            const pim_data *d, int restarts, uint64_t seed, const char *curve)
 {
     if (same_file(ckpt, d->tx_path) || same_file(ckpt, d->rx_path) || same_file(ckpt, out))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--checkpoint '%s' is also an input or --out; choose another file", ckpt);
     if (!mn_cli_out_dir_ok(cmd, ckpt)) return MN_EXIT_USAGE;
     bool exists = mn_cli_exists(ckpt);
+    for (int i = 0; i < restarts && restarts > 1 && !exists; i++) {
+        char path[4300];
+        cand_path(path, sizeof path, ckpt, seed + (uint64_t)i);
+        exists = mn_cli_exists(path);
+    }
+    if (!resume && exists && force && restarts > 1) {
+        (void)unlink(ckpt);
+        remove_candidates(ckpt, curve, seed, restarts, restarts);
+    }
     if (resume && !exists)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "no checkpoint '%s' to resume; run without --resume to start", ckpt);
     if (!resume && exists && !force)
@@ -347,14 +385,205 @@ static void remove_stale_temporaries(const char *ckpt)
     closedir(dp);
 }
 
+/* What every leg of a neural pim train run shares. */
+typedef struct {
+    const char *cmd, *kind;
+    const pim_data *d;
+    const mn_span *sp;   /* train, val, test */
+    mn_pim_train_cfg tc; /* steps, batch, window, rates, patience, checkpoint_every */
+    bool quiet;
+} train_ctx;
+
+typedef struct {
+    mn_cli_progress_state ps;
+    long stop_at;     /* > 0: ask to stop after this step */
+    bool probe_done;  /* the stop was stop_at's, not Ctrl-C's */
+} leg_progress;
+
+static int leg_progress_fn(const mn_pim_progress *p, void *user)
+{
+    leg_progress *lp = user;
+    if (mn_cli_progress(p, &lp->ps)) return 1;
+    if (lp->stop_at > 0 && p->step >= lp->stop_at) lp->probe_done = true;
+    return lp->probe_done;
+}
+
+/* One leg: c->net created from `seed` and trained (or resumed from ckpt) to the end, or with
+ * stop_at > 0 to that step, whose state is then checkpointed (*probe_done set, status
+ * MN_ERR_INTERRUPTED).  curve (may be NULL) gets the rows, continued on resume. */
+static mn_status train_leg(canceller *c, const train_ctx *x, uint64_t seed, const char *ckpt, const char *curve,
+                           bool resume, long stop_at, mn_pim_train_result *res, bool *probe_done)
+{
+    memset(res, 0, sizeof *res);
+    res->best_val_ape_db = NAN;
+    mn_rng rng;
+    mn_rng_seed(&rng, seed);
+    mn_status st = mn_pim_net_create(&c->net, x->kind, x->d->tx.nch, x->d->rx.nch, x->tc.batch, x->tc.window, &rng);
+    if (st != MN_OK) return st;
+    fill_from_net(c);
+    mn_pim_train_cfg tc = x->tc;
+    tc.seed = seed;
+    tc.checkpoint = ckpt;
+    tc.resume = resume;
+    mn_pim_ckpt_info info;
+    if (resume && (st = mn_pim_train_ckpt_info(ckpt, &info)) != MN_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mn_error_msg());
+        return mn_error(st, "%s; to start over instead, drop --resume and pass --force", msg);
+    }
+    if (resume && !x->quiet)
+        fprintf(stderr, "%s: resuming '%s' at step %ld of %ld\n", x->cmd, ckpt, info.step, info.steps);
+    leg_progress lp = {.stop_at = stop_at};
+    mn_cli_progress_init(&lp.ps, x->quiet);
+    if (curve) {
+        /* On --resume the curve goes on from the checkpoint: rows past it (written before
+         * the interruption) are dropped, so every step appears once. */
+        bool append = resume && mn_cli_exists(curve);
+        if (append) st = trim_curve(curve, info.step);
+        lp.ps.curve = st == MN_OK ? fopen(curve, append ? "a" : "w") : NULL;
+        if (st == MN_OK && !lp.ps.curve) st = mn_error(MN_ERR_IO, "cannot write --curve '%s': %s", curve, strerror(errno));
+        if (lp.ps.curve) setvbuf(lp.ps.curve, NULL, _IOLBF, 0); /* whole rows on disk, whenever a kill comes */
+        if (lp.ps.curve && !append) fprintf(lp.ps.curve, "step,loss,lr,grad_norm,val_ape_db\n");
+    }
+    tc.progress = leg_progress_fn;
+    tc.progress_user = &lp;
+    if (st == MN_OK) {
+        remove_stale_temporaries(ckpt);
+        if (curve) remove_stale_temporaries(curve);
+        st = mn_pim_train(&c->net, x->d->tx.x, x->d->rx.x, x->d->tx.n, x->sp[0], x->sp[1], &tc, res);
+    }
+    if (lp.ps.curve && fclose(lp.ps.curve) != 0 && st == MN_OK) st = mn_error(MN_ERR_IO, "writing --curve '%s'", curve);
+    if (lp.probe_done && lp.ps.tty && !x->quiet) fputc('\n', stderr); /* the bar stopped mid-line */
+    if (probe_done) *probe_done = lp.probe_done && st == MN_ERR_INTERRUPTED;
+    if (res->resume_note[0] && !x->quiet)
+        fprintf(stderr, "%s: note: resumed with other settings than the checkpoint's (%s); the result will differ "
+                "from an uninterrupted run\n", x->cmd, res->resume_note);
+    return st;
+}
+
+/* The files of restart candidate `seed`: "<path>.seed<S>". */
+static void cand_path(char *buf, size_t size, const char *path, uint64_t seed)
+{
+    snprintf(buf, size, "%s.seed%" PRIu64, path, seed);
+}
+
+/* Remove the candidates' checkpoints and curves, except the one of seed `keep` (none: n). */
+static void remove_candidates(const char *ckpt, const char *curve, uint64_t seed0, int n, int keep)
+{
+    char path[4300];
+    for (int i = 0; i < n; i++) {
+        if (i == keep) continue;
+        cand_path(path, sizeof path, ckpt, seed0 + (uint64_t)i);
+        (void)unlink(path);
+        if (curve) {
+            cand_path(path, sizeof path, curve, seed0 + (uint64_t)i);
+            (void)unlink(path);
+        }
+    }
+}
+
+/* pim train --restarts: train each seed to step x->probe, keep the best validation APE, and train
+ * it on to the end from its checkpoint, so that the model equals a plain run with that seed.
+ * Resumable at every point: the probes' states sit in "<ckpt>.seed<S>" until one is chosen, and
+ * the chosen one moves to ckpt.  0 or an exit code (message printed). */
+static int train_restarts(canceller *c, const train_ctx *x, struct restarts *r, const char *ckpt, const char *curve,
+                          bool resume, mn_pim_train_result *res)
+{
+    char ck[4300], cv[4300];
+    double seconds = 0;
+    bool finished = false; /* the chosen one ended (early stop) before the probe step */
+    mn_status st;
+    mn_pim_ckpt_info info;
+    for (int i = 0; i < r->n; i++) r->probe_db[i] = NAN;
+    bool have_main = resume && mn_cli_exists(ckpt);
+    if (have_main) {
+        /* Interrupted after the choice: the checkpoint names the chosen seed. */
+        if ((st = mn_pim_train_ckpt_info(ckpt, &info)) != MN_OK)
+            return mn_cli_fail(mn_cli_exit_code(st), x->cmd, "%s; to start over instead, drop --resume and pass --force",
+                               mn_error_msg());
+        if (info.seed - r->seed0 >= (uint64_t)r->n)
+            return mn_cli_fail(MN_EXIT_USAGE, x->cmd, "'%s' holds a run of seed %" PRIu64 ", not one of --seed %" PRIu64
+                               " .. %" PRIu64 " (--restarts %d)", ckpt, info.seed, r->seed0, r->seed0 + (uint64_t)r->n - 1, r->n);
+        r->chosen = info.seed;
+        remove_candidates(ckpt, curve, r->seed0, r->n, r->n); /* left if a kill came between choice and clean-up */
+    } else {
+        int best = -1;
+        bool ended[64] = {false};
+        for (int i = 0; i < r->n; i++) {
+            uint64_t seed = r->seed0 + (uint64_t)i;
+            cand_path(ck, sizeof ck, ckpt, seed);
+            if (curve) cand_path(cv, sizeof cv, curve, seed);
+            bool have = resume && mn_cli_exists(ck);
+            if (have && (st = mn_pim_train_ckpt_info(ck, &info)) == MN_OK && info.step >= r->probe) {
+                r->probe_db[i] = info.best_val_ape_db;
+                if (!x->quiet) fprintf(stderr, "%s: seed %" PRIu64 " was probed before: best validation APE %.2f dB\n",
+                                       x->cmd, seed, r->probe_db[i]);
+            } else {
+                if (!x->quiet)
+                    fprintf(stderr, "%s: restart %d of %d, seed %" PRIu64 ": %s to step %ld\n", x->cmd, i + 1, r->n, seed,
+                            have ? "resuming" : "training", r->probe);
+                mn_pim_train_result rr;
+                bool probed = false;
+                st = train_leg(c, x, seed, ck, curve ? cv : NULL, have, r->probe, &rr, &probed);
+                mn_pim_net_free(&c->net);
+                c->neural = false;
+                seconds += rr.seconds;
+                if (st == MN_ERR_INTERRUPTED && !probed)
+                    return mn_cli_fail(MN_EXIT_INTERRUPTED, x->cmd, "interrupted at step %ld of seed %" PRIu64 "; the "
+                                       "states are saved beside '%s': run the same command with --resume to continue",
+                                       rr.steps_done, seed, ckpt);
+                if (st == MN_ERR_NUMERIC) { /* a diverged seed is dropped; the others go on */
+                    if (!x->quiet) fprintf(stderr, "%s: seed %" PRIu64 " dropped: %s\n", x->cmd, seed, mn_error_msg());
+                    (void)unlink(ck);
+                    continue;
+                }
+                if (st != MN_OK && st != MN_ERR_INTERRUPTED)
+                    return mn_cli_fail(mn_cli_exit_code(st), x->cmd, "%s", mn_error_msg());
+                ended[i] = st == MN_OK;
+                r->probe_db[i] = rr.best_val_ape_db;
+                if (!x->quiet)
+                    fprintf(stderr, "%s: seed %" PRIu64 ": best validation APE %.2f dB by step %ld%s\n", x->cmd, seed,
+                            r->probe_db[i], rr.steps_done, ended[i] ? " (stopped early)" : "");
+            }
+            if (isfinite(r->probe_db[i]) && (best < 0 || r->probe_db[i] > r->probe_db[best])) best = i;
+        }
+        if (best < 0) return mn_cli_fail(MN_EXIT_RUNTIME, x->cmd, "every restart diverged; lower --lr-max");
+        r->chosen = r->seed0 + (uint64_t)best;
+        finished = ended[best];
+        if (!finished) { /* its state becomes the run's checkpoint, its curve the run's */
+            cand_path(ck, sizeof ck, ckpt, r->chosen);
+            if (rename(ck, ckpt) != 0)
+                return mn_cli_fail(MN_EXIT_RUNTIME, x->cmd, "cannot move '%s' to '%s': %s", ck, ckpt, strerror(errno));
+            if (curve) {
+                cand_path(cv, sizeof cv, curve, r->chosen);
+                if (rename(cv, curve) != 0)
+                    return mn_cli_fail(MN_EXIT_RUNTIME, x->cmd, "cannot move '%s' to '%s': %s", cv, curve, strerror(errno));
+            }
+        }
+        remove_candidates(ckpt, curve, r->seed0, r->n, finished ? r->n : best);
+        if (!x->quiet)
+            fprintf(stderr, "%s: keeping seed %" PRIu64 " (%.2f dB); %s to step %ld\n", x->cmd, r->chosen, r->probe_db[best],
+                    finished ? "it stopped early, so it is trained again from the start" : "training on", x->tc.steps);
+    }
+    /* A seed that stopped early is trained again from scratch: the same run, to its end. */
+    st = train_leg(c, x, r->chosen, ckpt, curve, !finished, 0, res, NULL);
+    res->seconds += seconds;
+    if (st == MN_ERR_INTERRUPTED)
+        return mn_cli_fail(MN_EXIT_INTERRUPTED, x->cmd, "interrupted at step %ld; the training state is saved in '%s': "
+                           "run the same command with --resume to continue", res->steps_done, ckpt);
+    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), x->cmd, "%s", mn_error_msg());
+    return 0;
+}
+
 static int cmd_train(int argc, char **argv)
 {
     const char *cmd = "pim train";
     const char *dir = NULL, *txs = NULL, *rxs = NULL, *out = NULL, *kind = "light", *split = "0.7,0.1,0.2";
     const char *curve = NULL, *ckpt = NULL;
     bool json = false, force = false, quiet = false, help = false, resume = false;
-    int threads = 0, batch = 16, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = 8;
-    int64_t steps = 3000, eval_every = 100, ckpt_every = 100;
+    int threads = 0, batch = 16, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = 8, restarts = 1;
+    int64_t steps = 3000, eval_every = 100, ckpt_every = 100, probe = 0;
+    struct restarts rs = {0};
     char ckpt_default[4200];
     uint64_t seed = 1;
     double lr_max = 1e-2, lr_min = 1e-3, ridge = 1e-7;
@@ -376,6 +605,8 @@ static int cmd_train(int argc, char **argv)
         {"--lag", MN_OPT_INT, &lag, 0, 16, "gmp: lagging envelope terms (default 0)", false},
         {"--ridge", MN_OPT_DOUBLE, &ridge, 0, 1, "gmp/fir: ridge on normalized columns (default 1e-7)", false},
         {"--seed", MN_OPT_U64, &seed, 0, -1, "random seed (default 1)", false},
+        {"--restarts", MN_OPT_INT, &restarts, 1, 64, "train seeds SEED.. SEED+N-1 to --probe, keep the best on validation (default 1)", false},
+        {"--probe", MN_OPT_I64, &probe, 1, 1e9, "--restarts: steps each seed trains before the choice (default 2/5 of --steps)", false},
         {"--split", MN_OPT_STR, &split, 0, -1, "TRAIN,VAL,TEST fractions, contiguous, test last (default 0.7,0.1,0.2)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
         {"--eval-every", MN_OPT_I64, &eval_every, 1, 1e9, "steps between validations (default 100)", false},
@@ -401,6 +632,15 @@ static int cmd_train(int argc, char **argv)
     if (classical && (resume || ckpt))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--resume and --checkpoint apply to neural models; a %s fit is "
                            "closed-form and has no training state", kind);
+    if (classical && restarts > 1)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--restarts applies to neural models; a %s fit is closed-form", kind);
+    if (probe && restarts < 2) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--probe sets --restarts' probe: add --restarts N");
+    if (restarts > 1) {
+        if (!probe) probe = 2 * steps / 5;
+        if (probe >= steps || probe < eval_every)
+            return mn_cli_fail(MN_EXIT_USAGE, cmd, "--probe %lld must lie in [--eval-every %lld, --steps %lld): the choice "
+                               "needs a validation, and steps after it", (long long)probe, (long long)eval_every, (long long)steps);
+    }
     if (!classical && !ckpt) {
         if (snprintf(ckpt_default, sizeof ckpt_default, "%s.ckpt", out) >= (int)sizeof ckpt_default)
             return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out path is too long");
@@ -412,7 +652,8 @@ static int cmd_train(int argc, char **argv)
     pim_data d;
     int code = load_data(cmd, &d, dir, txs, rxs);
     if (code) return code;
-    if (check_output(cmd, out, force, d.tx_path, d.rx_path) || (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d))) {
+    if (check_output(cmd, out, force, d.tx_path, d.rx_path) ||
+        (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d, restarts, seed, curve))) {
         free_data(&d);
         return MN_EXIT_USAGE;
     }
@@ -437,67 +678,38 @@ static int cmd_train(int argc, char **argv)
         }
         if (st == MN_OK) fill_from_gmp(&c);
     } else {
-        mn_rng rng;
-        mn_rng_seed(&rng, seed);
-        st = mn_pim_net_create(&c.net, kind, d.tx.nch, d.rx.nch, batch, window, &rng);
-        if (st == MN_OK) {
-            fill_from_net(&c);
-            st = mn_pim_split(sp, n, frac, window);
+        st = mn_pim_split(sp, n, frac, window);
+        if (st == MN_OK && restarts > 1 && sp[1].end <= sp[1].begin) {
+            code = mn_cli_fail(MN_EXIT_USAGE, cmd, "--restarts keeps the best validation APE: --split %s has no VAL part", split);
+            goto done;
         }
         if (st == MN_OK) {
-            mn_pim_train_cfg tc = mn_pim_train_default();
-            tc.steps = steps;
-            tc.batch = batch;
-            tc.window = window;
-            tc.lr_max = (float)lr_max;
-            tc.lr_min = (float)lr_min;
-            tc.patience = patience;
-            tc.seed = seed;
-            tc.eval_every = eval_every;
-            tc.checkpoint = ckpt;
-            tc.checkpoint_every = ckpt_every;
-            tc.resume = resume;
-            mn_pim_ckpt_info info;
-            if (resume && (st = mn_pim_train_ckpt_info(ckpt, &info)) != MN_OK) {
-                code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s; to start over instead, drop --resume and pass --force",
-                                   mn_error_msg());
-                goto done;
-            }
-            if (resume && !quiet)
-                fprintf(stderr, "%s: resuming '%s' at step %ld of %ld\n", cmd, ckpt, info.step, info.steps);
-            mn_cli_progress_state ps;
-            mn_cli_progress_init(&ps, quiet);
-            if (curve) {
-                /* On --resume the curve goes on from the checkpoint: rows past it (written before
-                 * the interruption) are dropped, so every step appears once. */
-                bool append = resume && mn_cli_exists(curve);
-                if (append) st = trim_curve(curve, info.step);
-                ps.curve = st == MN_OK ? fopen(curve, append ? "a" : "w") : NULL;
-                if (st == MN_OK && !ps.curve) st = mn_error(MN_ERR_IO, "cannot write --curve '%s': %s", curve, strerror(errno));
-                if (ps.curve) setvbuf(ps.curve, NULL, _IOLBF, 0); /* whole rows on disk, whenever a kill comes */
-                if (ps.curve && !append) fprintf(ps.curve, "step,loss,lr,grad_norm,val_ape_db\n");
-            }
-            tc.progress = mn_cli_progress;
-            tc.progress_user = &ps;
+            train_ctx x = {.cmd = cmd, .kind = kind, .d = &d, .sp = sp, .tc = mn_pim_train_default(), .quiet = quiet};
+            x.tc.steps = steps;
+            x.tc.batch = batch;
+            x.tc.window = window;
+            x.tc.lr_max = (float)lr_max;
+            x.tc.lr_min = (float)lr_min;
+            x.tc.patience = patience;
+            x.tc.eval_every = eval_every;
+            x.tc.checkpoint_every = ckpt_every;
             mn_cli_catch_sigint();
             mn_pim_train_result res;
-            memset(&res, 0, sizeof res);
-            if (st == MN_OK) {
-                remove_stale_temporaries(ckpt);
-                remove_stale_temporaries(out);
-                if (curve) remove_stale_temporaries(curve);
-                st = mn_pim_train(&c.net, d.tx.x, d.rx.x, n, sp[0], sp[1], &tc, &res);
+            remove_stale_temporaries(out);
+            if (restarts > 1) {
+                rs.n = restarts;
+                rs.seed0 = seed;
+                rs.probe = probe;
+                if ((code = train_restarts(&c, &x, &rs, ckpt, curve, resume, &res)) != 0) goto done;
+            } else {
+                st = train_leg(&c, &x, seed, ckpt, curve, resume, 0, &res, NULL);
+                if (st == MN_ERR_INTERRUPTED) {
+                    code = mn_cli_fail(MN_EXIT_INTERRUPTED, cmd, "interrupted at step %ld; the training state is saved in "
+                                       "'%s': run the same command with --resume to continue", res.steps_done, ckpt);
+                    goto done;
+                }
             }
-            if (ps.curve && fclose(ps.curve) != 0 && st == MN_OK) st = mn_error(MN_ERR_IO, "writing --curve '%s'", curve);
             train_s = res.seconds;
-            if (res.resume_note[0] && !quiet)
-                fprintf(stderr, "%s: note: resumed with other settings than the checkpoint's (%s); the result will differ "
-                        "from an uninterrupted run\n", cmd, res.resume_note);
-            if (st == MN_ERR_INTERRUPTED) {
-                code = mn_cli_fail(MN_EXIT_INTERRUPTED, cmd, "interrupted at step %ld; the training state is saved in "
-                                   "'%s': run the same command with --resume to continue", res.steps_done, ckpt);
-                goto done;
-            }
             if (st == MN_OK && !quiet)
                 fprintf(stderr, "%s: %ld steps in %.1f s, best validation APE %.2f dB at step %ld%s\n", cmd,
                         res.steps_done, res.seconds, res.best_val_ape_db, res.best_step,
@@ -519,6 +731,7 @@ static int cmd_train(int argc, char **argv)
     eval_result r = {0};
     if (sp[2].end - sp[2].begin > 2 * c.border) {
         st = evaluate(&r, &c, &d, sp[2], NULL);
+        r.restarts = restarts > 1 ? &rs : NULL;
         if (st != MN_OK) code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
         else print_result(&c, &r, train_s, json);
     } else if (!quiet)

@@ -421,6 +421,7 @@ mn_status mn_pim_train_ckpt_info(const char *path, mn_pim_ckpt_info *info)
     info->steps = id.steps;
     info->best_val_ape_db = isfinite(pos.best_ape) ? pos.best_ape : (double)NAN;
     info->best_step = pos.best_step;
+    info->seed = id.seed;
 done:
     pim_state_free(&s);
     mn_model_free(&m);

@@ -7,13 +7,18 @@
  *   - divergence stops training with the last good checkpoint left on disk, loadable;
  *   - CLI: `pim train` killed with SIGKILL at random moments, then --resume'd, writes the same
  *     model file byte for byte as an uninterrupted run; every checkpoint left behind loads;
- *     SIGINT saves a checkpoint and exits 130.
+ *     SIGINT saves a checkpoint and exits 130;
+ *   - CLI: --restarts keeps the seed with the best probe and equals its plain run, also when
+ *     killed and resumed.
  * The CLI test needs the binary: MN_CLI (set by `make test`), else build/mimonet. */
 #include "mn_test.h"
+
+#include <cjson/cJSON.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,20 +251,32 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Start `cli pim train <common> --out out --curve out.csv [--resume]` in dir, stdio to /dev/null. */
-static pid_t spawn(const char *cli, const char *dir, const char *out, bool resume)
+/* Start `cli pim train <common> --out out --curve out.csv [--resume] [extra...]` in dir, stdio to
+ * /dev/null (stdout to `json` when given).  extra: NULL-terminated, or NULL. */
+static pid_t spawn_x(const char *cli, const char *dir, const char *out, bool resume, const char *const *extra,
+                     const char *json)
 {
     char curve[512];
     snprintf(curve, sizeof curve, "%s.csv", out);
+    const char *argv[40] = {cli, "pim", "train", "--data", "d", "--out", out, "--window", "1100", "--batch", "4",
+                            "--steps", "200", "--eval-every", "10", "--checkpoint-every", "5", "--threads", "2",
+                            "--curve", curve, "--quiet"};
+    int argc = 22;
+    if (resume) argv[argc++] = "--resume";
+    for (int i = 0; extra && extra[i] && argc < 39; i++) argv[argc++] = extra[i];
+    argv[argc] = NULL;
     pid_t pid = fork();
     if (pid != 0) return pid;
-    int nul = open("/dev/null", O_RDWR);
-    if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || chdir(dir) != 0) _exit(127);
+    int nul = open("/dev/null", O_RDWR), js = json ? open(json, O_WRONLY | O_CREAT | O_TRUNC, 0644) : nul;
+    if (nul < 0 || js < 0 || dup2(nul, 0) < 0 || dup2(js, 1) < 0 || dup2(nul, 2) < 0 || chdir(dir) != 0) _exit(127);
     alarm(120);
-    execl(cli, cli, "pim", "train", "--data", "d", "--out", out, "--window", "1100", "--batch", "4", "--steps", "200",
-          "--eval-every", "10", "--checkpoint-every", "5", "--threads", "2", "--curve", curve, "--quiet", resume ? "--resume" : NULL,
-          (char *)NULL);
+    execv(cli, (char *const *)argv);
     _exit(127);
+}
+
+static pid_t spawn(const char *cli, const char *dir, const char *out, bool resume)
+{
+    return spawn_x(cli, dir, out, resume, NULL, NULL);
 }
 
 /* Wait for pid; the exit code, or -signal. */
@@ -371,6 +388,121 @@ MN_TEST(pim_train_cli_survives_sigkill_and_sigint)
     }
     snprintf(b, sizeof b, "%s/c.safetensors", dir);
     MN_CHECK(t, same_bytes(a, b));
+}
+
+/* The best validation APE by step `probe` in a --curve CSV (-INFINITY if none). */
+static double curve_best(const char *path, long probe)
+{
+    size_t n = 0;
+    char *txt = (char *)mn_test_read_bytes(path, &n);
+    double best = -INFINITY;
+    char *l = txt ? strchr(txt, '\n') : NULL; /* past the header */
+    while (l && *++l) {
+        char *end = strchr(l, '\n');
+        if (end) *end = '\0';
+        long step = strtol(l, NULL, 10);
+        const char *last = strrchr(l, ',');
+        double a = last ? strtod(last + 1, NULL) : (double)NAN;
+        if (step <= probe && isfinite(a) && a > best) best = a;
+        l = end;
+    }
+    free(txt);
+    return best;
+}
+
+/* pim train --restarts 3: every seed's probe figure is its plain run's best validation APE by the
+ * probe step, the kept seed has the highest, and the model and curve are byte for byte a plain
+ * run of that seed.  Killed at random moments (while probing or after the choice) and resumed,
+ * it ends the same, with no candidate files left. */
+MN_TEST(pim_train_cli_restarts_keep_the_best_seed)
+{
+    const char *cli = cli_path();
+    if (!cli) {
+        MN_CHECK_MSG(t, 0, "no mimonet binary: build it (make) and set MN_CLI to its path");
+        return;
+    }
+    const char *dir = mn_test_tmpdir(t);
+    char cmd[8192], a[4400], b[4400], js[4400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' pim simulate --out d --samples 16000 --tx 2 --rx 1 --seed 4 --quiet --no-plot",
+             dir, cli);
+    MN_CHECK(t, system(cmd) == 0);
+    enum { R = 3, PROBE = 70 };
+    const uint64_t seed0 = 2 + t->seed % 5;
+    char seed_s[32];
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)seed0);
+    const char *extra[] = {"--restarts", "3", "--probe", "70", "--seed", seed_s, "--json", NULL};
+    snprintf(js, sizeof js, "%s/r.json", dir);
+    double t0 = now();
+    MN_CHECK(t, reap(spawn_x(cli, dir, "r.safetensors", false, extra, js)) == 0);
+    double t_ref = now() - t0;
+    size_t n = 0;
+    char *txt = (char *)mn_test_read_bytes(js, &n);
+    cJSON *o = txt ? cJSON_ParseWithLength(txt, n) : NULL;
+    free(txt);
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "restarts");
+    const cJSON *chosen = cJSON_GetObjectItemCaseSensitive(rs, "chosen_seed"),
+                *probes = cJSON_GetObjectItemCaseSensitive(rs, "probe_val_ape_db");
+    MN_CHECK_MSG(t, cJSON_IsNumber(chosen) && cJSON_GetArraySize(probes) == R, "no restarts record in the JSON");
+    if (!cJSON_IsNumber(chosen) || cJSON_GetArraySize(probes) != R) {
+        cJSON_Delete(o);
+        return;
+    }
+    uint64_t kept = (uint64_t)chosen->valuedouble;
+    double top = -INFINITY;
+    for (int i = 0; i < R; i++) {
+        /* the plain run of seed0 + i, whose curve gives the probe figure independently */
+        char sd[32], out[64];
+        snprintf(sd, sizeof sd, "%llu", (unsigned long long)(seed0 + (uint64_t)i));
+        snprintf(out, sizeof out, "p%d.safetensors", i);
+        const char *plain[] = {"--seed", sd, NULL};
+        MN_CHECK(t, reap(spawn_x(cli, dir, out, false, plain, NULL)) == 0);
+        snprintf(a, sizeof a, "%s/%s.csv", dir, out);
+        double want = curve_best(a, PROBE), got = cJSON_GetArrayItem(probes, i)->valuedouble;
+        MN_CHECK_MSG(t, fabs(want - got) < 1e-3, "seed %s: probe %.5f dB, its plain run's curve %.5f dB", sd, got, want);
+        if (got > top) top = got;
+        if (seed0 + (uint64_t)i == kept) {
+            MN_CHECK_MSG(t, got == top, "kept seed %s is not the best so far", sd);
+            snprintf(a, sizeof a, "%s/r.safetensors", dir);
+            snprintf(b, sizeof b, "%s/%s", dir, out);
+            MN_CHECK_MSG(t, same_bytes(a, b), "the --restarts model differs from seed %s's plain run", sd);
+            snprintf(a, sizeof a, "%s/r.safetensors.csv", dir);
+            snprintf(b, sizeof b, "%s/%s.csv", dir, out);
+            MN_CHECK_MSG(t, same_bytes(a, b), "the --restarts curve differs from seed %s's plain run", sd);
+        }
+    }
+    MN_CHECK(t, cJSON_GetArrayItem(probes, (int)(kept - seed0))->valuedouble == top);
+    cJSON_Delete(o);
+    MN_CHECK(t, mn_test_count_files(dir, ".seed") == 0 && mn_test_count_files(dir, ".ckpt") == 0);
+
+    /* SIGKILL at random moments, then --resume: the same model and curve. */
+    mn_rng g;
+    mn_rng_seed(&g, t->seed ^ 0xbeefULL);
+    int kills = 0, finished = 0;
+    const char *again[] = {"--restarts", "3", "--probe", "70", "--seed", seed_s, NULL};
+    for (int i = 0; i < 8 && !finished; i++) {
+        bool have = mn_test_count_files(dir, "k.safetensors.ckpt") > 0;
+        pid_t pid = spawn_x(cli, dir, "k.safetensors", have, again, NULL);
+        sleep_s(t_ref * (0.05 + 0.4 * mn_rng_uniform(&g)));
+        kill(pid, SIGKILL);
+        int code = reap(pid);
+        if (code == 0) finished = 1;
+        else {
+            MN_CHECK_MSG(t, code == -SIGKILL, "run %d ended with %d", i, code);
+            kills++;
+        }
+    }
+    if (!finished)
+        MN_CHECK(t, reap(spawn_x(cli, dir, "k.safetensors", mn_test_count_files(dir, "k.safetensors.ckpt") > 0, again,
+                                 NULL)) == 0);
+    MN_CHECK_MSG(t, kills >= 2, "only %d kills landed", kills);
+    snprintf(a, sizeof a, "%s/r.safetensors", dir);
+    snprintf(b, sizeof b, "%s/k.safetensors", dir);
+    MN_CHECK_MSG(t, same_bytes(a, b), "the killed and resumed --restarts model differs (%d kills)", kills);
+    snprintf(a, sizeof a, "%s/r.safetensors.csv", dir);
+    snprintf(b, sizeof b, "%s/k.safetensors.csv", dir);
+    MN_CHECK_MSG(t, same_bytes(a, b), "the killed and resumed --restarts curve differs (%d kills)", kills);
+    MN_CHECK(t, mn_test_count_files(dir, ".seed") == 0 && mn_test_count_files(dir, ".ckpt") == 0 &&
+                    mn_test_count_files(dir, ".tmp.") == 0);
 }
 
 /* Every allocation of a checkpointed training run, of resuming it, and of reading a checkpoint's
