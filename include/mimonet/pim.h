@@ -34,6 +34,9 @@ int mn_pim_model_light(mn_model *m, int n_tx, int n_rx);
  * 128 -> 48), and the physics-shaped "poly", "poly-large" and "junction" (docs/pim.md).
  * Returns the output node or -1 (unknown name: MN_ERR_INVALID recorded). */
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx);
+/* The names mn_pim_model_declare knows, as "light, large, ..." for messages and help. */
+const char *mn_pim_model_kinds(void);
+bool mn_pim_model_known(const char *kind);
 /* Physics-informed starting values for a built model of this kind, over its random ones (only
  * "junction" has any: half-band carrier-split filters).  mn_pim_net_create applies it. */
 void mn_pim_model_prior(mn_model *m, const char *kind);

@@ -584,6 +584,8 @@ static int cmd_train(int argc, char **argv)
     int threads = 0, batch = 16, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = 8, restarts = 1;
     int64_t steps = 3000, eval_every = 100, ckpt_every = 100, probe = 0;
     struct restarts rs = {0};
+    char model_help[160];
+    snprintf(model_help, sizeof model_help, "%s, gmp, fir (default light)", mn_pim_model_kinds());
     char ckpt_default[4200];
     uint64_t seed = 1;
     double lr_max = 1e-2, lr_min = 1e-3, ridge = 1e-7;
@@ -592,7 +594,7 @@ static int cmd_train(int argc, char **argv)
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC (npy, file.mat:VAR, csv, sigmf-meta)", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC, same time base as --tx", false},
         {"--out", MN_OPT_STR, &out, 0, -1, "model file to write (.safetensors)", false},
-        {"--model", MN_OPT_STR, &kind, 0, -1, "light (default), large, static, dynamic, poly, poly-large, junction, gmp, fir", false},
+        {"--model", MN_OPT_STR, &kind, 0, -1, model_help, false},
         {"--steps", MN_OPT_I64, &steps, 1, 1e9, "training steps (default 3000)", false},
         {"--batch", MN_OPT_INT, &batch, 1, 64, "windows per step (default 16)", false},
         {"--window", MN_OPT_INT, &window, 1025, 1 << 20, "samples per window, > 1024 (default 2048)", false},
@@ -625,10 +627,8 @@ static int cmd_train(int argc, char **argv)
     }
     if (!out) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--out MODEL.safetensors is required");
     bool classical = !strcmp(kind, "gmp") || !strcmp(kind, "fir");
-    if (!classical && strcmp(kind, "light") && strcmp(kind, "large") && strcmp(kind, "static") && strcmp(kind, "dynamic") &&
-        strcmp(kind, "poly") && strcmp(kind, "poly-large") && strcmp(kind, "junction"))
-        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (light, large, static, dynamic, poly, poly-large, junction, gmp, fir)",
-                           kind);
+    if (!classical && !mn_pim_model_known(kind))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --model '%s' (%s, gmp, fir)", kind, mn_pim_model_kinds());
     if (classical && (resume || ckpt))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--resume and --checkpoint apply to neural models; a %s fit is "
                            "closed-form and has no training state", kind);

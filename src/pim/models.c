@@ -204,6 +204,23 @@ void mn_pim_model_prior(mn_model *m, const char *kind)
     if (!strcmp(kind, "junction") && m->params.w) junction_prior(m);
 }
 
+/* The one list of neural model names (mn_pim_model_declare below must match it). */
+static const char model_kinds[] = "light, large, static, dynamic, poly, poly-large, junction";
+
+const char *mn_pim_model_kinds(void) { return model_kinds; }
+
+bool mn_pim_model_known(const char *kind)
+{
+    size_t len = kind ? strlen(kind) : 0;
+    for (const char *p = model_kinds; len && *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && !strncmp(p, kind, len)) return true;
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return false;
+}
+
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
 {
     if (!strcmp(kind, "junction")) return model_junction(m, n_tx, n_rx, 8, 11, 48, 63);
@@ -214,6 +231,6 @@ int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
     if (!strcmp(kind, "dynamic")) return model_dynamic(m, n_tx, n_rx);
     if (!strcmp(kind, "large")) return model_large(m, n_tx, n_rx);
     if (m->status == MN_OK)
-        m->status = mn_error(MN_ERR_INVALID, "unknown model '%s' (neural models: light, large, static, dynamic, poly, poly-large, junction)", kind);
+        m->status = mn_error(MN_ERR_INVALID, "unknown model '%s' (neural models: %s)", kind, model_kinds);
     return -1;
 }

@@ -302,6 +302,20 @@ MN_TEST(model_pim_budgets)
     mn_model_init(&m);
     MN_CHECK(t, mn_pim_model_declare(&m, "nope", 2, 1) == -1 && m.status == MN_ERR_INVALID);
     mn_model_free(&m);
+    /* The listed names (help and messages) are exactly the declarable ones. */
+    char list[256];
+    snprintf(list, sizeof list, "%s", mn_pim_model_kinds());
+    int listed = 0;
+    for (char *save = NULL, *k = strtok_r(list, ", ", &save); k; k = strtok_r(NULL, ", ", &save), listed++) {
+        mn_model_init(&m);
+        MN_CHECK_MSG(t, mn_pim_model_known(k) && mn_pim_model_declare(&m, k, 2, 1) > 0, "'%s' is listed", k);
+        mn_model_free(&m);
+    }
+    MN_CHECK(t, listed == 7);
+    static const char *const unknown[] = {"", "nope", "poly-", "light,", "Light", "junction ", "gmp"};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        MN_CHECK_MSG(t, !mn_pim_model_known(unknown[i]), "'%s' is not a neural model", unknown[i]);
+    MN_CHECK(t, !mn_pim_model_known(NULL));
 }
 
 /* Regression (fuzz/fuzz_model_json.c): a conv whose span dil*(k-1) does not fit an int made
