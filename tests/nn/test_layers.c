@@ -208,6 +208,17 @@ MN_TEST(nn_act_forward_values)
     float nan_in = NAN, nan_out = 0.0f;
     mn_act_forward(&nan_out, &nan_in, 1, MN_ACT_SIGMOID, 0.0f);
     MN_CHECK(t, nan_out != nan_out);
+    /* tanh: odd, saturates to exactly +-1, NaN propagates, and keeps relative accuracy for
+     * tiny inputs and on both sides of its switch at |x| = 0.625 */
+    const float tx[12] = {-INFINITY, -1e30f, -44.1f, 44.1f, 1e30f, INFINITY, 1e-30f, -3e-8f, 0.6249999f, 0.6250001f, -0.625f, NAN};
+    float ty[12];
+    mn_act_forward(ty, tx, 12, MN_ACT_TANH, 0.0f);
+    for (int i = 0; i < 3; i++) MN_CHECK_MSG(t, ty[i] == -1.0f && ty[5 - i] == 1.0f, "tanh(%g) = %g", (double)tx[i], (double)ty[i]);
+    for (int i = 6; i < 11; i++) {
+        double e = fabs((double)ty[i] - tanh((double)tx[i])) / fabs(tanh((double)tx[i]));
+        MN_CHECK_MSG(t, e < 3e-7, "tanh(%.9g): relative error %.3g", (double)tx[i], e);
+    }
+    MN_CHECK(t, ty[11] != ty[11]);
     /* in place is allowed */
     float v[3] = {-2.0f, 0.0f, 3.0f};
     mn_act_forward(v, v, 3, MN_ACT_LEAKY, 0.25f);
