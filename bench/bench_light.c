@@ -197,6 +197,7 @@ int main(int argc, char **argv)
         return 1;
     }
     mn_model_set_fused(&m, !o.naive);
+    mn_model_set_input_grad(&m, false); /* as PyTorch, whose input does not require grad */
     if (o.precision != MN_PRECISION_FP32 && (o.naive || o.train)) {
         fprintf(stderr, "bench_light: --precision %s applies to fused inference only (not --naive or --mode train)\n",
                 mn_precision_name(o.precision));

@@ -290,6 +290,7 @@ typedef struct {
     bool fused_off;         /* set by mn_model_set_fused(m, false) */
     bool fused_ran;         /* the last forward ran fused (only the output node's y was written) */
     mn_precision precision; /* of fused eval forwards (mn_model_set_precision); FP32 by default */
+    bool no_input_grad;     /* set by mn_model_set_input_grad(m, false) */
 } mn_model;
 
 typedef struct {
@@ -374,8 +375,12 @@ mn_precision mn_model_precision(const mn_model *m);
  * for any other name). */
 const char *mn_precision_name(mn_precision p);
 mn_status mn_precision_parse(const char *name, mn_precision *p);
-/* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first. */
+/* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first.
+ * The gradient with respect to the input is left in nodes[0].dy, unless turned off by
+ * mn_model_set_input_grad(m, false) (training does not need it): then the convolutions that
+ * read the input skip that part of their backward, and nodes[0].dy is unspecified. */
 mn_status mn_model_backward(mn_model *m, const float *dy);
+void mn_model_set_input_grad(mn_model *m, bool on);
 float *mn_model_output(const mn_model *m, int *C, int *T);
 int mn_model_in_channels(const mn_model *m);
 int mn_model_out_channels(const mn_model *m);

@@ -21,6 +21,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#define MN_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define OMP(x) MN_PRAGMA(omp x)
+#else
+#define OMP(x)
+#endif
+
 void mn_model_init(mn_model *m)
 {
     memset(m, 0, sizeof *m);
@@ -475,6 +482,8 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
     return MN_OK;
 }
 
+void mn_model_set_input_grad(mn_model *m, bool on) { m->no_input_grad = !on; }
+
 mn_status mn_model_backward(mn_model *m, const float *dy)
 {
     if (!m->built || m->B < 1) return mn_error(MN_ERR_INVALID, "model: backward before forward");
@@ -482,9 +491,27 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
         return mn_error(MN_ERR_INVALID, "model: backward after a fused eval forward, which keeps no activations "
                         "(run forward with training = true, or mn_model_set_fused(m, false))");
     int B = m->B;
-    for (int i = 0; i < m->n_nodes; i++) {
-        mn_node *n = &m->nodes[i];
-        memset(n->dy, 0, (size_t)B * n->C * n->T * sizeof(float));
+    /* Without the input's gradient, convolutions reading the input pass dinp = NULL; any other
+     * reader still accumulates into it, so then it is zeroed as usual. */
+    bool skip_input = m->no_input_grad;
+    for (int i = 1; i < m->n_nodes && skip_input; i++) {
+        const mn_node *n = &m->nodes[i];
+        if ((n->in0 == 0 && n->kind != MN_NODE_CONV1D) || n->in1 == 0)
+            skip_input = false;
+    }
+    /* Zero every gradient buffer (each backward accumulates into its input's), in fixed chunks
+     * shared by the threads. */
+    enum { ZCHUNK = 1 << 16 };
+    OMP(parallel if(m->n_nodes > 1))
+    for (int i = skip_input ? 1 : 0; i < m->n_nodes; i++) {
+        const mn_node *n = &m->nodes[i];
+        const size_t cnt = (size_t)B * n->C * n->T;
+        const long nch = (long)((cnt + ZCHUNK - 1) / ZCHUNK);
+        OMP(for schedule(static) nowait)
+        for (long c = 0; c < nch; c++) {
+            const size_t o = (size_t)c * ZCHUNK;
+            memset(n->dy + o, 0, (cnt - o < ZCHUNK ? cnt - o : ZCHUNK) * sizeof(float));
+        }
     }
     mn_node *out = &m->nodes[m->output];
     memcpy(out->dy, dy, (size_t)B * out->C * out->T * sizeof(float));
@@ -492,8 +519,8 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
         mn_node *n = &m->nodes[i];
         mn_node *a = &m->nodes[n->in0];
         size_t cnt = (size_t)B * n->C * n->T;
-        /* The input node's gradient is computed too: callers may want d loss / d x. */
-        float *da = a->dy;
+        /* The input node's gradient is computed too, unless turned off: callers may want d loss / d x. */
+        float *da = n->in0 == 0 && skip_input ? NULL : a->dy;
         switch (n->kind) {
         case MN_NODE_CONV1D:
             mn_conv1d_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B, a->T,

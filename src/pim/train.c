@@ -181,7 +181,9 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
         double loss = mn_loss_mse(dy, out, yb, B, cout, T, bd);
         double gnorm = NAN;
         if (isfinite(loss)) {
+            mn_model_set_input_grad(&q->model, false); /* only the weights' gradients are used */
             st = mn_model_backward(&q->model, dy);
+            mn_model_set_input_grad(&q->model, true);
             if (st != MN_OK) goto done;
             gnorm = mn_clip_grad_norm(&q->model.params, c->clip);
         }

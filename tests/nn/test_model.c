@@ -166,6 +166,54 @@ MN_TEST(model_pim_physics_gradcheck)
     }
 }
 
+/* mn_model_set_input_grad(m, false), as training runs: the weights' gradients are bitwise those
+ * of a backward that also computes d loss / d x, whether the input feeds only convolutions (the
+ * PIM models) or also another node (a tanh here), and switching it back on restores dx. */
+MN_TEST(model_input_grad_off_same_weight_grads)
+{
+    for (int kk = 0; kk < 4; kk++) {
+        mn_model m;
+        mn_model_init(&m);
+        if (kk < 3) {
+            static const char *const kinds[] = {"light", "junction", "poly"};
+            MN_CHECK(t, mn_pim_model_declare(&m, kinds[kk], 2, 1) > 0);
+        } else {
+            int x0 = mn_model_input(&m, 4);
+            const mn_conv1d_cfg cv = {.cin = 4, .cout = 2, .k = 3, .dil = 1, .groups = 1, .pad = MN_PAD_SAME, .bias = true};
+            int a = mn_model_conv1d(&m, x0, "a", &cv);
+            int b = mn_model_conv1d(&m, mn_model_act(&m, x0, MN_ACT_TANH, 0), "b", &cv);
+            MN_CHECK(t, mn_model_add(&m, a, b) > 0);
+        }
+        mn_rng rng;
+        mn_rng_seed(&rng, t->seed + (uint64_t)kk);
+        enum { B = 2, T = 40 };
+        MN_CHECK_OK(t, mn_model_build(&m, B, T, &rng));
+        float x[B * 4 * T], r[B * 2 * T], dx[B * 4 * T];
+        for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = (float)mn_rng_normal(&rng);
+        for (size_t i = 0; i < sizeof r / sizeof *r; i++) r[i] = (float)mn_rng_normal(&rng);
+        float *g = mn_malloc(m.params.total * sizeof *g);
+        MN_CHECK(t, g != NULL);
+        for (int pass = 0; pass < 3 && g; pass++) {
+            mn_model_set_input_grad(&m, pass != 1);
+            MN_CHECK_OK(t, mn_model_forward(&m, x, B, T, true));
+            mn_params_zero_grad(&m.params);
+            MN_CHECK_OK(t, mn_model_backward(&m, r));
+            if (pass == 0) {
+                memcpy(g, m.params.g, m.params.total * sizeof *g);
+                memcpy(dx, m.nodes[0].dy, sizeof dx);
+                double n2 = 0;
+                for (size_t i = 0; i < sizeof dx / sizeof *dx; i++) n2 += (double)dx[i] * (double)dx[i];
+                MN_CHECK_MSG(t, n2 > 0, "model %d: no input gradient", kk);
+            } else {
+                MN_CHECK_MSG(t, !memcmp(g, m.params.g, m.params.total * sizeof *g), "model %d pass %d: weight gradients differ", kk, pass);
+                if (pass == 2) MN_CHECK_MSG(t, !memcmp(dx, m.nodes[0].dy, sizeof dx), "model %d: dx not restored", kk);
+            }
+        }
+        mn_free(g);
+        mn_model_free(&m);
+    }
+}
+
 MN_TEST(model_json_round_trip)
 {
     mn_model a, b;
