@@ -268,6 +268,34 @@ MN_TEST(nn_conv1d_gradients)
     }
 }
 
+/* Long kernels: the weight gradient keeps up to 128 taps' sums at once (conv1d.c WT_TAPS) and
+ * takes a tap-major loop beyond; both sides of that switch against finite differences. */
+MN_TEST(nn_conv1d_long_kernel_gradients)
+{
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed ^ 0x10a6);
+    static const conv_case longk[] = {
+        {"depthwise k 128", {2, 4, 128, 1, 2, MN_PAD_SAME, true}},
+        {"grouped k 129", {4, 2, 129, 1, 2, MN_PAD_SAME, false}},
+    };
+    for (size_t i = 0; i < sizeof longk / sizeof *longk; i++) {
+        conv_fd f = {.c = longk[i].c, .B = 2, .T = 150};
+        const mn_conv1d_cfg *c = &f.c;
+        f.to = mn_conv1d_out_len(c, f.T, NULL, NULL);
+        size_t nx = (size_t)f.B * c->cin * f.T, nw = wsize(c), ny = (size_t)f.B * c->cout * f.to;
+        f.x = randn(&rng, nx, 1.0);
+        f.w = randn(&rng, nw, 0.1);
+        f.b = c->bias ? randn(&rng, (size_t)c->cout, 0.5) : NULL;
+        f.y = zeros(ny);
+        f.r = randn(&rng, ny, 1.0);
+        float *dw = zeros(nw), *db = zeros((size_t)c->cout);
+        mn_conv1d_backward(NULL, dw, c->bias ? db : NULL, f.r, f.x, f.w, f.B, f.T, c);
+        check_fd(t, longk[i].name, "w", conv_loss, &f, f.w, dw, nw);
+        mn_free(f.x); mn_free(f.w); mn_free(f.b); mn_free(f.y); mn_free(f.r);
+        mn_free(dw); mn_free(db);
+    }
+}
+
 /* ---------------------------------------------------------------- thread invariance */
 
 static void conv_run(const mn_conv1d_cfg *c, int B, int T, const float *x, const float *w,
