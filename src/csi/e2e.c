@@ -22,12 +22,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MN_PRAGMA(x) _Pragma(#x)
+#include "../nn/pragma.h"
 #ifdef _OPENMP
 #include <omp.h>
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
 #endif
 
 /* Below this many complex multiply-adds a per-drop loop runs on the calling thread (a parallel

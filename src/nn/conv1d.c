@@ -35,12 +35,7 @@
 
 #include <string.h>
 
-#define MN_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
-#endif
+#include "pragma.h"
 
 /* Time columns per pointwise GEMM task; fixed so the decomposition is thread-independent. */
 #define PW_CHUNK 512

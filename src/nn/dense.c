@@ -17,12 +17,7 @@
  */
 #include "mimonet/nn.h"
 
-#define MN_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
-#endif
+#include "pragma.h"
 
 #define DENSE_ROWS 32
 #define PAR_MIN_WORK 65536L

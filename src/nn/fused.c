@@ -65,12 +65,7 @@
 #include <omp.h>
 #endif
 
-#define MN_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
-#endif
+#include "pragma.h"
 
 /* Target frame width (columns): the tile is this minus the halos, so a tile's widest op spans
  * 32 units of 16.  The light model's frames then take ~0.6 MB per thread (L2: 1 MB on Zen 5). */

@@ -20,12 +20,7 @@
 #include <math.h>
 #include <string.h>
 
-#define MN_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
-#endif
+#include "pragma.h"
 
 #define LOSS_CHUNKS 64
 #define PAR_MIN_WORK 65536L

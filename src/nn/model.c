@@ -21,12 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MN_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
-#endif
+#include "pragma.h"
 
 void mn_model_init(mn_model *m)
 {

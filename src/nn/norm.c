@@ -31,12 +31,7 @@
 #include <math.h>
 #include <string.h>
 
-#define MN_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
-#endif
+#include "pragma.h"
 
 #define PAR_MIN_WORK 32768L
 #define LN_CHUNK 256 /* time steps per layer-norm task */

@@ -13,12 +13,7 @@
  */
 #include "mimonet/nn.h"
 
-#define MN_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP(x) MN_PRAGMA(omp x)
-#else
-#define OMP(x)
-#endif
+#include "pragma.h"
 
 #define PAR_MIN_N 65536
 
