@@ -217,6 +217,27 @@ static double conv_loss(void *p)
     return s;
 }
 
+/* f with random x (unit), w (scale ws), b, r and room for y, for cfg c at B x T; sizes out. */
+static void conv_fd_init(conv_fd *f, const mn_conv1d_cfg *c, int B, int T, double ws, mn_rng *rng, size_t *nx,
+                         size_t *nw)
+{
+    *f = (conv_fd){.c = *c, .B = B, .T = T};
+    f->to = mn_conv1d_out_len(c, T, NULL, NULL);
+    size_t ny = (size_t)B * c->cout * f->to;
+    *nx = (size_t)B * c->cin * T;
+    *nw = wsize(c);
+    f->x = randn(rng, *nx, 1.0);
+    f->w = randn(rng, *nw, ws);
+    f->b = c->bias ? randn(rng, (size_t)c->cout, 0.5) : NULL;
+    f->y = zeros(ny);
+    f->r = randn(rng, ny, 1.0);
+}
+
+static void conv_fd_free(conv_fd *f)
+{
+    mn_free(f->x); mn_free(f->w); mn_free(f->b); mn_free(f->y); mn_free(f->r);
+}
+
 #define FD_H 1e-2 /* linear layers: no truncation error, see the top comment */
 #define FD_ATOL 1e-1
 #define FD_TOL 1e-2
@@ -235,15 +256,10 @@ MN_TEST(nn_conv1d_gradients)
     mn_rng rng;
     mn_rng_seed(&rng, t->seed ^ 0x9c0417);
     for (int i = 0; i < N_CASES; i++) {
-        conv_fd f = {.c = cases[i].c, .B = 2, .T = 11};
+        conv_fd f;
+        size_t nx, nw;
+        conv_fd_init(&f, &cases[i].c, 2, 11, 0.5, &rng, &nx, &nw);
         const mn_conv1d_cfg *c = &f.c;
-        f.to = mn_conv1d_out_len(c, f.T, NULL, NULL);
-        size_t nx = (size_t)f.B * c->cin * f.T, nw = wsize(c), ny = (size_t)f.B * c->cout * f.to;
-        f.x = randn(&rng, nx, 1.0);
-        f.w = randn(&rng, nw, 0.5);
-        f.b = c->bias ? randn(&rng, (size_t)c->cout, 0.5) : NULL;
-        f.y = zeros(ny);
-        f.r = randn(&rng, ny, 1.0);
         float *dx = zeros(nx), *dw = zeros(nw), *db = zeros((size_t)c->cout);
         mn_conv1d_backward(dx, dw, c->bias ? db : NULL, f.r, f.x, f.w, f.B, f.T, c);
         check_fd(t, cases[i].name, "inp", conv_loss, &f, f.x, dx, nx);
@@ -263,7 +279,7 @@ MN_TEST(nn_conv1d_gradients)
             for (int j = 0; j < c->cout; j++) e = fmax(e, fabs((double)db2[j] - 2.0 * (double)db[j]));
         MN_CHECK_MSG(t, e < 1e-5, "%s: backward twice != 2 x backward (%.3g)", cases[i].name, e);
         mn_free(dx2); mn_free(dw2); mn_free(db2);
-        mn_free(f.x); mn_free(f.w); mn_free(f.b); mn_free(f.y); mn_free(f.r);
+        conv_fd_free(&f);
         mn_free(dx); mn_free(dw); mn_free(db);
     }
 }
@@ -279,19 +295,14 @@ MN_TEST(nn_conv1d_long_kernel_gradients)
         {"grouped k 129", {4, 2, 129, 1, 2, MN_PAD_SAME, false}},
     };
     for (size_t i = 0; i < sizeof longk / sizeof *longk; i++) {
-        conv_fd f = {.c = longk[i].c, .B = 2, .T = 150};
+        conv_fd f;
+        size_t nx, nw;
+        conv_fd_init(&f, &longk[i].c, 2, 150, 0.1, &rng, &nx, &nw);
         const mn_conv1d_cfg *c = &f.c;
-        f.to = mn_conv1d_out_len(c, f.T, NULL, NULL);
-        size_t nx = (size_t)f.B * c->cin * f.T, nw = wsize(c), ny = (size_t)f.B * c->cout * f.to;
-        f.x = randn(&rng, nx, 1.0);
-        f.w = randn(&rng, nw, 0.1);
-        f.b = c->bias ? randn(&rng, (size_t)c->cout, 0.5) : NULL;
-        f.y = zeros(ny);
-        f.r = randn(&rng, ny, 1.0);
         float *dw = zeros(nw), *db = zeros((size_t)c->cout);
         mn_conv1d_backward(NULL, dw, c->bias ? db : NULL, f.r, f.x, f.w, f.B, f.T, c);
         check_fd(t, longk[i].name, "w", conv_loss, &f, f.w, dw, nw);
-        mn_free(f.x); mn_free(f.w); mn_free(f.b); mn_free(f.y); mn_free(f.r);
+        conv_fd_free(&f);
         mn_free(dw); mn_free(db);
     }
 }
