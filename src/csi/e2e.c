@@ -301,6 +301,7 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
                       mn_rng *rng, double *se_fb, double *se_srs)
 {
     const int K = e->cfg.K, M = e->cfg.M, F = e->cfg.F, L = e->L, B = d->n;
+    (void)L; /* read only by an OpenMP clause */
     const size_t MF = (size_t)M * F, n1 = (size_t)K * MF, n2 = 2 * n1;
     if ((int)s < 0 || s >= MN_E2E_SCHEME_COUNT) {
         mn_error(MN_ERR_INVALID, "csi e2e: scheme %d", (int)s);
@@ -402,6 +403,7 @@ mn_status mn_e2e_backward(mn_e2e *e, unsigned mask)
 {
     if (e->last_B < 1 || !e->last_data) return mn_error(MN_ERR_INVALID, "csi e2e: backward before a training forward");
     const int K = e->cfg.K, M = e->cfg.M, F = e->cfg.F, L = e->L, B = e->last_B;
+    (void)L; /* read only by an OpenMP clause */
     const size_t MF = (size_t)M * F, n1 = (size_t)K * MF, n2 = 2 * n1;
     const mn_e2e_scheme s = e->last_scheme;
     const bool w_proj = mask & 1u, w_enc = mask & 2u, w_fb = mask & 4u, w_srs = mask & 8u, w_fus = mask & 16u;

@@ -123,7 +123,7 @@ static mn_status csv_pass(const char *path, FILE *f, mn_io_csv_info *info, mn_si
     char header[sizeof info->header] = "";
     float *dst = s ? (float *)s->x : NULL;
     for (;;) {
-        bool eof;
+        bool eof = false;
         st = csv_getline(&r, &eof);
         if (st) goto done;
         if (eof) break;

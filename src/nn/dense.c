@@ -27,6 +27,7 @@ void mn_dense_forward(float *out, const float *inp, const float *w, const float 
 {
     const int nblk = (B + DENSE_ROWS - 1) / DENSE_ROWS;
     const long work = (long)B * nin * nout;
+    (void)work; /* read only by the OpenMP clauses */
     OMP(parallel for schedule(static) if(parallel: work > PAR_MIN_WORK && nblk > 1))
     for (int k = 0; k < nblk; k++) {
         const int r0 = k * DENSE_ROWS, nr = B - r0 < DENSE_ROWS ? B - r0 : DENSE_ROWS;
@@ -42,6 +43,7 @@ void mn_dense_backward(float *dinp, float *dw, float *db, const float *dout, con
                        const float *w, int B, int nin, int nout)
 {
     const long work = (long)B * nin * nout;
+    (void)work; /* read only by the OpenMP clauses */
     if (dinp) {
         const int nblk = (B + DENSE_ROWS - 1) / DENSE_ROWS;
         OMP(parallel for schedule(static) if(parallel: work > PAR_MIN_WORK && nblk > 1))
