@@ -505,6 +505,13 @@ static int train_restarts(canceller *c, const train_ctx *x, struct restarts *r, 
             return mn_cli_fail(MN_EXIT_USAGE, x->cmd, "'%s' holds a run of seed %" PRIu64 ", not one of --seed %" PRIu64
                                " .. %" PRIu64 " (--restarts %d)", ckpt, info.seed, r->seed0, r->seed0 + (uint64_t)r->n - 1, r->n);
         r->chosen = info.seed;
+        /* A kill between the choice's two renames leaves the chosen curve under its candidate
+         * name: it is the run's curve. */
+        if (curve) {
+            cand_path(cv, sizeof cv, curve, r->chosen);
+            if (mn_cli_exists(cv) && rename(cv, curve) != 0)
+                return mn_cli_fail(MN_EXIT_RUNTIME, x->cmd, "cannot move '%s' to '%s': %s", cv, curve, strerror(errno));
+        }
         remove_candidates(ckpt, curve, r->seed0, r->n, r->n); /* left if a kill came between choice and clean-up */
     } else {
         int best = -1;
