@@ -82,8 +82,9 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
                 goto done;
             }
             mn_model_set_input_grad(&q->model, false); /* only the weights' gradients are used */
-            if ((st = mn_model_backward(&q->model, dy)) != MN_OK) goto done;
+            st = mn_model_backward(&q->model, dy);
             mn_model_set_input_grad(&q->model, true);
+            if (st != MN_OK) goto done;
             double g = mn_clip_grad_norm(p, c->clip);
             if (!isfinite(g)) {
                 st = mn_error(MN_ERR_NUMERIC, "adapt: the gradient norm is %g at sample %lld", g, (long long)e);
