@@ -9,6 +9,7 @@
  * `history` received samples move the weights on.  Everything is allocated once per call. */
 #include "mimonet/optim.h"
 #include "mimonet/pim.h"
+#include "train_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -73,19 +74,13 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
                 gather_window(xb + (size_t)b * cin * T, tx, q->n_tx, n, w, T, q->in_scale);
                 gather_window(yb + (size_t)b * cout * T, rx, q->n_rx, n, w, T, q->out_scale);
             }
-            mn_params_zero_grad(p);
-            if ((st = mn_model_forward(&q->model, xb, B, T, true)) != MN_OK) goto done;
-            double loss = mn_loss_mse(dy, mn_model_output(&q->model, NULL, NULL), yb, B, cout, T, bd);
+            double loss, g;
+            if ((st = pim_batch_grad(q, xb, yb, dy, B, T, c->clip, &loss, &g)) != MN_OK) goto done;
             if (!isfinite(loss)) {
                 st = mn_error(MN_ERR_NUMERIC, "adapt: the loss is %g at sample %lld; lower the adaptation rate", loss,
                               (long long)e);
                 goto done;
             }
-            mn_model_set_input_grad(&q->model, false); /* only the weights' gradients are used */
-            st = mn_model_backward(&q->model, dy);
-            mn_model_set_input_grad(&q->model, true);
-            if (st != MN_OK) goto done;
-            double g = mn_clip_grad_norm(p, c->clip);
             if (!isfinite(g)) {
                 st = mn_error(MN_ERR_NUMERIC, "adapt: the gradient norm is %g at sample %lld", g, (long long)e);
                 goto done;

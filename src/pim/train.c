@@ -68,6 +68,22 @@ static mn_status diverged(mn_pim_net *q, const float *best, const mn_pim_train_c
     return mn_error(MN_ERR_NUMERIC, "training diverged at step %ld (%s is %g); %s", step, what, value, kept);
 }
 
+mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, float *dy, int B, int T, float clip,
+                         double *loss, double *gnorm)
+{
+    *loss = *gnorm = NAN;
+    mn_params_zero_grad(&q->model.params);
+    mn_status st = mn_model_forward(&q->model, xb, B, T, true);
+    if (st != MN_OK) return st;
+    *loss = mn_loss_mse(dy, mn_model_output(&q->model, NULL, NULL), yb, B, 2 * q->n_rx, T, q->border);
+    if (!isfinite(*loss)) return MN_OK;
+    mn_model_set_input_grad(&q->model, false); /* only the weights' gradients are used */
+    st = mn_model_backward(&q->model, dy);
+    mn_model_set_input_grad(&q->model, true);
+    if (st == MN_OK) *gnorm = mn_clip_grad_norm(&q->model.params, clip);
+    return st;
+}
+
 mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float complex *rx, int64_t n,
                        mn_span train, mn_span val, const mn_pim_train_cfg *c, mn_pim_train_result *res)
 {
@@ -174,19 +190,8 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
             for (int ch = 0; ch < cout; ch++)
                 memcpy(yb + ((size_t)b * cout + ch) * T, Y + (size_t)ch * tlen + s, (size_t)T * sizeof *yb);
         }
-        mn_params_zero_grad(&q->model.params);
-        st = mn_model_forward(&q->model, xb, B, T, true);
-        if (st != MN_OK) goto done;
-        const float *out = mn_model_output(&q->model, NULL, NULL);
-        double loss = mn_loss_mse(dy, out, yb, B, cout, T, bd);
-        double gnorm = NAN;
-        if (isfinite(loss)) {
-            mn_model_set_input_grad(&q->model, false); /* only the weights' gradients are used */
-            st = mn_model_backward(&q->model, dy);
-            mn_model_set_input_grad(&q->model, true);
-            if (st != MN_OK) goto done;
-            gnorm = mn_clip_grad_norm(&q->model.params, c->clip);
-        }
+        double loss, gnorm;
+        if ((st = pim_batch_grad(q, xb, yb, dy, B, T, c->clip, &loss, &gnorm)) != MN_OK) goto done;
         if (!isfinite(loss) || !isfinite(gnorm)) {
             st = diverged(q, best, c, res, step, isfinite(loss) ? "the gradient norm" : "the loss",
                           isfinite(loss) ? gnorm : loss);
