@@ -461,6 +461,17 @@ static mn_status train_leg(canceller *c, const train_ctx *x, uint64_t seed, cons
     return st;
 }
 
+/* The exit code of a run's last leg: 0, or the message printed (an interruption says how to
+ * continue). */
+static int leg_exit(const train_ctx *x, mn_status st, const char *ckpt, const mn_pim_train_result *res)
+{
+    if (st == MN_ERR_INTERRUPTED)
+        return mn_cli_fail(MN_EXIT_INTERRUPTED, x->cmd, "interrupted at step %ld; the training state is saved in '%s': "
+                           "run the same command with --resume to continue", res->steps_done, ckpt);
+    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), x->cmd, "%s", mn_error_msg());
+    return 0;
+}
+
 /* The files of restart candidate `seed`: "<path>.seed<S>". */
 static void cand_path(char *buf, size_t size, const char *path, uint64_t seed)
 {
@@ -575,11 +586,7 @@ static int train_restarts(canceller *c, const train_ctx *x, struct restarts *r, 
     /* A seed that stopped early is trained again from scratch: the same run, to its end. */
     st = train_leg(c, x, r->chosen, ckpt, curve, !finished, 0, res, NULL);
     res->seconds += seconds;
-    if (st == MN_ERR_INTERRUPTED)
-        return mn_cli_fail(MN_EXIT_INTERRUPTED, x->cmd, "interrupted at step %ld; the training state is saved in '%s': "
-                           "run the same command with --resume to continue", res->steps_done, ckpt);
-    if (st != MN_OK) return mn_cli_fail(mn_cli_exit_code(st), x->cmd, "%s", mn_error_msg());
-    return 0;
+    return leg_exit(x, st, ckpt, res);
 }
 
 static int cmd_train(int argc, char **argv)
@@ -710,11 +717,7 @@ static int cmd_train(int argc, char **argv)
                 if ((code = train_restarts(&c, &x, &rs, ckpt, curve, resume, &res)) != 0) goto done;
             } else {
                 st = train_leg(&c, &x, seed, ckpt, curve, resume, 0, &res, NULL);
-                if (st == MN_ERR_INTERRUPTED) {
-                    code = mn_cli_fail(MN_EXIT_INTERRUPTED, cmd, "interrupted at step %ld; the training state is saved in "
-                                       "'%s': run the same command with --resume to continue", res.steps_done, ckpt);
-                    goto done;
-                }
+                if ((code = leg_exit(&x, st, ckpt, &res)) != 0) goto done;
             }
             train_s = res.seconds;
             if (st == MN_OK && !quiet)
