@@ -41,7 +41,7 @@
 #define PW_CHUNK 512
 /* Output rows of dw per pointwise weight-gradient task. */
 #define PW_ROWS 16
-/* Taps whose weight-gradient sums are kept at once (longer kernels take the tap-major loop). */
+/* Taps whose weight-gradient sums are kept at once (longer kernels go in chunks of it). */
 #define WT_TAPS 128
 /* Below this many multiply-adds a kernel runs on the calling thread only. */
 #define PAR_MIN_WORK 32768L
@@ -362,37 +362,25 @@ static void bwd_weight_general(float *dw, float *db, const float *dout, const fl
     OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
     for (int o = 0; o < g->cout; o++) {
         const int i0 = (o / g->cpg_out) * g->cpg_in;
-        if (dw && g->K <= WT_TAPS) {
-            /* Every tap of one (dy, x) row pair before the next pair, so both rows stay in L1;
-             * each tap still sums its batch items in ascending order, as below. */
+        if (dw) {
+            /* Every tap of one (dy, x) row pair before the next pair, so both rows stay in L1
+             * (up to WT_TAPS taps at a time); each tap sums its batch items in ascending order. */
             double acc[WT_TAPS];
             for (int ii = 0; ii < g->cpg_in; ii++) {
-                for (int k = 0; k < g->K; k++) acc[k] = 0.0;
-                for (int bi = 0; bi < B; bi++) {
-                    const float *dy = dout + ((size_t)bi * g->cout + o) * g->t_out;
-                    const float *x = inp + ((size_t)bi * g->cin + i0 + ii) * g->t_in;
-                    for (int k = 0; k < g->K; k++) {
-                        const int s = k * g->dil - g->pl;
-                        int lo, hi;
-                        tap_range(s, g->t_in, g->t_out, &lo, &hi);
-                        if (hi > lo) acc[k] += (double)dotf(dy + lo, x + lo + s, hi - lo);
-                    }
-                }
-                for (int k = 0; k < g->K; k++) dw[((size_t)o * g->cpg_in + ii) * g->K + k] += (float)acc[k];
-            }
-        } else if (dw) {
-            for (int ii = 0; ii < g->cpg_in; ii++) {
-                for (int k = 0; k < g->K; k++) {
-                    const int s = k * g->dil - g->pl;
-                    int lo, hi;
-                    tap_range(s, g->t_in, g->t_out, &lo, &hi);
-                    double acc = 0.0;
-                    for (int bi = 0; bi < B && hi > lo; bi++) {
+                for (int k0 = 0; k0 < g->K; k0 += WT_TAPS) {
+                    const int nk = g->K - k0 < WT_TAPS ? g->K - k0 : WT_TAPS;
+                    for (int k = 0; k < nk; k++) acc[k] = 0.0;
+                    for (int bi = 0; bi < B; bi++) {
                         const float *dy = dout + ((size_t)bi * g->cout + o) * g->t_out;
                         const float *x = inp + ((size_t)bi * g->cin + i0 + ii) * g->t_in;
-                        acc += (double)dotf(dy + lo, x + lo + s, hi - lo);
+                        for (int k = 0; k < nk; k++) {
+                            const int s = (k0 + k) * g->dil - g->pl;
+                            int lo, hi;
+                            tap_range(s, g->t_in, g->t_out, &lo, &hi);
+                            if (hi > lo) acc[k] += (double)dotf(dy + lo, x + lo + s, hi - lo);
+                        }
                     }
-                    dw[((size_t)o * g->cpg_in + ii) * g->K + k] += (float)acc;
+                    for (int k = 0; k < nk; k++) dw[((size_t)o * g->cpg_in + ii) * g->K + k0 + k] += (float)acc[k];
                 }
             }
         }

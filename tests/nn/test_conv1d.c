@@ -285,7 +285,7 @@ MN_TEST(nn_conv1d_gradients)
 }
 
 /* Long kernels: the weight gradient keeps up to 128 taps' sums at once (conv1d.c WT_TAPS) and
- * takes a tap-major loop beyond; both sides of that switch against finite differences. */
+ * goes in chunks of it beyond; both sides of that bound against finite differences. */
 MN_TEST(nn_conv1d_long_kernel_gradients)
 {
     mn_rng rng;
