@@ -144,22 +144,19 @@ int mn_cli_demo(int argc, char **argv)
         mn_rng_seed(&rng, junction ? seed : seed + (uint64_t)k);
         st = mn_pim_net_create(&nets[k], kinds[k], ntx, nrx, batch, window, &rng);
         if (st != MN_OK) break;
+        /* junction trains as `pim train --model junction --seed S` exactly: 3,000 steps of the
+         * default schedule (docs/pim.md; the default seed's run reaches 35 dB, one seed in three
+         * stalls).  light: 1,500 steps of a faster cycle with a higher floor. */
         mn_pim_train_cfg tc = mn_pim_train_default();
-        tc.steps = quick ? 100 : 1500;
+        if (quick) tc.steps = 100;
+        if (!junction) {
+            tc.steps = quick ? 100 : 1500;
+            tc.clr_half = tc.steps / 6;
+            tc.lr_min = 3e-3f;
+        }
         tc.batch = batch;
         tc.window = window;
         tc.eval_every = quick ? 50 : 100;
-        tc.clr_half = tc.steps / 6;
-        tc.lr_min = 3e-3f;
-        if (junction) {
-            /* `pim train --model junction --seed S` exactly: 3,000 steps of the default schedule
-             * (docs/pim.md; the default seed's run reaches 35 dB, one seed in three stalls) */
-            tc = mn_pim_train_default();
-            if (quick) tc.steps = 100;
-            tc.batch = batch;
-            tc.window = window;
-            tc.eval_every = quick ? 50 : 100;
-        }
         tc.patience = 0;
         tc.seed = seed;
         memset(&curves[k], 0, sizeof curves[k]);
