@@ -1,9 +1,10 @@
 #!/bin/sh
-# bench/compare.sh — mimonet vs its peers: PyTorch 1.13 on the light PIM model of DESIGN.md,
-# and numpy on the least-squares fit of the GMP baseline.
+# bench/compare.sh — mimonet vs its peers: PyTorch 1.13 on the light PIM model of DESIGN.md and
+# on the training step of the end-to-end CSI system, and numpy on the least-squares fit of the
+# GMP baseline.
 #
 #   sh bench/compare.sh BUILD_DIR            (what `make bench` runs)
-#   SECTIONS=gmp sh bench/compare.sh BUILD_DIR     (one section: "light", "gmp")
+#   SECTIONS=gmp sh bench/compare.sh BUILD_DIR     (one section: "light", "csi", "gmp")
 #
 # Light model: runs BUILD_DIR/bench_light (bench/bench_light.c) and bench/torch_light.py
 # ALTERNATELY, for each mode (infer, train) and thread count (1, 2), ROUNDS times, swapping
@@ -11,6 +12,16 @@
 # median over the rounds of each run's own median.  Prints a table and a JSON summary (also
 # written to BUILD_DIR/bench_light.json; every single run is kept in
 # BUILD_DIR/bench_light_runs.jsonl).
+#
+# CSI training step: BUILD_DIR/bench_csi (bench/bench_csi.c) and bench/torch_csi.py (the same five
+# networks, pilots, observation and SE loss in PyTorch, tools/csi_torch.py) ALTERNATELY, CSI_ROUNDS
+# times per thread count in CSI_THREADS.  One step is stage 3 of the fusion scheme (every network,
+# joint): batch of 32 drops, fresh noise, forward, -mean sum SE, backward, global-norm clipping,
+# AdamW; the CDL size of docs/csi_e2e.md (K 2, M 32, F 48, L 8, B 8, 1.75M parameters).  Prints
+# ms per step, the ratio, and the fraction of the fp32 ceiling (3 x the forward MACs, which
+# bench_csi counts node by node); JSON summary in BUILD_DIR/bench_csi.json, single runs in
+# BUILD_DIR/bench_csi_runs.jsonl.  That PyTorch computes the same thing is checked by
+# `bench_csi --dump DIR && torch_csi.py --check DIR` (every stage and every gradient).
 #
 # GMP fit: BUILD_DIR/bench_gmp (bench/bench_gmp.c) first writes its deterministic data set
 # (100,000 samples, 32 Tx -> 16 Rx) and its coefficients to BUILD_DIR/gmp_data; then it and
@@ -35,11 +46,12 @@
 #     cores) / (2 FLOP per MAC * MAC per sample); training counts 3x the forward MACs
 #     (forward, input gradient, weight gradient).  The fp64 ceiling (GMP fit) is half of it
 #     (AVX-512: 8 doubles per FMA instead of 16 floats): 112.5 GFLOP/s per thread.
-# Environment knobs: SECTIONS ("light gmp"), ROUNDS (3), REPS (15), WARMUP (3), THREADS ("1 2"),
+# Environment knobs: SECTIONS ("light csi gmp"), ROUNDS (3), REPS (15), WARMUP (3), THREADS ("1 2"),
 # MODES ("infer train"), CORETYPES ("unset"), PEAK_GFLOPS_PER_THREAD (225), PYTHON
 # (/usr/bin/python3); GMP_ROUNDS (ROUNDS), GMP_THREADS ("2"), GMP_REPS (3, mimonet fits per
 # run after one warm-up), GMP_NP_REPS (1), GMP_NP_WARMUP (1), GMP_NP_METHODS ("lstsq"; add
-# "normal" for numpy doing mimonet's normal equations).
+# "normal" for numpy doing mimonet's normal equations); CSI_ROUNDS (ROUNDS), CSI_REPS (5),
+# CSI_STEPS (5 steps per timed repetition), CSI_THREADS ("1 2").
 # If PyTorch or numpy is missing it says so and prints mimonet's numbers alone.
 set -eu
 # JSON-line readers and a median for the summaries below (awk; one copy for both sections).
@@ -68,7 +80,7 @@ AWK_JSON='
 BUILD=${1:-build}
 BIN=$BUILD/bench_light
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECTIONS=${SECTIONS:-"light gmp"}
+SECTIONS=${SECTIONS:-"light csi gmp"}
 ROUNDS=${ROUNDS:-3}
 REPS=${REPS:-15}
 WARMUP=${WARMUP:-3}
@@ -84,6 +96,10 @@ GMP_REPS=${GMP_REPS:-3}
 GMP_NP_REPS=${GMP_NP_REPS:-1}
 GMP_NP_WARMUP=${GMP_NP_WARMUP:-1}
 GMP_NP_METHODS=${GMP_NP_METHODS:-lstsq}
+CSI_ROUNDS=${CSI_ROUNDS:-$ROUNDS}
+CSI_REPS=${CSI_REPS:-5}
+CSI_STEPS=${CSI_STEPS:-5}
+CSI_THREADS=${CSI_THREADS:-"1 2"}
 
 # want SECTION: whether SECTIONS names it.
 want() {
@@ -176,6 +192,104 @@ if want light; then
     print "\n" json
     print json > json_out
   }' "$RUNS"
+fi
+
+# ---------------------------------------------------------------- CSI training step vs PyTorch
+if want csi; then
+  CBIN=$BUILD/bench_csi
+  if [ ! -x "$CBIN" ]; then
+    echo "compare.sh: $CBIN not found; build it with: make BUILD=$BUILD $CBIN" >&2
+    exit 1
+  fi
+  have_torch=0
+  torch_version=""
+  if [ -x "$PYTHON" ] && torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null); then
+    have_torch=1
+  else
+    echo "compare.sh: PyTorch is not available to $PYTHON (Debian: apt-get install python3-torch);"
+    echo "compare.sh: printing mimonet's CSI numbers alone."
+  fi
+  CRUNS=$BUILD/bench_csi_runs.jsonl
+  : > "$CRUNS"
+
+  # csi_one ENGINE THREADS: one benchmark process, its JSON line appended to $CRUNS.
+  csi_one() {
+    c_engine=$1 c_th=$2
+    set -- env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+    if [ "$c_engine" = mimonet ]; then
+      line=$("$@" "$CBIN" --threads "$c_th" --reps "$CSI_REPS" --steps "$CSI_STEPS" --warmup 1 --json)
+    else
+      line=$("$@" GLIBC_TUNABLES=$TUNABLES "$PYTHON" "$HERE/torch_csi.py" --mode train --threads "$c_th" \
+             --reps "$CSI_REPS" --steps "$CSI_STEPS" --warmup 1 --json)
+    fi
+    printf '%s\n' "$line" >> "$CRUNS"
+    printf '  %-8s threads=%s  %s s/step\n' "$c_engine" "$c_th" \
+      "$(printf '%s\n' "$line" | sed 's/.*"seconds_per_step_median": *\([^,}]*\).*/\1/')"
+  }
+
+  if [ "$have_torch" = 1 ]; then
+    # First, that PyTorch's step is mimonet's: one dumped step of a small system, every stage
+    # and every gradient compared (torch_csi.py --check exits non-zero on a mismatch).
+    echo
+    echo "parity: bench_csi --dump and torch_csi.py --check (one fusion training step, small system)"
+    env -u OPENBLAS_CORETYPE "$CBIN" --dump "$BUILD/csi_parity" > /dev/null
+    if parity=$("$PYTHON" "$HERE/torch_csi.py" --check "$BUILD/csi_parity" 2>&1); then
+      printf '%s\n' "$parity" | sed 's/^/  /'
+    else
+      printf '%s\n' "$parity" | sed 's/^/  /'
+      echo "compare.sh: PyTorch's CSI step does not match mimonet's; its timings would compare different work" >&2
+      exit 1
+    fi
+  fi
+  echo
+  echo "mimonet vs PyTorch, CSI fusion training step (CDL size: K 2, M 32, F 48, L 8, B 8, batch 32):" \
+       "$CSI_ROUNDS rounds x $CSI_REPS reps of $CSI_STEPS steps"
+  r=1
+  while [ "$r" -le "$CSI_ROUNDS" ]; do
+    echo "round $r"
+    for th in $CSI_THREADS; do
+      if [ $((r % 2)) -eq 1 ] || [ "$have_torch" = 0 ]; then order="mimonet pytorch"; else order="pytorch mimonet"; fi
+      for engine in $order; do
+        if [ "$engine" = pytorch ] && [ "$have_torch" = 0 ]; then continue; fi
+        csi_one "$engine" "$th"
+      done
+    done
+    r=$((r + 1))
+  done
+
+  awk -v peak="$PEAK" -v rounds="$CSI_ROUNDS" -v tv="$torch_version" -v have_torch="$have_torch" \
+      -v json_out="$BUILD/bench_csi.json" "$AWK_JSON"'
+  {
+    e = str($0, "engine"); th = num($0, "threads")
+    k = e SUBSEP th
+    val[k, ++cnt[k]] = num($0, "seconds_per_step_median")
+    par[e] = num($0, "params"); batch = num($0, "batch")
+    if (e == "mimonet") macs = num($0, "macs_per_drop")
+    if (!(th in seen)) { seen[th] = 1; order[++nth] = th }
+  }
+  END {
+    if (have_torch && par["pytorch"] != par["mimonet"])
+      printf "\ncompare.sh: WARNING: the engines report different parameter counts (mimonet %s, pytorch %s)\n", par["mimonet"], par["pytorch"]
+    # ceiling: 3 x the forward MACs (forward, input and weight gradients), 2 FLOP per MAC
+    flops = 3 * 2 * macs * batch
+    printf "\n%7s | %13s %13s %8s | %9s %9s | %12s\n", "threads", "mimonet ms", "pytorch ms", "ratio",
+           "mn %ceil", "pt %ceil", "ceil ms"
+    printf "%s\n", "--------------------------------------------------------------------------------"
+    js = ""
+    for (i = 1; i <= nth; i++) {
+      th = order[i]; km = "mimonet" SUBSEP th; kp = "pytorch" SUBSEP th
+      mn = (km in cnt) ? median(km) : ""; pt = (kp in cnt) ? median(kp) : ""
+      ratio = (mn != "" && pt != "" && mn > 0) ? pt / mn : ""
+      ceil = flops / (peak * 1e9 * th)
+      printf "%7d | %13.2f %13s %8s | %8.1f%% %9s | %12.2f\n", th, 1e3 * mn,
+             pt == "" ? "-" : sprintf("%.2f", 1e3 * pt), ratio == "" ? "-" : sprintf("%.2fx", ratio),
+             100 * ceil / mn, pt == "" ? "-" : sprintf("%.1f%%", 100 * ceil / pt), 1e3 * ceil
+      js = js (i > 1 ? ",\n    " : "") sprintf("{\"threads\":%d,\"mimonet_seconds_per_step\":%s,\"pytorch_seconds_per_step\":%s,\"ratio_pytorch_over_mimonet\":%s,\"ceiling_seconds_per_step\":%s,\"mimonet_fraction_of_ceiling\":%s,\"pytorch_fraction_of_ceiling\":%s}", th, jnum(mn), jnum(pt), jnum(ratio), jnum(ceil), jnum(ceil / mn), pt == "" ? "null" : jnum(ceil / pt))
+    }
+    json = sprintf("{\n  \"benchmark\": \"CSI fusion scheme, one joint training step (stage 3), batch %d\",\n  \"params\": %s,\n  \"pytorch_params\": %s,\n  \"macs_per_drop\": %s,\n  \"rounds\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"pytorch\": %s,\n  \"peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ]\n}", batch, sprintf("%d", par["mimonet"]), have_torch ? sprintf("%d", par["pytorch"]) : "null", sprintf("%d", macs), rounds, have_torch ? "\"" tv "\"" : "null", jnum(peak), js)
+    print "\n" json
+    print json > json_out
+  }' "$CRUNS"
 fi
 
 # ---------------------------------------------------------------- GMP fit vs numpy
