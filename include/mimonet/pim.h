@@ -38,7 +38,8 @@ int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx);
 const char *mn_pim_model_kinds(void);
 bool mn_pim_model_known(const char *kind);
 /* Physics-informed starting values for a built model of this kind, over its random ones (only
- * "junction" has any: half-band carrier-split filters).  mn_pim_net_create applies it. */
+ * "junction" has any: half-band carrier-split filters, and product maps that form exactly
+ * u1^2 conj(u2)).  mn_pim_net_create applies it. */
 void mn_pim_model_prior(mn_model *m, const char *kind);
 
 /* ---------------------------------------------------------------- metrics (DESIGN.md)

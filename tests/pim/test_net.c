@@ -194,6 +194,47 @@ MN_TEST(pim_train_learns_and_is_reproducible)
  * y[t] = sum_m w[m] x[t + m], so a complex tap set h[m] (re from the "re" conv's w_re taps, im
  * from the "im" conv's) has the response H(f) = sum_m h[m] e^{+j 2 pi f m}; and the im conv's
  * w_im taps must equal the re conv's w_re taps (a complex filter, not a widely linear one). */
+/* The node of m named name (a conv's parameter prefix), or NULL. */
+static const mn_node *node_named(const mn_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!strcmp(m->nodes[i].name, name)) return &m->nodes[i];
+    return NULL;
+}
+
+/* The product maps' prior: on any input, "pre" and "pim" are s Re and s Im of u1^2 conj(u2),
+ * computed here in complex double from the split filters' outputs (s = 1/4, models.c). */
+MN_TEST(pim_junction_prior_forms_the_product)
+{
+    mn_rng r;
+    mn_rng_seed(&r, t->seed);
+    mn_pim_net q;
+    const int T = 128;
+    MN_CHECK_OK(t, mn_pim_net_create(&q, "junction", 2, 1, 1, T, &r));
+    float x[4 * 128];
+    for (int i = 0; i < 4 * T; i++) x[i] = (float)mn_rng_normal(&r);
+    MN_CHECK_OK(t, mn_model_forward(&q.model, x, 1, T, true));
+    const mn_node *ar = node_named(&q.model, "u1re"), *ai = node_named(&q.model, "u1im");
+    const mn_node *br = node_named(&q.model, "u2re"), *bi = node_named(&q.model, "u2im");
+    const mn_node *pr = node_named(&q.model, "pre"), *pi = node_named(&q.model, "pim");
+    MN_CHECK(t, ar && ai && br && bi && pr && pi);
+    if (ar && ai && br && bi && pr && pi) {
+        const int J = pr->C;
+        double err = 0.0, ref = 0.0;
+        for (int j = 0; j < J; j++)
+            for (int s = 0; s < T; s++) {
+                const size_t o = (size_t)j * T + s;
+                double complex u1 = CMPLX((double)ar->y[o], (double)ai->y[o]);
+                double complex u2 = CMPLX((double)br->y[o], (double)bi->y[o]);
+                double complex p = 0.25 * u1 * u1 * conj(u2);
+                err = fmax(err, fmax(fabs((double)pr->y[o] - creal(p)), fabs((double)pi->y[o] - cimag(p))));
+                ref = fmax(ref, cabs(p));
+            }
+        MN_CHECK_MSG(t, ref > 0 && err <= 1e-5 * ref, "max |error| %.3g against max |product| %.3g", err, ref);
+    }
+    mn_pim_net_free(&q);
+}
+
 MN_TEST(pim_junction_prior_splits_the_carriers)
 {
     mn_rng r;
