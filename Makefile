@@ -126,7 +126,7 @@ $(BUILD)/obj/test_registry.o: $(BUILD)/test_registry.c
 $(BUILD)/mimonet_tests: $(TEST_OBJ) $(BUILD)/libmimonet.a
 	$(CC) $(OPT) $(OMP) -o $@ $(TEST_OBJ) $(BUILD)/libmimonet.a $(LDLIBS_ALL) $(LDFLAGS)
 
-$(BUILD)/%: bench/%.c $(BUILD)/libmimonet.a
+$(BUILD)/%: bench/%.c bench/bench_util.h $(BUILD)/libmimonet.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libmimonet.a $(LDLIBS_ALL)
 
 $(BUILD)/%: examples/%.c $(BUILD)/libmimonet.a

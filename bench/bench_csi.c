@@ -38,6 +38,8 @@
 #include "mimonet/csi_e2e.h"
 #include "mimonet/io.h"
 
+#include "bench_util.h"
+
 typedef struct {
     int threads, reps, warmup, steps, batch, drops, json;
     int K, M, F, pilots, bits, q, subbands, width, blocks, hidden;
@@ -50,15 +52,6 @@ static void usage(FILE *f)
     fprintf(f, "usage: bench_csi [--threads N] [--reps R] [--warmup W] [--steps S] [--batch B] [--drops N]\n"
                "                 [--K 2] [--M 32] [--F 48] [--pilots 8] [--bits 8] [--q 1] [--subbands 1]\n"
                "                 [--width 16] [--blocks 2] [--hidden 256] [--seed 1] [--json] [--dump DIR]\n");
-}
-
-static int parse_int(const char *s, int lo, int *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!s[0] || *end || v < lo || v > 1000000000L) return -1;
-    *out = (int)v;
-    return 0;
 }
 
 /* -1: not given (the mode's default applies) */
@@ -74,24 +67,24 @@ static int parse(opts *o, int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
         if (!v) { fprintf(stderr, "bench_csi: %s needs a value\n", a); return -1; }
         int seed = 0;
-        if (!strcmp(a, "--threads")) bad = parse_int(v, 1, &o->threads);
-        else if (!strcmp(a, "--reps")) bad = parse_int(v, 1, &o->reps);
-        else if (!strcmp(a, "--warmup")) bad = parse_int(v, 0, &o->warmup);
-        else if (!strcmp(a, "--steps")) bad = parse_int(v, 1, &o->steps);
-        else if (!strcmp(a, "--batch")) bad = parse_int(v, 1, &o->batch);
-        else if (!strcmp(a, "--drops")) bad = parse_int(v, 1, &o->drops);
-        else if (!strcmp(a, "--K")) bad = parse_int(v, 1, &o->K);
-        else if (!strcmp(a, "--M")) bad = parse_int(v, 1, &o->M);
-        else if (!strcmp(a, "--F")) bad = parse_int(v, 1, &o->F);
-        else if (!strcmp(a, "--pilots")) bad = parse_int(v, 1, &o->pilots);
-        else if (!strcmp(a, "--bits")) bad = parse_int(v, 1, &o->bits);
-        else if (!strcmp(a, "--q")) bad = parse_int(v, 0, &o->q);
-        else if (!strcmp(a, "--subbands")) bad = parse_int(v, 1, &o->subbands);
-        else if (!strcmp(a, "--width")) bad = parse_int(v, 2, &o->width);
-        else if (!strcmp(a, "--blocks")) bad = parse_int(v, 1, &o->blocks);
-        else if (!strcmp(a, "--hidden")) bad = parse_int(v, 1, &o->hidden);
+        if (!strcmp(a, "--threads")) bad = bench_parse_int(v, 1, &o->threads);
+        else if (!strcmp(a, "--reps")) bad = bench_parse_int(v, 1, &o->reps);
+        else if (!strcmp(a, "--warmup")) bad = bench_parse_int(v, 0, &o->warmup);
+        else if (!strcmp(a, "--steps")) bad = bench_parse_int(v, 1, &o->steps);
+        else if (!strcmp(a, "--batch")) bad = bench_parse_int(v, 1, &o->batch);
+        else if (!strcmp(a, "--drops")) bad = bench_parse_int(v, 1, &o->drops);
+        else if (!strcmp(a, "--K")) bad = bench_parse_int(v, 1, &o->K);
+        else if (!strcmp(a, "--M")) bad = bench_parse_int(v, 1, &o->M);
+        else if (!strcmp(a, "--F")) bad = bench_parse_int(v, 1, &o->F);
+        else if (!strcmp(a, "--pilots")) bad = bench_parse_int(v, 1, &o->pilots);
+        else if (!strcmp(a, "--bits")) bad = bench_parse_int(v, 1, &o->bits);
+        else if (!strcmp(a, "--q")) bad = bench_parse_int(v, 0, &o->q);
+        else if (!strcmp(a, "--subbands")) bad = bench_parse_int(v, 1, &o->subbands);
+        else if (!strcmp(a, "--width")) bad = bench_parse_int(v, 2, &o->width);
+        else if (!strcmp(a, "--blocks")) bad = bench_parse_int(v, 1, &o->blocks);
+        else if (!strcmp(a, "--hidden")) bad = bench_parse_int(v, 1, &o->hidden);
         else if (!strcmp(a, "--seed")) {
-            bad = parse_int(v, 0, &seed);
+            bad = bench_parse_int(v, 0, &seed);
             o->seed = (unsigned long long)seed;
         } else if (!strcmp(a, "--dump")) o->dump = v;
         else { fprintf(stderr, "bench_csi: unknown option %s\n", a); return -1; }
@@ -112,18 +105,6 @@ static int parse(opts *o, int argc, char **argv)
 #undef DEF
     if (small) o->drops = o->batch;
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static int fail(const char *what)
@@ -262,7 +243,7 @@ static int run_timing(mn_e2e *e, const mn_e2e_data *d, mn_rng *rng, const opts *
     }
     double lo = sec[0];
     for (int r = 0; r < o->reps; r++) lo = sec[r] < lo ? sec[r] : lo;
-    const double med = median(sec, o->reps);
+    const double med = bench_median(sec, o->reps);
     if (o->json)
         printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"workload\":\"csi_fusion_train\",\"threads\":%d,"
                "\"threads_effective\":%d,\"batch\":%d,\"K\":%d,\"M\":%d,\"F\":%d,\"params\":%zu,"

@@ -32,6 +32,8 @@
 #include "mimonet/io.h"
 #include "mimonet/pim.h"
 
+#include "bench_util.h"
+
 typedef struct {
     int threads, reps, warmup, json;
     int64_t samples;
@@ -87,12 +89,6 @@ static int parse(opts *o, int argc, char **argv)
         i++;
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static double complex cn(mn_rng *r, double power)
@@ -198,8 +194,7 @@ int main(int argc, char **argv)
                 p += creal(y * conj(y));
             }
         double nmse_db = 10 * log10(e / p);
-        qsort(sec, (size_t)o.reps, sizeof *sec, cmp_double);
-        double med = o.reps % 2 ? sec[o.reps / 2] : 0.5 * (sec[o.reps / 2 - 1] + sec[o.reps / 2]);
+        double med = bench_median(sec, o.reps); /* sorts: sec[0] is the fastest */
         /* Real flops.  Solve (both): Cholesky 4/3 C^3 + two triangular solves 8 C^2 n_rx.
          * Classic normal equations: zherk of Phi [n, C], 4 n C (C + 1) (C (C + 1) / 2 complex dot
          * products of length n, 8 flops per complex multiply-add), plus Phi^H Y, 8 n C n_rx.

@@ -38,6 +38,8 @@
 #include "mimonet/optim.h"
 #include "mimonet/pim.h"
 
+#include "bench_util.h"
+
 typedef struct {
     int train, stream;
     int threads, reps, warmup, batch, T;
@@ -50,15 +52,6 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]\n"
                "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--json]\n");
-}
-
-static int parse_int(const char *s, int lo, int *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!s[0] || *end || v < lo || v > 1000000000L) return -1;
-    *out = (int)v;
-    return 0;
 }
 
 static int parse(opts *o, int argc, char **argv)
@@ -76,29 +69,17 @@ static int parse(opts *o, int argc, char **argv)
             if (!strcmp(v, "train")) o->train = 1;
             else if (!strcmp(v, "stream")) o->stream = 1;
             else if (strcmp(v, "infer")) bad = 1;
-        } else if (!strcmp(a, "--threads")) bad = parse_int(v, 1, &o->threads);
-        else if (!strcmp(a, "--reps")) bad = parse_int(v, 1, &o->reps);
-        else if (!strcmp(a, "--warmup")) bad = parse_int(v, 0, &o->warmup);
-        else if (!strcmp(a, "--batch")) bad = parse_int(v, 1, &o->batch);
-        else if (!strcmp(a, "--T")) bad = parse_int(v, 1, &o->T);
+        } else if (!strcmp(a, "--threads")) bad = bench_parse_int(v, 1, &o->threads);
+        else if (!strcmp(a, "--reps")) bad = bench_parse_int(v, 1, &o->reps);
+        else if (!strcmp(a, "--warmup")) bad = bench_parse_int(v, 0, &o->warmup);
+        else if (!strcmp(a, "--batch")) bad = bench_parse_int(v, 1, &o->batch);
+        else if (!strcmp(a, "--T")) bad = bench_parse_int(v, 1, &o->T);
         else if (!strcmp(a, "--precision")) bad = mn_precision_parse(v, &o->precision) != MN_OK;
         else { fprintf(stderr, "bench_light: unknown option %s\n", a); return -1; }
         if (bad) { fprintf(stderr, "bench_light: bad value '%s' for %s\n", v, a); return -1; }
         i++;
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *sec, int n)
-{
-    qsort(sec, (size_t)n, sizeof *sec, cmp_double);
-    return n % 2 ? sec[n / 2] : 0.5 * (sec[n / 2 - 1] + sec[n / 2]);
 }
 
 /* --mode stream: mn_pim_canceller_process over B * T samples in 16384-sample blocks. */
@@ -146,7 +127,7 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
         sink += (double)crealf(out[n_rx * n - 1]);
     }
     if (rc == 0) {
-        const double med = median(sec, o->reps), sps = (double)n / med;
+        const double med = bench_median(sec, o->reps), sps = (double)n / med;
         const char *prec = mn_precision_name(mn_pim_canceller_precision(q));
         if (o->json)
             printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"light\",\"mode\":\"stream\","
@@ -262,7 +243,7 @@ int main(int argc, char **argv)
         if (r >= 0) sec[r] = dt;
     }
     if (rc == 0) {
-        double med = median(sec, o.reps);
+        double med = bench_median(sec, o.reps);
         double sps = (double)o.batch * o.T / med;
         const char *mode = o.train ? "train" : "infer";
         /* which forward ran: the fused executor or layer by layer (training always is) */

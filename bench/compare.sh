@@ -106,21 +106,28 @@ want() {
   case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac
 }
 
-# ---------------------------------------------------------------- light model vs PyTorch
-if want light; then
-  if [ ! -x "$BIN" ]; then
-    echo "compare.sh: $BIN not found; build it with: make BUILD=$BUILD $BIN" >&2
+# need_bin BIN: stop when a benchmark program has not been built.
+need_bin() {
+  if [ ! -x "$1" ]; then
+    echo "compare.sh: $1 not found; build it with: make BUILD=$BUILD $1" >&2
     exit 1
   fi
+}
 
+# peer MODULE PACKAGE WHAT: prints the Python module's version and succeeds, or says that it is
+# missing (so only mimonet's WHAT numbers follow) and fails.
+peer() {
+  if [ -x "$PYTHON" ] && "$PYTHON" -c "import $1; print($1.__version__)" 2>/dev/null; then return 0; fi
+  echo "compare.sh: $1 is not available to $PYTHON (Debian: apt-get install $2);" >&2
+  echo "compare.sh: printing mimonet's $3 numbers alone." >&2
+  return 1
+}
+
+# ---------------------------------------------------------------- light model vs PyTorch
+if want light; then
+  need_bin "$BIN"
   have_torch=0
-  torch_version=""
-  if [ -x "$PYTHON" ] && torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null); then
-    have_torch=1
-  else
-    echo "compare.sh: PyTorch is not available to $PYTHON (Debian: apt-get install python3-torch);"
-    echo "compare.sh: printing mimonet's numbers alone."
-  fi
+  if torch_version=$(peer torch python3-torch "light-model"); then have_torch=1; fi
 
   RUNS=$BUILD/bench_light_runs.jsonl
   : > "$RUNS"
@@ -197,18 +204,9 @@ fi
 # ---------------------------------------------------------------- CSI training step vs PyTorch
 if want csi; then
   CBIN=$BUILD/bench_csi
-  if [ ! -x "$CBIN" ]; then
-    echo "compare.sh: $CBIN not found; build it with: make BUILD=$BUILD $CBIN" >&2
-    exit 1
-  fi
+  need_bin "$CBIN"
   have_torch=0
-  torch_version=""
-  if [ -x "$PYTHON" ] && torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null); then
-    have_torch=1
-  else
-    echo "compare.sh: PyTorch is not available to $PYTHON (Debian: apt-get install python3-torch);"
-    echo "compare.sh: printing mimonet's CSI numbers alone."
-  fi
+  if torch_version=$(peer torch python3-torch CSI); then have_torch=1; fi
   CRUNS=$BUILD/bench_csi_runs.jsonl
   : > "$CRUNS"
 
@@ -296,18 +294,9 @@ fi
 if want gmp; then
   GBIN=$BUILD/bench_gmp
   GDATA=$BUILD/gmp_data
-  if [ ! -x "$GBIN" ]; then
-    echo "compare.sh: $GBIN not found; build it with: make BUILD=$BUILD $GBIN" >&2
-    exit 1
-  fi
+  need_bin "$GBIN"
   have_numpy=0
-  numpy_version=""
-  if [ -x "$PYTHON" ] && numpy_version=$("$PYTHON" -c 'import numpy; print(numpy.__version__)' 2>/dev/null); then
-    have_numpy=1
-  else
-    echo "compare.sh: numpy is not available to $PYTHON (Debian: apt-get install python3-numpy);"
-    echo "compare.sh: printing mimonet's GMP numbers alone."
-  fi
+  if numpy_version=$(peer numpy python3-numpy GMP); then have_numpy=1; fi
   GRUNS=$BUILD/bench_gmp_runs.jsonl
   : > "$GRUNS"
   mkdir -p "$GDATA"
