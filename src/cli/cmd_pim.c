@@ -333,6 +333,9 @@ static int check_checkpoint(const char *cmd, const char *ckpt, const char *out, 
         (void)unlink(ckpt);
         remove_candidates(ckpt, curve, seed, restarts, restarts);
     }
+    if (resume && !exists && mn_cli_exists(out)) /* e.g. killed during the final evaluation */
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "no checkpoint '%s' to resume, and '%s' exists: that run has finished "
+                           "(score it with 'mimonet pim eval --model %s')", ckpt, out, out);
     if (resume && !exists)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "no checkpoint '%s' to resume; run without --resume to start", ckpt);
     if (!resume && exists && !force)
@@ -666,8 +669,13 @@ static int cmd_train(int argc, char **argv)
     pim_data d;
     int code = load_data(cmd, &d, dir, txs, rxs);
     if (code) return code;
-    if (check_output(cmd, out, force, d.tx_path, d.rx_path) ||
-        (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d, restarts, seed, curve))) {
+    /* With --resume the checkpoint speaks first: when it is gone and --out exists, the run had
+     * finished, which says more than "--out exists". */
+    const bool bad = resume ? (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d, restarts, seed, curve)) ||
+                                  check_output(cmd, out, force, d.tx_path, d.rx_path)
+                            : check_output(cmd, out, force, d.tx_path, d.rx_path) ||
+                                  (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d, restarts, seed, curve));
+    if (bad) {
         free_data(&d);
         return MN_EXIT_USAGE;
     }

@@ -108,6 +108,7 @@ static const bad_case cases[] = {
     {"pim train --data @d --out @ro/m.safetensors --model gmp", 2, "not writable", SKIP_IF_ROOT_WRITE},
     /* ---- pim train: checkpoints and --resume */
     {"pim train --data @d --out @m.safetensors --resume", 2, "no checkpoint", 0},
+    {"pim train --data @d --out @existing.safetensors --resume", 2, "that run has finished", 0},
     {"pim train --data @d --out @m.safetensors --checkpoint @existing.npy", 2, "pass --resume to continue it or --force", 0},
     {"pim train --data @d --out @m.safetensors --checkpoint @d/tx.npy --force", 2, "also an input", 0},
     {"pim train --data @d --out @m.safetensors --checkpoint @m.safetensors", 2, "also an input or --out", 0},
