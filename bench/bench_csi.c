@@ -133,8 +133,8 @@ static mn_status dump_f32(const char *dir, const char *name, const float *x, int
     return mn_npy_write_f32(path, x, ndim, shape);
 }
 
-/* Every network's gradient table saved as the system: swap w and g, save, swap back. */
-static mn_status save_grads(mn_e2e *e, const char *path)
+/* Exchange every network's weight and gradient buffers. */
+static void swap_weights_grads(mn_e2e *e)
 {
     for (int i = 0; i < MN_E2E_NETS; i++) {
         mn_params *p = &mn_e2e_net(e, i, NULL)->params;
@@ -142,13 +142,14 @@ static mn_status save_grads(mn_e2e *e, const char *path)
         p->w = p->g;
         p->g = t;
     }
+}
+
+/* Every network's gradient table saved as the system: swap w and g, save, swap back. */
+static mn_status save_grads(mn_e2e *e, const char *path)
+{
+    swap_weights_grads(e);
     mn_status st = mn_e2e_save(e, MN_E2E_FUSION, path, NULL, NULL, 0);
-    for (int i = 0; i < MN_E2E_NETS; i++) {
-        mn_params *p = &mn_e2e_net(e, i, NULL)->params;
-        float *t = p->w;
-        p->w = p->g;
-        p->g = t;
-    }
+    swap_weights_grads(e);
     return st;
 }
 

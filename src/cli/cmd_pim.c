@@ -317,25 +317,29 @@ static void cand_path(char *buf, size_t size, const char *path, uint64_t seed);
 
 /* With --restarts N the run's state may also be in the candidates' "<ckpt>.seed<S>" files: a
  * fresh run (--force) removes them, --resume needs one of them or ckpt. */
-static int check_checkpoint(const char *cmd, const char *ckpt, const char *out, bool resume, bool force,
-                            const pim_data *d, int restarts, uint64_t seed, const char *curve)
+/* Whether a run's training state is on disk: ckpt, or (--restarts) a candidate's. */
+static bool run_state_exists(const char *ckpt, int restarts, uint64_t seed)
 {
-    if (same_file(ckpt, d->tx_path) || same_file(ckpt, d->rx_path) || same_file(ckpt, out))
-        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--checkpoint '%s' is also an input or --out; choose another file", ckpt);
-    if (!mn_cli_out_dir_ok(cmd, ckpt)) return MN_EXIT_USAGE;
     bool exists = mn_cli_exists(ckpt);
     for (int i = 0; i < restarts && restarts > 1 && !exists; i++) {
         char path[4300];
         cand_path(path, sizeof path, ckpt, seed + (uint64_t)i);
         exists = mn_cli_exists(path);
     }
+    return exists;
+}
+
+static int check_checkpoint(const char *cmd, const char *ckpt, const char *out, bool resume, bool force,
+                            const pim_data *d, int restarts, uint64_t seed, const char *curve)
+{
+    if (same_file(ckpt, d->tx_path) || same_file(ckpt, d->rx_path) || same_file(ckpt, out))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--checkpoint '%s' is also an input or --out; choose another file", ckpt);
+    if (!mn_cli_out_dir_ok(cmd, ckpt)) return MN_EXIT_USAGE;
+    const bool exists = run_state_exists(ckpt, restarts, seed);
     if (!resume && exists && force && restarts > 1) {
         (void)unlink(ckpt);
         remove_candidates(ckpt, curve, seed, restarts, restarts);
     }
-    if (resume && !exists && mn_cli_exists(out)) /* e.g. killed during the final evaluation */
-        return mn_cli_fail(MN_EXIT_USAGE, cmd, "no checkpoint '%s' to resume, and '%s' exists: that run has finished "
-                           "(score it with 'mimonet pim eval --model %s')", ckpt, out, out);
     if (resume && !exists)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "no checkpoint '%s' to resume; run without --resume to start", ckpt);
     if (!resume && exists && !force)
@@ -669,13 +673,15 @@ static int cmd_train(int argc, char **argv)
     pim_data d;
     int code = load_data(cmd, &d, dir, txs, rxs);
     if (code) return code;
-    /* With --resume the checkpoint speaks first: when it is gone and --out exists, the run had
-     * finished, which says more than "--out exists". */
-    const bool bad = resume ? (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d, restarts, seed, curve)) ||
-                                  check_output(cmd, out, force, d.tx_path, d.rx_path)
-                            : check_output(cmd, out, force, d.tx_path, d.rx_path) ||
-                                  (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d, restarts, seed, curve));
-    if (bad) {
+    /* --resume with no training state left but --out written: that run has finished (e.g. it
+     * was killed during the held-out evaluation), which says more than "--out exists". */
+    if (resume && ckpt && mn_cli_exists(out) && !run_state_exists(ckpt, restarts, seed)) {
+        free_data(&d);
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "no checkpoint '%s' to resume, and '%s' exists: that run has finished "
+                           "(score it with 'mimonet pim eval --model %s')", ckpt, out, out);
+    }
+    if (check_output(cmd, out, force, d.tx_path, d.rx_path) ||
+        (ckpt && check_checkpoint(cmd, ckpt, out, resume, force, &d, restarts, seed, curve))) {
         free_data(&d);
         return MN_EXIT_USAGE;
     }
