@@ -21,7 +21,8 @@
  *        receiver's would.
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
- *        AdamW (lr 1e-3, weight_decay 0.01).
+ *        AdamW (lr 1e-3, weight_decay 0.01).  The passes run sample-parallel, as `pim train`
+ *        runs them (mn_model_set_sample_split); --naive runs every node on the whole batch.
  * Everything is allocated and touched once before timing (fresh pages cost ~10 us each on the
  * development machine).  Each repetition is timed alone after W warm-up repetitions; the
  * result is the median.  Throughput = B * T output samples / median seconds.
@@ -179,6 +180,11 @@ int main(int argc, char **argv)
     }
     mn_model_set_fused(&m, !o.naive);
     mn_model_set_input_grad(&m, false); /* as PyTorch, whose input does not require grad */
+    if (o.train && !o.naive && mn_model_set_sample_split(&m, true) != MN_OK) {
+        fprintf(stderr, "bench_light: %s\n", mn_error_msg());
+        mn_model_free(&m);
+        return 1;
+    }
     if (o.precision != MN_PRECISION_FP32 && (o.naive || o.train)) {
         fprintf(stderr, "bench_light: --precision %s applies to fused inference only (not --naive or --mode train)\n",
                 mn_precision_name(o.precision));

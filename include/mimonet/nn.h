@@ -291,6 +291,7 @@ typedef struct {
     bool fused_ran;         /* the last forward ran fused (only the output node's y was written) */
     mn_precision precision; /* of fused eval forwards (mn_model_set_precision); FP32 by default */
     bool no_input_grad;     /* set by mn_model_set_input_grad(m, false) */
+    float *split_g;         /* [max_B, params.total] per-sample gradients (mn_model_set_sample_split) */
 } mn_model;
 
 typedef struct {
@@ -381,6 +382,16 @@ mn_status mn_precision_parse(const char *name, mn_precision *p);
  * read the input skip that part of their backward, and nodes[0].dy is unspecified. */
 mn_status mn_model_backward(mn_model *m, const float *dy);
 void mn_model_set_input_grad(mn_model *m, bool on);
+/* Sample-parallel training.  With on = true, training forwards and backwards of B > 1 windows
+ * run each stretch of nodes that maps sample b to sample b (everything but training batch norms
+ * and linears of vectors, which still run on the whole batch) one sample at a time, the
+ * samples shared by the threads: one parallel region per stretch instead of several per node,
+ * and each sample's activations pass from node to node while still in cache.  Each sample's
+ * parameter gradients go to a buffer of its own ([max_B, params.total] floats, allocated here
+ * once), summed into params.g in sample order at the end of the backward, so the result is the
+ * same bits for any thread count; it differs from the whole-batch order's by float rounding.
+ * Call after mn_model_build; off frees the buffer.  MN_ERR_NOMEM when it cannot be allocated. */
+mn_status mn_model_set_sample_split(mn_model *m, bool on);
 float *mn_model_output(const mn_model *m, int *C, int *T);
 int mn_model_in_channels(const mn_model *m);
 int mn_model_out_channels(const mn_model *m);

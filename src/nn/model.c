@@ -401,24 +401,28 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
 /* ------------------------------------------------------------------ run */
 
 static float *pw(const mn_model *m, int idx) { return idx >= 0 ? mn_params_w(&m->params, idx) : NULL; }
-static float *pg(const mn_model *m, int idx) { return idx >= 0 ? mn_params_g(&m->params, idx) : NULL; }
 
-mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool training)
+/* Node i's buffer p ([B, C, T]) from sample b0 on. */
+static float *at(const mn_model *m, int i, float *p, int b0)
 {
-    if (!m->built) return mn_error(MN_ERR_INVALID, "model: forward before build");
-    if (B < 1 || B > m->max_B || T < 1 || T > m->max_T)
-        return mn_error(MN_ERR_SHAPE, "model: batch %d x window %d exceeds the built %d x %d", B, T,
-                        m->max_B, m->max_T);
-    m->fused_ran = false;
-    if (!training && mn_fused_usable(m, T)) return mn_fused_forward(m, x, B, T);
-    m->B = B;
-    for (int i = 0; i < m->n_nodes; i++) {
+    const mn_node *n = &m->nodes[i];
+    return p ? p + (size_t)b0 * (size_t)n->C * (size_t)n->T : NULL;
+}
+
+/* Nodes whose samples depend on each other's: a training batch norm (statistics over the batch),
+ * and linears of vectors, whose whole-batch GEMMs would shrink to GEMVs per sample.  Every other
+ * node maps sample b of its inputs to sample b of its output. */
+static bool couples_samples(const mn_node *n)
+{
+    return n->kind == MN_NODE_BATCHNORM || (n->kind == MN_NODE_LINEAR && n->T == 1);
+}
+
+/* Each node's window for inputs of T samples, and the checks that need it; nothing is run. */
+static mn_status plan_windows(mn_model *m, int T)
+{
+    m->nodes[0].T = T;
+    for (int i = 1; i < m->n_nodes; i++) {
         mn_node *n = &m->nodes[i];
-        if (n->kind == MN_NODE_INPUT) {
-            n->T = T;
-            memcpy(n->y, x, (size_t)B * n->C * T * sizeof(float));
-            continue;
-        }
         const mn_node *a = &m->nodes[n->in0];
         n->T = a->T - n->t_shrink;
         if (n->kind == MN_NODE_PERMUTE) {
@@ -428,56 +432,134 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
                                 n->u.perm.dims[1], n->u.perm.dims[2], n->u.perm.t_in, a->T);
             n->T = n->u.perm.t_out;
         }
-        if ((n->kind == MN_NODE_MUL || n->kind == MN_NODE_CONCAT) && m->nodes[n->in1].T != a->T)
+        if ((n->kind == MN_NODE_MUL || n->kind == MN_NODE_CONCAT || n->kind == MN_NODE_ADD) &&
+            m->nodes[n->in1].T != a->T)
             return mn_error(MN_ERR_SHAPE, "model: %s of windows %d and %d (node %d)",
-                            n->kind == MN_NODE_MUL ? "mul" : "concat", a->T, m->nodes[n->in1].T, i);
+                            n->kind == MN_NODE_MUL ? "mul" : n->kind == MN_NODE_CONCAT ? "concat" : "add", a->T,
+                            m->nodes[n->in1].T, i);
         if (n->T < 1)
             return mn_error(MN_ERR_SHAPE, "model: window of %d samples too short for node %d ('%s')", T, i,
                             n->name);
-        size_t cnt = (size_t)B * n->C * n->T;
-        switch (n->kind) {
-        case MN_NODE_CONV1D:
-            mn_conv1d_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, a->T, &n->u.conv);
-            break;
-        case MN_NODE_LINEAR:
-            if (n->T == 1) /* a batch of vectors: whole-batch GEMMs (nn/dense.c) */
-                mn_dense_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout);
-            else
-                mn_linear_forward(n->y, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout, n->T);
-            break;
-        case MN_NODE_LUT: mn_lut_forward(n->y, a->y, pw(m, n->p_w), B, n->T, &n->u.lut); break;
-        case MN_NODE_ACT: mn_act_forward(n->y, a->y, cnt, n->u.act.kind, n->u.act.alpha); break;
-        case MN_NODE_BATCHNORM:
-            mn_batchnorm_forward(n->y, n->c0, n->c1, a->y, pw(m, n->p_w), pw(m, n->p_b), pw(m, n->p_rmean),
-                                 pw(m, n->p_rvar), B, n->C, n->T, n->u.norm.eps, n->u.norm.momentum,
-                                 training);
-            break;
-        case MN_NODE_LAYERNORM:
-            mn_layernorm_forward(n->y, n->c0, n->c1, a->y, pw(m, n->p_w), pw(m, n->p_b), B, n->C, n->T,
-                                 n->u.norm.eps);
-            break;
-        case MN_NODE_ADD: {
-            const mn_node *b = &m->nodes[n->in1];
-            if (b->T != a->T)
-                return mn_error(MN_ERR_SHAPE, "model: add of windows %d and %d (node %d)", a->T, b->T, i);
-            mn_add_forward(n->y, a->y, b->y, cnt);
-            break;
+    }
+    return MN_OK;
+}
+
+/* Node i forward on samples [b0, b0 + B) (the windows are planned). */
+static void node_forward(mn_model *m, int i, int b0, int B, bool training)
+{
+    mn_node *n = &m->nodes[i];
+    const mn_node *a = &m->nodes[n->in0];
+    float *y = at(m, i, n->y, b0);
+    const float *x = at(m, n->in0, a->y, b0);
+    const float *x1 = n->in1 >= 0 ? at(m, n->in1, m->nodes[n->in1].y, b0) : NULL;
+    const size_t cnt = (size_t)B * n->C * n->T;
+    switch (n->kind) {
+    case MN_NODE_CONV1D: mn_conv1d_forward(y, x, pw(m, n->p_w), pw(m, n->p_b), B, a->T, &n->u.conv); break;
+    case MN_NODE_LINEAR:
+        if (n->T == 1) /* a batch of vectors: whole-batch GEMMs (nn/dense.c) */
+            mn_dense_forward(y, x, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout);
+        else
+            mn_linear_forward(y, x, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout, n->T);
+        break;
+    case MN_NODE_LUT: mn_lut_forward(y, x, pw(m, n->p_w), B, n->T, &n->u.lut); break;
+    case MN_NODE_ACT: mn_act_forward(y, x, cnt, n->u.act.kind, n->u.act.alpha); break;
+    case MN_NODE_BATCHNORM:
+        mn_batchnorm_forward(y, n->c0, n->c1, x, pw(m, n->p_w), pw(m, n->p_b), pw(m, n->p_rmean), pw(m, n->p_rvar), B,
+                             n->C, n->T, n->u.norm.eps, n->u.norm.momentum, training);
+        break;
+    case MN_NODE_LAYERNORM: /* caches [B, T] */
+        mn_layernorm_forward(y, n->c0 + (size_t)b0 * n->T, n->c1 + (size_t)b0 * n->T, x, pw(m, n->p_w),
+                             pw(m, n->p_b), B, n->C, n->T, n->u.norm.eps);
+        break;
+    case MN_NODE_ADD: mn_add_forward(y, x, x1, cnt); break;
+    case MN_NODE_PERMUTE: mn_permute3_forward(y, x, B, n->u.perm.dims, n->u.perm.perm); break;
+    case MN_NODE_MUL: mn_mul_forward(y, x, x1, cnt); break;
+    case MN_NODE_CONCAT: mn_concat_forward(y, x, x1, B, a->C, m->nodes[n->in1].C, n->T); break;
+    case MN_NODE_SLICE: mn_slice_forward(y, x, B, a->C, n->u.slice.c0, n->C, n->T); break;
+    case MN_NODE_QUANT: mn_quant_forward(y, x, cnt, n->u.quant.bits); break;
+    case MN_NODE_INPUT:
+    case MN_NODE_KIND_COUNT: break;
+    }
+}
+
+/* The end of the run of nodes from i on (up to `last`) that map samples to samples. */
+static int run_end(const mn_model *m, int i, int last)
+{
+    int j = i;
+    while (j <= last && !couples_samples(&m->nodes[j])) j++;
+    return j;
+}
+
+mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool training)
+{
+    if (!m->built) return mn_error(MN_ERR_INVALID, "model: forward before build");
+    if (B < 1 || B > m->max_B || T < 1 || T > m->max_T)
+        return mn_error(MN_ERR_SHAPE, "model: batch %d x window %d exceeds the built %d x %d", B, T,
+                        m->max_B, m->max_T);
+    m->fused_ran = false;
+    if (!training && mn_fused_usable(m, T)) return mn_fused_forward(m, x, B, T);
+    mn_status st = plan_windows(m, T);
+    if (st != MN_OK) return st;
+    m->B = B;
+    memcpy(m->nodes[0].y, x, (size_t)B * m->nodes[0].C * T * sizeof(float));
+    const bool split = training && m->split_g && B > 1;
+    for (int i = 1; i < m->n_nodes;) {
+        const int j = split ? run_end(m, i, m->n_nodes - 1) : i;
+        if (j == i) { /* one node, the whole batch */
+            node_forward(m, i++, 0, B, training);
+            continue;
         }
-        case MN_NODE_PERMUTE: mn_permute3_forward(n->y, a->y, B, n->u.perm.dims, n->u.perm.perm); break;
-        case MN_NODE_MUL: mn_mul_forward(n->y, a->y, m->nodes[n->in1].y, cnt); break;
-        case MN_NODE_CONCAT:
-            mn_concat_forward(n->y, a->y, m->nodes[n->in1].y, B, a->C, m->nodes[n->in1].C, n->T);
-            break;
-        case MN_NODE_SLICE: mn_slice_forward(n->y, a->y, B, a->C, n->u.slice.c0, n->C, n->T); break;
-        case MN_NODE_QUANT: mn_quant_forward(n->y, a->y, cnt, n->u.quant.bits); break;
-        case MN_NODE_INPUT:
-        case MN_NODE_KIND_COUNT: break;
-        }
+        /* Nodes i..j-1 one sample at a time: every thread carries its samples through the run. */
+        OMP(parallel for schedule(dynamic, 1))
+        for (int b = 0; b < B; b++)
+            for (int k = i; k < j; k++) node_forward(m, k, b, 1, training);
+        i = j;
     }
     return MN_OK;
 }
 
 void mn_model_set_input_grad(mn_model *m, bool on) { m->no_input_grad = !on; }
+
+/* Node i backward on samples [b0, b0 + B), its parameter gradients into g (the table's layout). */
+static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip_input)
+{
+    mn_node *n = &m->nodes[i];
+    mn_node *a = &m->nodes[n->in0];
+    const size_t cnt = (size_t)B * n->C * n->T;
+    /* The input node's gradient is computed too, unless turned off: callers may want d loss / d x. */
+    float *da = n->in0 == 0 && skip_input ? NULL : at(m, n->in0, a->dy, b0);
+    const float *x = at(m, n->in0, a->y, b0), *dy = at(m, i, n->dy, b0), *y = at(m, i, n->y, b0);
+    float *gw = n->p_w >= 0 ? g + m->params.defs[n->p_w].offset : NULL;
+    float *gb = n->p_b >= 0 ? g + m->params.defs[n->p_b].offset : NULL;
+    const mn_node *b = n->in1 >= 0 ? &m->nodes[n->in1] : NULL;
+    float *db = b ? at(m, n->in1, b->dy, b0) : NULL;
+    switch (n->kind) {
+    case MN_NODE_CONV1D: mn_conv1d_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, a->T, &n->u.conv); break;
+    case MN_NODE_LINEAR:
+        if (n->T == 1)
+            mn_dense_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout);
+        else
+            mn_linear_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout, n->T);
+        break;
+    case MN_NODE_LUT: mn_lut_backward(da, gw, dy, x, pw(m, n->p_w), B, n->T, &n->u.lut); break;
+    case MN_NODE_ACT: mn_act_backward(da, dy, y, cnt, n->u.act.kind, n->u.act.alpha); break;
+    case MN_NODE_BATCHNORM:
+        mn_batchnorm_backward(da, gw, gb, dy, x, n->c0, n->c1, pw(m, n->p_w), B, n->C, n->T);
+        break;
+    case MN_NODE_LAYERNORM:
+        mn_layernorm_backward(da, gw, gb, dy, x, n->c0 + (size_t)b0 * n->T, n->c1 + (size_t)b0 * n->T,
+                              pw(m, n->p_w), B, n->C, n->T);
+        break;
+    case MN_NODE_ADD: mn_add_backward(da, db, dy, cnt); break;
+    case MN_NODE_PERMUTE: mn_permute3_backward(da, dy, B, n->u.perm.dims, n->u.perm.perm); break;
+    case MN_NODE_MUL: mn_mul_backward(da, db, dy, x, at(m, n->in1, b->y, b0), cnt); break;
+    case MN_NODE_CONCAT: mn_concat_backward(da, db, dy, B, a->C, b->C, n->T); break;
+    case MN_NODE_SLICE: mn_slice_backward(da, dy, B, a->C, n->u.slice.c0, n->C, n->T); break;
+    case MN_NODE_QUANT: mn_quant_backward(da, dy, cnt); break;
+    case MN_NODE_INPUT:
+    case MN_NODE_KIND_COUNT: break;
+    }
+}
 
 mn_status mn_model_backward(mn_model *m, const float *dy)
 {
@@ -485,7 +567,7 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
     if (m->fused_ran)
         return mn_error(MN_ERR_INVALID, "model: backward after a fused eval forward, which keeps no activations "
                         "(run forward with training = true, or mn_model_set_fused(m, false))");
-    int B = m->B;
+    const int B = m->B;
     /* Without the input's gradient, convolutions reading the input pass dinp = NULL; any other
      * reader still accumulates into it, so then it is zeroed as usual. */
     bool skip_input = m->no_input_grad;
@@ -494,70 +576,70 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
         if ((n->in0 == 0 && n->kind != MN_NODE_CONV1D) || n->in1 == 0)
             skip_input = false;
     }
-    /* Zero every gradient buffer (each backward accumulates into its input's), in fixed chunks
-     * shared by the threads. */
+    const bool split = m->split_g && B > 1;
+    const size_t P = m->params.total;
+    /* Zero every gradient buffer (each backward accumulates into its input's), and the per-sample
+     * parameter gradients of a split backward, in fixed chunks shared by the threads. */
     enum { ZCHUNK = 1 << 16 };
     OMP(parallel if(m->n_nodes > 1))
-    for (int i = skip_input ? 1 : 0; i < m->n_nodes; i++) {
-        const mn_node *n = &m->nodes[i];
-        const size_t cnt = (size_t)B * n->C * n->T;
-        const long nch = (long)((cnt + ZCHUNK - 1) / ZCHUNK);
-        OMP(for schedule(static) nowait)
-        for (long c = 0; c < nch; c++) {
-            const size_t o = (size_t)c * ZCHUNK;
-            memset(n->dy + o, 0, (cnt - o < ZCHUNK ? cnt - o : ZCHUNK) * sizeof(float));
+    {
+        for (int i = skip_input ? 1 : 0; i < m->n_nodes; i++) {
+            const mn_node *n = &m->nodes[i];
+            const size_t cnt = (size_t)B * n->C * n->T;
+            const long nch = (long)((cnt + ZCHUNK - 1) / ZCHUNK);
+            OMP(for schedule(static) nowait)
+            for (long c = 0; c < nch; c++) {
+                const size_t o = (size_t)c * ZCHUNK;
+                memset(n->dy + o, 0, (cnt - o < ZCHUNK ? cnt - o : ZCHUNK) * sizeof(float));
+            }
+        }
+        if (split) {
+            OMP(for schedule(static) nowait)
+            for (int b = 0; b < B; b++) memset(m->split_g + (size_t)b * P, 0, P * sizeof(float));
         }
     }
     mn_node *out = &m->nodes[m->output];
     memcpy(out->dy, dy, (size_t)B * out->C * out->T * sizeof(float));
-    for (int i = m->output; i > 0; i--) {
-        mn_node *n = &m->nodes[i];
-        mn_node *a = &m->nodes[n->in0];
-        size_t cnt = (size_t)B * n->C * n->T;
-        /* The input node's gradient is computed too, unless turned off: callers may want d loss / d x. */
-        float *da = n->in0 == 0 && skip_input ? NULL : a->dy;
-        switch (n->kind) {
-        case MN_NODE_CONV1D:
-            mn_conv1d_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B, a->T,
-                               &n->u.conv);
-            break;
-        case MN_NODE_LINEAR:
-            if (n->T == 1)
-                mn_dense_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B, n->u.lin.nin,
-                                  n->u.lin.nout);
-            else
-                mn_linear_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, pw(m, n->p_w), B,
-                                   n->u.lin.nin, n->u.lin.nout, n->T);
-            break;
-        case MN_NODE_LUT:
-            mn_lut_backward(da, pg(m, n->p_w), n->dy, a->y, pw(m, n->p_w), B, n->T, &n->u.lut);
-            break;
-        case MN_NODE_ACT: mn_act_backward(da, n->dy, n->y, cnt, n->u.act.kind, n->u.act.alpha); break;
-        case MN_NODE_BATCHNORM:
-            mn_batchnorm_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, n->c0, n->c1, pw(m, n->p_w),
-                                  B, n->C, n->T);
-            break;
-        case MN_NODE_LAYERNORM:
-            mn_layernorm_backward(da, pg(m, n->p_w), pg(m, n->p_b), n->dy, a->y, n->c0, n->c1, pw(m, n->p_w),
-                                  B, n->C, n->T);
-            break;
-        case MN_NODE_ADD: mn_add_backward(da, m->nodes[n->in1].dy, n->dy, cnt); break;
-        case MN_NODE_PERMUTE: mn_permute3_backward(da, n->dy, B, n->u.perm.dims, n->u.perm.perm); break;
-        case MN_NODE_MUL: {
-            const mn_node *b = &m->nodes[n->in1];
-            mn_mul_backward(da, b->dy, n->dy, a->y, b->y, cnt);
-            break;
+    for (int i = m->output; i > 0;) {
+        int j = i;
+        while (split && j > 0 && !couples_samples(&m->nodes[j])) j--;
+        if (j == i) { /* one node, the whole batch */
+            node_backward(m, i--, 0, B, m->params.g, skip_input);
+            continue;
         }
-        case MN_NODE_CONCAT:
-            mn_concat_backward(da, m->nodes[n->in1].dy, n->dy, B, a->C, m->nodes[n->in1].C, n->T);
-            break;
-        case MN_NODE_SLICE: mn_slice_backward(da, n->dy, B, a->C, n->u.slice.c0, n->C, n->T); break;
-        case MN_NODE_QUANT: mn_quant_backward(da, n->dy, cnt); break;
-        case MN_NODE_INPUT:
-        case MN_NODE_KIND_COUNT: break;
+        /* Nodes i down to j+1 one sample at a time, each sample's parameter gradients apart. */
+        OMP(parallel for schedule(dynamic, 1))
+        for (int b = 0; b < B; b++)
+            for (int k = i; k > j; k--) node_backward(m, k, b, 1, m->split_g + (size_t)b * P, skip_input);
+        i = j;
+    }
+    if (split) { /* sum the samples' gradients in sample order: the same bits for any thread count */
+        enum { RCHUNK = 4096 };
+        const long nch = (long)((P + RCHUNK - 1) / RCHUNK);
+        OMP(parallel for schedule(static))
+        for (long c = 0; c < nch; c++) {
+            const size_t e0 = (size_t)c * RCHUNK, e1 = e0 + RCHUNK < P ? e0 + RCHUNK : P;
+            for (int b = 0; b < B; b++) {
+                const float *gb = m->split_g + (size_t)b * P;
+                for (size_t e = e0; e < e1; e++) m->params.g[e] += gb[e];
+            }
         }
     }
     return MN_OK;
+}
+
+mn_status mn_model_set_sample_split(mn_model *m, bool on)
+{
+    if (!on) {
+        mn_free(m->split_g);
+        m->split_g = NULL;
+        return MN_OK;
+    }
+    if (!m->built) return mn_error(MN_ERR_INVALID, "model: sample split before build");
+    if (m->split_g) return MN_OK;
+    m->split_g = mn_malloc((size_t)m->max_B * m->params.total * sizeof(float));
+    return m->split_g ? MN_OK : mn_error(MN_ERR_NOMEM, "model: per-sample gradients of %d x %zu floats", m->max_B,
+                                         m->params.total);
 }
 
 float *mn_model_output(const mn_model *m, int *C, int *T)
@@ -886,6 +968,7 @@ done:
 void mn_model_free(mn_model *m)
 {
     mn_fused_free(m);
+    mn_free(m->split_g);
     mn_params_free(&m->params);
     mn_arena_free(&m->act);
     mn_free(m->nodes);

@@ -72,8 +72,11 @@ mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, float 
                          double *loss, double *gnorm)
 {
     *loss = *gnorm = NAN;
+    /* One parallel region per pass, each thread carrying whole windows (allocated once). */
+    mn_status st = mn_model_set_sample_split(&q->model, true);
+    if (st != MN_OK) return st;
     mn_params_zero_grad(&q->model.params);
-    mn_status st = mn_model_forward(&q->model, xb, B, T, true);
+    st = mn_model_forward(&q->model, xb, B, T, true);
     if (st != MN_OK) return st;
     *loss = mn_loss_mse(dy, mn_model_output(&q->model, NULL, NULL), yb, B, 2 * q->n_rx, T, q->border);
     if (!isfinite(*loss)) return MN_OK;

@@ -6,6 +6,7 @@
 
 #include "mimonet/nn.h"
 #include "mimonet/pim.h"
+#include "util.h" /* randn, rel_diff */
 
 MN_TEST(model_light_counts)
 {
@@ -457,4 +458,73 @@ MN_TEST(model_lut_range_finite)
     MN_CHECK(t, mn_model_lut(&m, x, "l", 4, -1e30f, 1e30f) == 1);
     MN_CHECK_OK(t, m.status);
     mn_model_free(&m);
+}
+
+/* One training pass (forward, then backward of r) of m; copies of the output, the weights'
+ * gradients and d loss / d x into y, g, dx (sized by the caller). */
+static bool train_pass(mn_model *m, const float *x, const float *r, int B, int T, float *y, size_t ny, float *g,
+                       float *dx, size_t nx)
+{
+    if (mn_model_forward(m, x, B, T, true) != MN_OK) return false;
+    memcpy(y, mn_model_output(m, NULL, NULL), ny * sizeof *y);
+    mn_params_zero_grad(&m->params);
+    if (mn_model_backward(m, r) != MN_OK) return false;
+    memcpy(g, m->params.g, m->params.total * sizeof *g);
+    memcpy(dx, m->nodes[0].dy, nx * sizeof *dx);
+    return true;
+}
+
+/* mn_model_set_sample_split: the same output, weight gradients and input gradient as the
+ * whole-batch pass up to float rounding, on graphs with batch norms between the per-sample
+ * stretches (small_graph, light) and on junction, which is one stretch; and the same bits for
+ * 1, 2 and 3 threads.  A per-sample gradient left out of the sum fails the comparison. */
+MN_TEST(model_sample_split_same_result)
+{
+    const int keep = mn_threads_get();
+    for (int kk = 0; kk < 3; kk++) {
+        mn_model m;
+        mn_model_init(&m);
+        if (kk == 0) MN_CHECK(t, small_graph(&m) > 0);
+        else MN_CHECK(t, mn_pim_model_declare(&m, kk == 1 ? "light" : "junction", 2, 1) > 0);
+        mn_rng rng;
+        mn_rng_seed(&rng, t->seed + 40 + (uint64_t)kk);
+        enum { B = 5, T = 48 };
+        MN_CHECK_OK(t, mn_model_build(&m, B, T, &rng));
+        const int cin = mn_model_in_channels(&m), cout = mn_model_out_channels(&m);
+        const int To = kk == 0 ? T - 1 : T; /* small_graph ends in a valid conv of 2 taps */
+        const size_t nx = (size_t)B * cin * T, ny = (size_t)B * cout * To, P = m.params.total;
+        float *x = randn(&rng, nx, 1.0), *r = randn(&rng, ny, 1.0);
+        float *y = mn_malloc(4 * ny * sizeof *y), *g = mn_malloc(4 * P * sizeof *g), *dx = mn_malloc(4 * nx * sizeof *dx);
+        MN_CHECK(t, x && r && y && g && dx);
+        if (x && r && y && g && dx) {
+            mn_threads_set(2);
+            MN_CHECK(t, train_pass(&m, x, r, B, T, y, ny, g, dx, nx));
+            MN_CHECK_OK(t, mn_model_set_sample_split(&m, true));
+            for (int k = 1; k <= 3; k++) {
+                mn_threads_set(k);
+                MN_CHECK(t, train_pass(&m, x, r, B, T, y + k * ny, ny, g + k * P, dx + k * nx, nx));
+            }
+            double ey = rel_diff(y + ny, y, ny), eg = rel_diff(g + P, g, P), ex = rel_diff(dx + nx, dx, nx);
+            MN_CHECK_MSG(t, ey < 1e-5 && eg < 1e-4 && ex < 1e-4, "model %d: split vs whole batch: y %.3g, g %.3g, dx %.3g",
+                         kk, ey, eg, ex);
+            for (int k = 2; k <= 3; k++) {
+                MN_CHECK_MSG(t, !memcmp(y + ny, y + k * ny, ny * sizeof *y), "model %d: y differs with %d threads", kk, k);
+                MN_CHECK_MSG(t, !memcmp(g + P, g + k * P, P * sizeof *g), "model %d: g differs with %d threads", kk, k);
+                MN_CHECK_MSG(t, !memcmp(dx + nx, dx + k * nx, nx * sizeof *dx), "model %d: dx differs with %d threads", kk, k);
+            }
+            /* Every sample's share counts: the last sample's gradients left out are seen. */
+            float *gl = m.split_g + (size_t)(B - 1) * P;
+            for (size_t i = 0; i < P; i++) g[P + i] -= gl[i];
+            MN_CHECK_MSG(t, rel_diff(g + P, g, P) > 1e-3, "model %d: a sample's gradients do not count", kk);
+            MN_CHECK_OK(t, mn_model_set_sample_split(&m, false));
+            MN_CHECK(t, m.split_g == NULL);
+        }
+        mn_free(x);
+        mn_free(r);
+        mn_free(y);
+        mn_free(g);
+        mn_free(dx);
+        mn_model_free(&m);
+    }
+    mn_threads_set(keep);
 }
