@@ -274,6 +274,7 @@ typedef struct {
     float *y, *dy;        /* [B, C, T_node] */
     float *c0, *c1;       /* caches (norm mean/rstd) */
     int T;                /* T of this node in the last forward */
+    int last_reader;      /* run-time: the last node <= output reading it (-1: none), for backward */
 } mn_node;
 
 typedef struct {

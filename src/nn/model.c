@@ -561,6 +561,14 @@ static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip
     }
 }
 
+/* In a sample-split backward, node i's gradient slices are zeroed by its last reader when that
+ * reader runs per sample (couples_samples uses the windows of the last forward). */
+static bool lazy_zero(const mn_model *m, int i)
+{
+    const int r = m->nodes[i].last_reader;
+    return r > 0 && !couples_samples(&m->nodes[r]);
+}
+
 mn_status mn_model_backward(mn_model *m, const float *dy)
 {
     if (!m->built || m->B < 1) return mn_error(MN_ERR_INVALID, "model: backward before forward");
@@ -578,13 +586,22 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
     }
     const bool split = m->split_g && B > 1;
     const size_t P = m->params.total;
-    /* Zero every gradient buffer (each backward accumulates into its input's), and the per-sample
-     * parameter gradients of a split backward, in fixed chunks shared by the threads. */
+    /* Each node's gradient is a sum over its readers, so it starts at zero.  In a sample-split
+     * stretch a node's slice is zeroed by its last reader (the first to run backward), just
+     * before it accumulates there, so the zeros are written in cache; every other gradient
+     * buffer is zeroed up front, in fixed chunks shared by the threads. */
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].last_reader = -1;
+    for (int i = 1; i <= m->output; i++) {
+        mn_node *n = &m->nodes[i];
+        m->nodes[n->in0].last_reader = i;
+        if (n->in1 >= 0) m->nodes[n->in1].last_reader = i;
+    }
     enum { ZCHUNK = 1 << 16 };
     OMP(parallel if(m->n_nodes > 1))
     {
         for (int i = skip_input ? 1 : 0; i < m->n_nodes; i++) {
             const mn_node *n = &m->nodes[i];
+            if (i == m->output || (split && lazy_zero(m, i))) continue;
             const size_t cnt = (size_t)B * n->C * n->T;
             const long nch = (long)((cnt + ZCHUNK - 1) / ZCHUNK);
             OMP(for schedule(static) nowait)
@@ -610,7 +627,16 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
         /* Nodes i down to j+1 one sample at a time, each sample's parameter gradients apart. */
         OMP(parallel for schedule(dynamic, 1))
         for (int b = 0; b < B; b++)
-            for (int k = i; k > j; k--) node_backward(m, k, b, 1, m->split_g + (size_t)b * P, skip_input);
+            for (int k = i; k > j; k--) {
+                const mn_node *n = &m->nodes[k];
+                for (int e = 0; e < 2; e++) {
+                    const int a = e ? n->in1 : n->in0;
+                    if (a < 0 || (e && a == n->in0) || m->nodes[a].last_reader != k || (a == 0 && skip_input)) continue;
+                    const mn_node *na = &m->nodes[a];
+                    memset(at(m, a, na->dy, b), 0, (size_t)na->C * na->T * sizeof(float));
+                }
+                node_backward(m, k, b, 1, m->split_g + (size_t)b * P, skip_input);
+            }
         i = j;
     }
     if (split) { /* sum the samples' gradients in sample order: the same bits for any thread count */
