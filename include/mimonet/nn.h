@@ -274,7 +274,8 @@ typedef struct {
     float *y, *dy;        /* [B, C, T_node] */
     float *c0, *c1;       /* caches (norm mean/rstd) */
     int T;                /* T of this node in the last forward */
-    int last_reader;      /* run-time: the last node <= output reading it (-1: none), for backward */
+    int last_reader;      /* run-time, for backward: the last node <= output reading it (-1: none), */
+    int readers;          /* how many inputs of nodes <= output it is */
 } mn_node;
 
 typedef struct {

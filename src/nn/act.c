@@ -22,6 +22,7 @@
  */
 #include "mimonet/nn.h"
 
+#include "grad_into.h"
 #include "lanes.h" /* MN_MULTIVERSION */
 
 #include <math.h>
@@ -136,38 +137,26 @@ void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float a
     }
 }
 
-void mn_act_backward(float *dinp, const float *dout, const float *out, size_t n, mn_act kind,
-                     float alpha)
+#define ACT_BWD(EXPR) MN_GRAD_LOOP(dinp, overwrite, nn, PAR_MIN_N, EXPR)
+
+void mn_act_backward_into(float *dinp, const float *dout, const float *out, size_t n, mn_act kind, float alpha,
+                          bool overwrite)
 {
     const long nn = (long)n;
+    /* Unconditional loads keep the loops if-convertible. */
     switch (kind) {
-    case MN_ACT_NONE:
-        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) dinp[i] += dout[i];
-        break;
-    case MN_ACT_RELU:
-        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) {
-            const float g = dout[i]; /* unconditional load keeps the loop if-convertible */
-            dinp[i] += out[i] > 0.0f ? g : 0.0f;
-        }
-        break;
-    case MN_ACT_LEAKY:
-        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) {
-            const float g = dout[i], pos = out[i] > 0.0f ? g : 0.0f, neg = out[i] > 0.0f ? 0.0f : g;
-            dinp[i] += pos + alpha * neg;
-        }
-        break;
-    case MN_ACT_SIGMOID:
-        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) dinp[i] += dout[i] * (out[i] * (1.0f - out[i]));
-        break;
-    case MN_ACT_TANH:
-        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
-        break;
+    case MN_ACT_NONE: ACT_BWD(dout[i]); break;
+    case MN_ACT_RELU: ACT_BWD(out[i] > 0.0f ? dout[i] : 0.0f); break;
+    case MN_ACT_LEAKY: ACT_BWD((out[i] > 0.0f ? dout[i] : 0.0f) + alpha * (out[i] > 0.0f ? 0.0f : dout[i])); break;
+    case MN_ACT_SIGMOID: ACT_BWD(dout[i] * (out[i] * (1.0f - out[i]))); break;
+    case MN_ACT_TANH: ACT_BWD(dout[i] * (1.0f - out[i] * out[i])); break;
     }
+}
+#undef ACT_BWD
+
+void mn_act_backward(float *dinp, const float *dout, const float *out, size_t n, mn_act kind, float alpha)
+{
+    mn_act_backward_into(dinp, dout, out, n, kind, alpha, false);
 }
 
 static const char *const act_names[] = {"none", "relu", "leaky", "sigmoid", "tanh"};

@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "grad_into.h"
 #include "pragma.h"
 
 #define PAR_MIN_N 65536
@@ -20,6 +21,12 @@
 static void add_rows(float *dst, const float *src, long n)
 {
     for (long i = 0; i < n; i++) dst[i] += src[i];
+}
+
+/* dst = 0 + src: the bits add_rows gives into zeros (-0 becomes +0). */
+static void set_rows(float *dst, const float *src, long n)
+{
+    for (long i = 0; i < n; i++) dst[i] = 0.0f + src[i];
 }
 
 void mn_concat_forward(float *out, const float *a, const float *b, int B, int ca, int cb, int T)
@@ -33,15 +40,23 @@ void mn_concat_forward(float *out, const float *a, const float *b, int B, int ca
     }
 }
 
-void mn_concat_backward(float *da, float *db, const float *dout, int B, int ca, int cb, int T)
+void mn_concat_backward_into(float *da, float *db, const float *dout, int B, int ca, int cb, int T, bool set_a,
+                             bool set_b)
 {
     const long C = ca + cb, rows = (long)B * C;
     OMP(parallel for schedule(static) if(parallel: rows * T > PAR_MIN_N))
     for (long r = 0; r < rows; r++) {
         const long bi = r / C, c = r % C;
         float *dst = c < ca ? (da ? da + (bi * ca + c) * T : NULL) : (db ? db + (bi * cb + c - ca) * T : NULL);
-        if (dst) add_rows(dst, dout + r * T, T);
+        if (!dst) continue;
+        if (c < ca ? set_a : set_b) set_rows(dst, dout + r * T, T);
+        else add_rows(dst, dout + r * T, T);
     }
+}
+
+void mn_concat_backward(float *da, float *db, const float *dout, int B, int ca, int cb, int T)
+{
+    mn_concat_backward_into(da, db, dout, B, ca, cb, T, false, false);
 }
 
 void mn_slice_forward(float *out, const float *inp, int B, int C, int c0, int n, int T)

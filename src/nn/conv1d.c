@@ -31,6 +31,7 @@
  */
 #include "mimonet/nn.h"
 
+#include "grad_into.h"
 #include "lanes.h"
 
 #include <string.h>
@@ -255,7 +256,7 @@ void mn_conv1d_forward(float *out, const float *inp, const float *w, const float
 
 /* dinp for the general and depthwise cases: one task per input row (b, i). */
 static void bwd_input_general(float *dinp, const float *dout, const float *w, int B,
-                              const geom *g)
+                              const geom *g, bool overwrite)
 {
     const long rows = (long)B * g->cin;
     const long work = rows * g->cpg_out * g->t_out * g->K;
@@ -265,6 +266,7 @@ static void bwd_input_general(float *dinp, const float *dout, const float *w, in
         const int bi = (int)(r / g->cin), i = (int)(r % g->cin);
         const int grp = i / g->cpg_in, ii = i % g->cpg_in;
         float *dx = dinp + (size_t)r * g->t_in;
+        if (overwrite) memset(dx, 0, (size_t)g->t_in * sizeof *dx); /* in cache, before the adds */
         for (int oo = 0; oo < g->cpg_out; oo++) {
             const int o = grp * g->cpg_out + oo;
             const float *dy = dout + ((size_t)bi * g->cout + o) * g->t_out;
@@ -336,7 +338,7 @@ static void dw_row_backward(float *restrict dx, const float *restrict dy, const 
 }
 
 static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, int B,
-                                const geom *g)
+                                const geom *g, bool overwrite)
 {
     const long rows = (long)B * g->cin;
     const long work = rows * g->cpg_out * g->t_out * g->K;
@@ -344,6 +346,7 @@ static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, 
     OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
     for (long r = 0; r < rows; r++) {
         const int bi = (int)(r / g->cin), i = (int)(r % g->cin);
+        if (overwrite) memset(dinp + (size_t)r * g->t_in, 0, (size_t)g->t_in * sizeof *dinp);
         for (int oo = 0; oo < g->cpg_out; oo++) {
             const int o = i * g->cpg_out + oo;
             dw_row_backward(dinp + (size_t)r * g->t_in,
@@ -394,7 +397,7 @@ static void bwd_weight_general(float *dw, float *db, const float *dout, const fl
 }
 
 static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                          const float *w, int B, const geom *g)
+                          const float *w, int B, const geom *g, bool overwrite)
 {
     const int T = g->t_in, cin = g->cin, cout = g->cout;
     const long work = (long)B * T * cin * cout;
@@ -408,7 +411,7 @@ static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, 
             const int bi = (int)(task / nch), t0 = (int)(task % nch) * PW_CHUNK;
             const int n = T - t0 < PW_CHUNK ? T - t0 : PW_CHUNK;
             mn_sgemm(true, false, cin, n, cout, 1.0f, w, cin, dout + (size_t)bi * cout * T + t0,
-                     T, 1.0f, dinp + (size_t)bi * cin * T + t0, T);
+                     T, overwrite ? 0.0f : 1.0f, dinp + (size_t)bi * cin * T + t0, T);
         }
     }
     if (dw || db) {
@@ -436,17 +439,23 @@ static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, 
 void mn_conv1d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, int B, int t_in, const mn_conv1d_cfg *c)
 {
+    mn_conv1d_backward_into(dinp, dw, db, dout, inp, w, B, t_in, c, false);
+}
+
+void mn_conv1d_backward_into(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                             int B, int t_in, const mn_conv1d_cfg *c, bool overwrite)
+{
     geom g;
     if (B <= 0 || !geom_make(&g, c, t_in)) return;
     if (g.K == 1 && g.cpg_in == g.cin && g.cpg_out == g.cout) {
-        bwd_pointwise(dinp, dw, db, dout, inp, w, B, &g);
+        bwd_pointwise(dinp, dw, db, dout, inp, w, B, &g, overwrite);
         return;
     }
     if (dinp) {
         if (g.cpg_in == 1)
-            bwd_input_depthwise(dinp, dout, w, B, &g);
+            bwd_input_depthwise(dinp, dout, w, B, &g, overwrite);
         else
-            bwd_input_general(dinp, dout, w, B, &g);
+            bwd_input_general(dinp, dout, w, B, &g, overwrite);
     }
     if (dw || db) bwd_weight_general(dw, db, dout, inp, B, &g);
 }

@@ -9,6 +9,7 @@
  */
 #include "mimonet/nn.h"
 
+#include "grad_into.h"
 #include "pragma.h"
 
 #define PAR_MIN_N 65536
@@ -20,16 +21,15 @@ void mn_mul_forward(float *out, const float *a, const float *b, size_t n)
     for (long i = 0; i < nn; i++) out[i] = a[i] * b[i];
 }
 
-void mn_mul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
-                     size_t n)
+void mn_mul_backward_into(float *da, float *db, const float *dout, const float *a, const float *b, size_t n,
+                          bool set_a, bool set_b)
 {
     const long nn = (long)n;
-    if (da) {
-        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) da[i] += dout[i] * b[i];
-    }
-    if (db) {
-        OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) db[i] += dout[i] * a[i];
-    }
+    if (da) MN_GRAD_LOOP(da, set_a, nn, PAR_MIN_N, dout[i] * b[i]);
+    if (db) MN_GRAD_LOOP(db, set_b, nn, PAR_MIN_N, dout[i] * a[i]);
+}
+
+void mn_mul_backward(float *da, float *db, const float *dout, const float *a, const float *b, size_t n)
+{
+    mn_mul_backward_into(da, db, dout, a, b, n, false, false);
 }

@@ -14,6 +14,7 @@
 #include "mimonet/nn.h"
 
 #include "fused.h"
+#include "grad_into.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -520,11 +521,23 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
 
 void mn_model_set_input_grad(mn_model *m, bool on) { m->no_input_grad = !on; }
 
+/* Whether node i's gradient is written, not added to, by its reader: it has one, of a kind
+ * whose backward can (nn/grad_into.h), so the buffer needs no zeroing. */
+static bool grad_written(const mn_model *m, int i)
+{
+    const mn_node *n = &m->nodes[i];
+    if (n->readers != 1) return false;
+    const mn_node_kind k = m->nodes[n->last_reader].kind;
+    return k == MN_NODE_ACT || k == MN_NODE_CONV1D || k == MN_NODE_BATCHNORM || k == MN_NODE_MUL ||
+           k == MN_NODE_ADD || k == MN_NODE_CONCAT;
+}
+
 /* Node i backward on samples [b0, b0 + B), its parameter gradients into g (the table's layout). */
 static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip_input)
 {
     mn_node *n = &m->nodes[i];
     mn_node *a = &m->nodes[n->in0];
+    const bool set = grad_written(m, n->in0), set1 = n->in1 >= 0 && grad_written(m, n->in1);
     const size_t cnt = (size_t)B * n->C * n->T;
     /* The input node's gradient is computed too, unless turned off: callers may want d loss / d x. */
     float *da = n->in0 == 0 && skip_input ? NULL : at(m, n->in0, a->dy, b0);
@@ -534,7 +547,7 @@ static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip
     const mn_node *b = n->in1 >= 0 ? &m->nodes[n->in1] : NULL;
     float *db = b ? at(m, n->in1, b->dy, b0) : NULL;
     switch (n->kind) {
-    case MN_NODE_CONV1D: mn_conv1d_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, a->T, &n->u.conv); break;
+    case MN_NODE_CONV1D: mn_conv1d_backward_into(da, gw, gb, dy, x, pw(m, n->p_w), B, a->T, &n->u.conv, set); break;
     case MN_NODE_LINEAR:
         if (n->T == 1)
             mn_dense_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout);
@@ -542,18 +555,18 @@ static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip
             mn_linear_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout, n->T);
         break;
     case MN_NODE_LUT: mn_lut_backward(da, gw, dy, x, pw(m, n->p_w), B, n->T, &n->u.lut); break;
-    case MN_NODE_ACT: mn_act_backward(da, dy, y, cnt, n->u.act.kind, n->u.act.alpha); break;
+    case MN_NODE_ACT: mn_act_backward_into(da, dy, y, cnt, n->u.act.kind, n->u.act.alpha, set); break;
     case MN_NODE_BATCHNORM:
-        mn_batchnorm_backward(da, gw, gb, dy, x, n->c0, n->c1, pw(m, n->p_w), B, n->C, n->T);
+        mn_batchnorm_backward_into(da, gw, gb, dy, x, n->c0, n->c1, pw(m, n->p_w), B, n->C, n->T, set);
         break;
     case MN_NODE_LAYERNORM:
         mn_layernorm_backward(da, gw, gb, dy, x, n->c0 + (size_t)b0 * n->T, n->c1 + (size_t)b0 * n->T,
                               pw(m, n->p_w), B, n->C, n->T);
         break;
-    case MN_NODE_ADD: mn_add_backward(da, db, dy, cnt); break;
+    case MN_NODE_ADD: mn_add_backward_into(da, db, dy, cnt, set, set1); break;
     case MN_NODE_PERMUTE: mn_permute3_backward(da, dy, B, n->u.perm.dims, n->u.perm.perm); break;
-    case MN_NODE_MUL: mn_mul_backward(da, db, dy, x, at(m, n->in1, b->y, b0), cnt); break;
-    case MN_NODE_CONCAT: mn_concat_backward(da, db, dy, B, a->C, b->C, n->T); break;
+    case MN_NODE_MUL: mn_mul_backward_into(da, db, dy, x, at(m, n->in1, b->y, b0), cnt, set, set1); break;
+    case MN_NODE_CONCAT: mn_concat_backward_into(da, db, dy, B, a->C, b->C, n->T, set, set1); break;
     case MN_NODE_SLICE: mn_slice_backward(da, dy, B, a->C, n->u.slice.c0, n->C, n->T); break;
     case MN_NODE_QUANT: mn_quant_backward(da, dy, cnt); break;
     case MN_NODE_INPUT:
@@ -586,22 +599,30 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
     }
     const bool split = m->split_g && B > 1;
     const size_t P = m->params.total;
-    /* Each node's gradient is a sum over its readers, so it starts at zero.  In a sample-split
-     * stretch a node's slice is zeroed by its last reader (the first to run backward), just
-     * before it accumulates there, so the zeros are written in cache; every other gradient
-     * buffer is zeroed up front, in fixed chunks shared by the threads. */
-    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].last_reader = -1;
+    /* Each node's gradient is a sum over its readers, so it starts at zero, except where its one
+     * reader writes it (grad_written).  In a sample-split stretch a node's slice is zeroed by
+     * its last reader (the first to run backward), just before it accumulates there, so the
+     * zeros are written in cache; every other gradient buffer is zeroed up front, in fixed
+     * chunks shared by the threads. */
+    for (int i = 0; i < m->n_nodes; i++) {
+        m->nodes[i].last_reader = -1;
+        m->nodes[i].readers = 0;
+    }
     for (int i = 1; i <= m->output; i++) {
         mn_node *n = &m->nodes[i];
         m->nodes[n->in0].last_reader = i;
-        if (n->in1 >= 0) m->nodes[n->in1].last_reader = i;
+        m->nodes[n->in0].readers++;
+        if (n->in1 >= 0) {
+            m->nodes[n->in1].last_reader = i;
+            m->nodes[n->in1].readers++;
+        }
     }
     enum { ZCHUNK = 1 << 16 };
     OMP(parallel if(m->n_nodes > 1))
     {
         for (int i = skip_input ? 1 : 0; i < m->n_nodes; i++) {
             const mn_node *n = &m->nodes[i];
-            if (i == m->output || (split && lazy_zero(m, i))) continue;
+            if (i == m->output || grad_written(m, i) || (split && lazy_zero(m, i))) continue;
             const size_t cnt = (size_t)B * n->C * n->T;
             const long nch = (long)((cnt + ZCHUNK - 1) / ZCHUNK);
             OMP(for schedule(static) nowait)
@@ -631,7 +652,9 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
                 const mn_node *n = &m->nodes[k];
                 for (int e = 0; e < 2; e++) {
                     const int a = e ? n->in1 : n->in0;
-                    if (a < 0 || (e && a == n->in0) || m->nodes[a].last_reader != k || (a == 0 && skip_input)) continue;
+                    if (a < 0 || (e && a == n->in0) || m->nodes[a].last_reader != k || (a == 0 && skip_input) ||
+                        grad_written(m, a))
+                        continue;
                     const mn_node *na = &m->nodes[a];
                     memset(at(m, a, na->dy, b), 0, (size_t)na->C * na->T * sizeof(float));
                 }

@@ -26,6 +26,7 @@
  */
 #include "mimonet/nn.h"
 
+#include "grad_into.h"
 #include "lanes.h"
 
 #include <math.h>
@@ -174,6 +175,13 @@ void mn_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float
                            const float *inp, const float *mean, const float *rstd,
                            const float *gamma, int B, int C, int T)
 {
+    mn_batchnorm_backward_into(dinp, dgamma, dbeta, dout, inp, mean, rstd, gamma, B, C, T, false);
+}
+
+void mn_batchnorm_backward_into(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                                const float *mean, const float *rstd, const float *gamma, int B, int C, int T,
+                                bool overwrite)
+{
     if (B <= 0 || C <= 0 || T <= 0) return;
     const long N = (long)B * T, work = N * C;
     (void)work;
@@ -198,8 +206,13 @@ void mn_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float
             const size_t row = ((size_t)b * C + c) * T;
             const float *restrict x = inp + row, *restrict g = dout + row;
             float *restrict dx = dinp + row;
-            OMP(simd)
-            for (int t = 0; t < T; t++) dx[t] += k0 * (g[t] - k1 - (x[t] - mf) * k2);
+            if (overwrite) {
+                OMP(simd)
+                for (int t = 0; t < T; t++) dx[t] = 0.0f + k0 * (g[t] - k1 - (x[t] - mf) * k2);
+            } else {
+                OMP(simd)
+                for (int t = 0; t < T; t++) dx[t] += k0 * (g[t] - k1 - (x[t] - mf) * k2);
+            }
         }
     }
 }

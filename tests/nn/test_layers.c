@@ -15,6 +15,7 @@
  */
 #include "mn_test.h"
 #include "util.h" /* randn */
+#include "../../src/nn/grad_into.h"
 
 #include <complex.h>
 #include <string.h>
@@ -716,4 +717,72 @@ MN_TEST(nn_gradcheck_harness)
     MN_CHECK(t, e > 0.1 && wi == 3);
     g[3] = NAN;
     MN_CHECK(t, !(mn_gradcheck(cube_sum, &c, x, g, 5, 1e-3, 1e-6, NULL) < 1.0));
+}
+
+/* The backward kernels' overwrite mode (nn/grad_into.h), which the model uses for a gradient
+ * with one reader: into a buffer full of NaN it gives the same bits as the accumulating kernel
+ * into zeros, for every kernel and input slot, so it never reads the old contents. */
+MN_TEST(layers_grad_overwrite_equals_add_into_zeros)
+{
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed + 77);
+    enum { B = 2, C = 6, T = 37 };
+    const size_t n = (size_t)B * C * T;
+    float *x = randn(&rng, n, 1.0), *x2 = randn(&rng, n, 1.0), *dy = randn(&rng, 2 * n, 1.0);
+    float *ref = mn_malloc(2 * n * sizeof *ref), *got = mn_malloc(2 * n * sizeof *got);
+    float *w = randn(&rng, 64 * C * C, 0.3), *gw = mn_malloc(64 * C * C * sizeof *gw);
+    MN_CHECK(t, x && x2 && dy && ref && got && w && gw);
+    if (!(x && x2 && dy && ref && got && w && gw)) goto done;
+    for (int kase = 0; kase < 12; kase++) {
+        const bool slot_b = kase % 2; /* for the two-input kernels: which input is overwritten */
+        memset(ref, 0, 2 * n * sizeof *ref);
+        float *ra = ref, *rb = ref + n, *ga = got, *gb = got + n;
+        /* Overwritten slots start as NaN, accumulated ones (the other input of mul, add and
+         * concat) as zeros. */
+        const bool sa = kase >= 6 || !slot_b, sb = kase < 6 && slot_b;
+        for (size_t i = 0; i < n; i++) ga[i] = sa ? NAN : 0.0f, gb[i] = sb ? NAN : 0.0f;
+        size_t checked = kase < 6 ? 2 * n : n;
+        const char *what = "";
+        if (kase < 2) {
+            what = "mul";
+            mn_mul_backward(ra, rb, dy, x, x2, n);
+            mn_mul_backward_into(ga, gb, dy, x, x2, n, sa, sb);
+        } else if (kase < 4) {
+            what = "add";
+            mn_add_backward(ra, rb, dy, n);
+            mn_add_backward_into(ga, gb, dy, n, sa, sb);
+        } else if (kase < 6) {
+            what = "concat";
+            mn_concat_backward(ra, rb, dy, B, C, C, T);
+            mn_concat_backward_into(ga, gb, dy, B, C, C, T, sa, sb);
+        } else if (kase < 8) {
+            what = "leaky/tanh";
+            const mn_act k = slot_b ? MN_ACT_TANH : MN_ACT_LEAKY;
+            mn_act_backward(ra, dy, x, n, k, 0.1f);
+            mn_act_backward_into(ga, dy, x, n, k, 0.1f, true);
+        } else if (kase < 10) {
+            what = "batchnorm";
+            float mean[C], rstd[C], g1[C], b1[C], g2[C], b2[C];
+            for (int c = 0; c < C; c++) mean[c] = (float)(0.1 * c), rstd[c] = 1.0f + 0.1f * (float)c, g1[c] = g2[c] = b1[c] = b2[c] = 0;
+            mn_batchnorm_backward(ra, g1, b1, dy, x, mean, rstd, slot_b ? w : NULL, B, C, T);
+            mn_batchnorm_backward_into(ga, g2, b2, dy, x, mean, rstd, slot_b ? w : NULL, B, C, T, true);
+        } else {
+            what = slot_b ? "pointwise conv" : "dilated grouped conv";
+            const mn_conv1d_cfg cv = slot_b ? (mn_conv1d_cfg){.cin = C, .cout = C, .k = 1, .dil = 1, .groups = 1, .pad = MN_PAD_SAME}
+                                            : (mn_conv1d_cfg){.cin = C, .cout = C, .k = 3, .dil = 2, .groups = 3, .pad = MN_PAD_SAME};
+            memset(gw, 0, 64 * C * C * sizeof *gw);
+            mn_conv1d_backward(ra, gw, NULL, dy, x, w, B, T, &cv);
+            mn_conv1d_backward_into(ga, gw, NULL, dy, x, w, B, T, &cv, true);
+        }
+        MN_CHECK_MSG(t, !memcmp(ref, got, checked * sizeof *ref), "%s (case %d): overwrite differs from adding into zeros",
+                     what, kase);
+    }
+done:
+    mn_free(x);
+    mn_free(x2);
+    mn_free(dy);
+    mn_free(ref);
+    mn_free(got);
+    mn_free(w);
+    mn_free(gw);
 }
