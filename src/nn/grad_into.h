@@ -27,6 +27,8 @@ void mn_act_backward_into(float *dinp, const float *dout, const float *out, size
                           bool overwrite);
 void mn_conv1d_backward_into(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                              int B, int t_in, const mn_conv1d_cfg *c, bool overwrite);
+void mn_linear_backward_into(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                             int B, int nin, int nout, int T, bool overwrite);
 void mn_batchnorm_backward_into(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
                                 const float *mean, const float *rstd, const float *gamma, int B, int C, int T,
                                 bool overwrite);

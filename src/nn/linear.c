@@ -11,6 +11,8 @@
  */
 #include "mimonet/nn.h"
 
+#include "grad_into.h"
+
 static mn_conv1d_cfg linear_as_conv(int nin, int nout, bool bias)
 {
     mn_conv1d_cfg c = {.cin = nin, .cout = nout, .k = 1, .dil = 1, .groups = 1,
@@ -28,6 +30,12 @@ void mn_linear_forward(float *out, const float *inp, const float *w, const float
 void mn_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, int B, int nin, int nout, int T)
 {
+    mn_linear_backward_into(dinp, dw, db, dout, inp, w, B, nin, nout, T, false);
+}
+
+void mn_linear_backward_into(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                             int B, int nin, int nout, int T, bool overwrite)
+{
     mn_conv1d_cfg c = linear_as_conv(nin, nout, db != NULL);
-    mn_conv1d_backward(dinp, dw, db, dout, inp, w, B, T, &c);
+    mn_conv1d_backward_into(dinp, dw, db, dout, inp, w, B, T, &c, overwrite);
 }

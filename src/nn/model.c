@@ -527,9 +527,10 @@ static bool grad_written(const mn_model *m, int i)
 {
     const mn_node *n = &m->nodes[i];
     if (n->readers != 1) return false;
-    const mn_node_kind k = m->nodes[n->last_reader].kind;
+    const mn_node *r = &m->nodes[n->last_reader];
+    const mn_node_kind k = r->kind;
     return k == MN_NODE_ACT || k == MN_NODE_CONV1D || k == MN_NODE_BATCHNORM || k == MN_NODE_MUL ||
-           k == MN_NODE_ADD || k == MN_NODE_CONCAT;
+           k == MN_NODE_ADD || k == MN_NODE_CONCAT || (k == MN_NODE_LINEAR && r->T > 1);
 }
 
 /* Node i backward on samples [b0, b0 + B), its parameter gradients into g (the table's layout). */
@@ -552,7 +553,7 @@ static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip
         if (n->T == 1)
             mn_dense_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout);
         else
-            mn_linear_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout, n->T);
+            mn_linear_backward_into(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout, n->T, set);
         break;
     case MN_NODE_LUT: mn_lut_backward(da, gw, dy, x, pw(m, n->p_w), B, n->T, &n->u.lut); break;
     case MN_NODE_ACT: mn_act_backward_into(da, dy, y, cnt, n->u.act.kind, n->u.act.alpha, set); break;

@@ -733,7 +733,7 @@ MN_TEST(layers_grad_overwrite_equals_add_into_zeros)
     float *w = randn(&rng, 64 * C * C, 0.3), *gw = mn_malloc(64 * C * C * sizeof *gw);
     MN_CHECK(t, x && x2 && dy && ref && got && w && gw);
     if (!(x && x2 && dy && ref && got && w && gw)) goto done;
-    for (int kase = 0; kase < 12; kase++) {
+    for (int kase = 0; kase < 14; kase++) {
         const bool slot_b = kase % 2; /* for the two-input kernels: which input is overwritten */
         memset(ref, 0, 2 * n * sizeof *ref);
         float *ra = ref, *rb = ref + n, *ga = got, *gb = got + n;
@@ -766,6 +766,11 @@ MN_TEST(layers_grad_overwrite_equals_add_into_zeros)
             for (int c = 0; c < C; c++) mean[c] = (float)(0.1 * c), rstd[c] = 1.0f + 0.1f * (float)c, g1[c] = g2[c] = b1[c] = b2[c] = 0;
             mn_batchnorm_backward(ra, g1, b1, dy, x, mean, rstd, slot_b ? w : NULL, B, C, T);
             mn_batchnorm_backward_into(ga, g2, b2, dy, x, mean, rstd, slot_b ? w : NULL, B, C, T, true);
+        } else if (kase >= 12) {
+            what = "linear";
+            memset(gw, 0, 64 * C * C * sizeof *gw);
+            mn_linear_backward(ra, gw, NULL, dy, x, w, B, C, C, T);
+            mn_linear_backward_into(ga, gw, NULL, dy, x, w, B, C, C, T, true);
         } else {
             what = slot_b ? "pointwise conv" : "dilated grouped conv";
             const mn_conv1d_cfg cv = slot_b ? (mn_conv1d_cfg){.cin = C, .cout = C, .k = 1, .dil = 1, .groups = 1, .pad = MN_PAD_SAME}
