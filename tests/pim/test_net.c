@@ -189,11 +189,6 @@ MN_TEST(pim_train_learns_and_is_reproducible)
                  "1 vs 2 threads differ: APE %.6f vs %.6f", a1, a2);
 }
 
-/* junction's prior (mn_pim_model_prior): u1 starts on the lower carrier and u2 on the upper.
- * The default plan puts the carriers at -fs/3 and +fs/3.  The conv is a correlation,
- * y[t] = sum_m w[m] x[t + m], so a complex tap set h[m] (re from the "re" conv's w_re taps, im
- * from the "im" conv's) has the response H(f) = sum_m h[m] e^{+j 2 pi f m}; and the im conv's
- * w_im taps must equal the re conv's w_re taps (a complex filter, not a widely linear one). */
 /* The node of m named name (a conv's parameter prefix), or NULL. */
 static const mn_node *node_named(const mn_model *m, const char *name)
 {
@@ -235,6 +230,11 @@ MN_TEST(pim_junction_prior_forms_the_product)
     mn_pim_net_free(&q);
 }
 
+/* junction's prior (mn_pim_model_prior): u1 starts on the lower carrier and u2 on the upper.
+ * The default plan puts the carriers at -fs/3 and +fs/3.  The conv is a correlation,
+ * y[t] = sum_m w[m] x[t + m], so a complex tap set h[m] (re from the "re" conv's w_re taps, im
+ * from the "im" conv's) has the response H(f) = sum_m h[m] e^{+j 2 pi f m}; and the im conv's
+ * w_im taps must equal the re conv's w_re taps (a complex filter, not a widely linear one). */
 MN_TEST(pim_junction_prior_splits_the_carriers)
 {
     mn_rng r;
