@@ -274,8 +274,8 @@ typedef struct {
     float *y, *dy;        /* [B, C, T_node] */
     float *c0, *c1;       /* caches (norm mean/rstd) */
     int T;                /* T of this node in the last forward */
-    int last_reader;      /* run-time, for backward: the last node <= output reading it (-1: none), */
-    int readers;          /* how many inputs of nodes <= output it is */
+    int last_reader;      /* set by mn_model_build, for backward: the last node <= output reading */
+    int readers;          /* it (-1: none), and how many inputs of nodes <= output it is */
 } mn_node;
 
 typedef struct {

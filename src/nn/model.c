@@ -378,6 +378,20 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
     }
     m->max_B = max_B;
     m->max_T = max_T;
+    /* Who reads each node's output, for backward (only nodes up to the output run there). */
+    for (int i = 0; i < m->n_nodes; i++) {
+        m->nodes[i].last_reader = -1;
+        m->nodes[i].readers = 0;
+    }
+    for (int i = 1; i <= m->output; i++) {
+        const mn_node *n = &m->nodes[i];
+        m->nodes[n->in0].last_reader = i;
+        m->nodes[n->in0].readers++;
+        if (n->in1 >= 0) {
+            m->nodes[n->in1].last_reader = i;
+            m->nodes[n->in1].readers++;
+        }
+    }
     if (rng) mn_params_randomize(&m->params, rng);
     /* LUTs start as the identity on [lo, hi]. */
     for (int i = 0; i < m->n_nodes; i++) {
@@ -605,19 +619,6 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
      * its last reader (the first to run backward), just before it accumulates there, so the
      * zeros are written in cache; every other gradient buffer is zeroed up front, in fixed
      * chunks shared by the threads. */
-    for (int i = 0; i < m->n_nodes; i++) {
-        m->nodes[i].last_reader = -1;
-        m->nodes[i].readers = 0;
-    }
-    for (int i = 1; i <= m->output; i++) {
-        mn_node *n = &m->nodes[i];
-        m->nodes[n->in0].last_reader = i;
-        m->nodes[n->in0].readers++;
-        if (n->in1 >= 0) {
-            m->nodes[n->in1].last_reader = i;
-            m->nodes[n->in1].readers++;
-        }
-    }
     enum { ZCHUNK = 1 << 16 };
     OMP(parallel if(m->n_nodes > 1))
     {
