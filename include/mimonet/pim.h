@@ -37,6 +37,9 @@ int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx);
 /* The names mn_pim_model_declare knows, as "light, large, ..." for messages and help. */
 const char *mn_pim_model_kinds(void);
 bool mn_pim_model_known(const char *kind);
+/* Training windows per step when none is asked for: 8 for junction (at 16, one seed in three
+ * stalled on the default scenario; docs/pim.md "Time to 35 dB"), 16 for the other models. */
+int mn_pim_model_default_batch(const char *kind);
 /* Physics-informed starting values for a built model of this kind, over its random ones (only
  * "junction" has any: half-band carrier-split filters, and product maps that form exactly
  * u1^2 conj(u2)).  mn_pim_net_create applies it. */

@@ -126,7 +126,7 @@ int mn_cli_demo(int argc, char **argv)
 
     /* 2. train */
     mn_span sp[3];
-    const int window = 2048, light_batch = quick ? 8 : 16;
+    const int window = 2048;
     st = mn_pim_split(sp, n, (const double[3]){0.7, 0.1, 0.2}, window);
     const int64_t tl = sp[2].end - sp[2].begin;
     enum { N_NETS = 2 };
@@ -142,7 +142,7 @@ int mn_cli_demo(int argc, char **argv)
         const bool junction = !strcmp(kinds[k], "junction");
         mn_rng rng;
         mn_rng_seed(&rng, junction ? seed : seed + (uint64_t)k);
-        const int batch = junction ? 8 : light_batch;
+        const int batch = quick ? 8 : mn_pim_model_default_batch(kinds[k]);
         st = mn_pim_net_create(&nets[k], kinds[k], ntx, nrx, batch, window, &rng);
         if (st != MN_OK) break;
         /* junction trains as `pim train --model junction --seed S` exactly: 3,000 steps of the

@@ -656,9 +656,7 @@ static int cmd_train(int argc, char **argv)
     if (classical && restarts > 1)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--restarts applies to neural models; a %s fit is closed-form", kind);
     if (probe && restarts < 2) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--probe sets --restarts' probe: add --restarts N");
-    /* junction's default batch is 8: at 16, one seed in three stalled near 28 dB on the default
-     * scenario, at 8 none of six did, and a step costs half (docs/pim.md "Time to 35 dB"). */
-    if (!batch) batch = !strcmp(kind, "junction") ? 8 : 16;
+    if (!batch) batch = mn_pim_model_default_batch(kind);
     if (restarts > 1) {
         if (!probe) probe = 2 * steps / 5;
         if (probe >= steps || probe < eval_every)

@@ -238,6 +238,8 @@ static const char model_kinds[] = "light, large, static, dynamic, poly, poly-lar
 
 const char *mn_pim_model_kinds(void) { return model_kinds; }
 
+int mn_pim_model_default_batch(const char *kind) { return kind && !strcmp(kind, "junction") ? 8 : 16; }
+
 bool mn_pim_model_known(const char *kind)
 {
     size_t len = kind ? strlen(kind) : 0;
