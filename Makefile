@@ -73,6 +73,16 @@ endif
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC $(WARN) $(OMP) -Iinclude $(DEP_CFLAGS) $(CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) $(OMP) -lm $(LDLIBS)
 
+# Everything is rebuilt when the flags change (a dependency installed or removed since the last
+# build, another CC or OPT): objects compiled before `make deps` found OpenBLAS would otherwise
+# stay on the portable GEMM.  The stamp is rewritten only when its content differs.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW   := $(CC) $(CFLAGS_ALL) | $(LDLIBS_ALL) $(LDFLAGS)
+ifneq ($(file <$(FLAGS_STAMP)),$(FLAGS_NOW))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(FLAGS_STAMP),$(FLAGS_NOW))
+endif
+
 # ---------------------------------------------------------------- sources
 LIB_SRC   := $(sort $(wildcard src/core/*.c src/nn/*.c src/optim/*.c src/io/*.c src/dsp/*.c \
                                 src/pim/*.c src/csi/*.c src/report/*.c))
@@ -97,18 +107,18 @@ cli: $(BUILD)/mimonet
 features:
 	@echo "mimonet build features:$(FEATURES)"
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -c $< -o $@
 
 $(BUILD)/libmimonet.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJ)
 
-$(BUILD)/libmimonet.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libmimonet.so.0 -o $@ $^ $(LDLIBS_ALL)
+$(BUILD)/libmimonet.so: $(LIB_OBJ) $(FLAGS_STAMP)
+	$(CC) -shared -Wl,-soname,libmimonet.so.0 -o $@ $(LIB_OBJ) $(LDLIBS_ALL)
 
-$(BUILD)/mimonet: $(CLI_OBJ) $(BUILD)/libmimonet.a
+$(BUILD)/mimonet: $(CLI_OBJ) $(BUILD)/libmimonet.a $(FLAGS_STAMP)
 	$(CC) $(OPT) $(OMP) -o $@ $(CLI_OBJ) $(BUILD)/libmimonet.a $(LDLIBS_ALL) $(LDFLAGS)
 
 $(BUILD)/mimonet.pc:
@@ -120,16 +130,16 @@ $(BUILD)/test_registry.c: $(TEST_CASES) tools/gen_test_registry.sh
 	@mkdir -p $(BUILD)
 	sh tools/gen_test_registry.sh $(TEST_CASES) > $@
 
-$(BUILD)/obj/test_registry.o: $(BUILD)/test_registry.c
+$(BUILD)/obj/test_registry.o: $(BUILD)/test_registry.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS_ALL) -Itests -c $< -o $@
 
-$(BUILD)/mimonet_tests: $(TEST_OBJ) $(BUILD)/libmimonet.a
+$(BUILD)/mimonet_tests: $(TEST_OBJ) $(BUILD)/libmimonet.a $(FLAGS_STAMP)
 	$(CC) $(OPT) $(OMP) -o $@ $(TEST_OBJ) $(BUILD)/libmimonet.a $(LDLIBS_ALL) $(LDFLAGS)
 
-$(BUILD)/%: bench/%.c bench/bench_util.h $(BUILD)/libmimonet.a
+$(BUILD)/%: bench/%.c bench/bench_util.h $(BUILD)/libmimonet.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libmimonet.a $(LDLIBS_ALL)
 
-$(BUILD)/%: examples/%.c $(BUILD)/libmimonet.a
+$(BUILD)/%: examples/%.c $(BUILD)/libmimonet.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libmimonet.a $(LDLIBS_ALL)
 
 examples: $(EXAMPLE_BIN)
