@@ -148,7 +148,8 @@ typedef struct {
     float weight_decay;  /* default 0.01 */
     float clip;          /* max global grad norm (default 1.0) */
     long eval_every;     /* steps between validations (default 100) */
-    int patience;        /* validations without improvement before stopping (default 8; 0 = off) */
+    int patience;        /* validations without improvement before stopping (0 = off; default -1:
+                            one LR cycle plus two, i.e. 2 clr_half / eval_every + 2, 8 at 3,000 steps) */
     uint64_t seed;
     mn_pim_progress_fn progress; /* called after every step (may be NULL) */
     void *progress_user;

@@ -602,7 +602,7 @@ static int cmd_train(int argc, char **argv)
     const char *dir = NULL, *txs = NULL, *rxs = NULL, *out = NULL, *kind = "light", *split = "0.7,0.1,0.2";
     const char *curve = NULL, *ckpt = NULL;
     bool json = false, force = false, quiet = false, help = false, resume = false;
-    int threads = 0, batch = 0, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = 8, restarts = 1;
+    int threads = 0, batch = 0, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = -1, restarts = 1;
     int64_t steps = 3000, eval_every = 100, ckpt_every = 100, probe = 0;
     struct restarts rs = {0};
     char model_help[160];
@@ -621,7 +621,7 @@ static int cmd_train(int argc, char **argv)
         {"--window", MN_OPT_INT, &window, 1025, 1 << 20, "samples per window, > 1024 (default 2048)", false},
         {"--lr-max", MN_OPT_DOUBLE, &lr_max, 1e-8, 1, "cyclical LR upper bound (default 1e-2)", false},
         {"--lr-min", MN_OPT_DOUBLE, &lr_min, 0, 1, "cyclical LR lower bound (default 1e-3)", false},
-        {"--patience", MN_OPT_INT, &patience, 0, 1000000, "validations without improvement before stopping (0 off)", false},
+        {"--patience", MN_OPT_INT, &patience, 0, 1000000, "validations without improvement before stopping (default: one LR cycle + 2, 8 at 3000 steps; 0 off)", false},
         {"--memory", MN_OPT_INT, &memory, 1, 64, "gmp/fir: memory taps per antenna (default 4)", false},
         {"--order", MN_OPT_INT, &order, 1, 8, "gmp: odd orders 3..2K+1 (default K = 2)", false},
         {"--cross", MN_OPT_INT, &cross, 0, 64, "gmp: neighbouring-antenna cross terms (default 1)", false},

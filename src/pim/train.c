@@ -25,7 +25,7 @@ mn_pim_train_cfg mn_pim_train_default(void)
                               .weight_decay = 0.01f,
                               .clip = 1.0f,
                               .eval_every = 100,
-                              .patience = 8,
+                              .patience = -1,
                               .seed = 1,
                               .checkpoint_every = 100};
 }
@@ -155,6 +155,11 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                           .gamma = 0.9995f,
                           .total_steps = c->steps,
                           .warmup = c->steps / 20};
+    const long every = c->eval_every > 0 ? c->eval_every : 100;
+    /* Automatic patience: one whole LR cycle plus two validations (8 at the default 3,000
+     * steps).  Validation APE falls while the cyclical LR climbs, so a fixed count shorter than
+     * a cycle stopped long runs at a peak of the LR: 6,000 steps stopped near step 3,300. */
+    const int patience = c->patience >= 0 ? c->patience : (int)((2 * sched.step_size + every - 1) / every + 2);
     pim_train_pos pos = {.step = 0, .best_ape = -INFINITY, .val_ape = NAN, .loss = NAN};
     mn_rng_seed(&pos.rng, c->seed ^ 0x7472616e6ULL); /* a stream of its own, apart from init */
     pim_run_id id = {.batch = B,
@@ -166,7 +171,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                      .steps = c->steps,
                      .clr_half = c->clr_half,
                      .eval_every = c->eval_every,
-                     .patience = c->patience,
+                     .patience = patience,
                      .sched = c->sched,
                      .lr_min = c->lr_min,
                      .lr_max = c->lr_max,
@@ -182,7 +187,6 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
             res->best_step = pos.best_step;
         }
     }
-    const long every = c->eval_every > 0 ? c->eval_every : 100;
     long step;
     for (step = pos.step; step < c->steps; step++) {
         /* A batch of random windows from the training span. */
@@ -213,7 +217,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                 pos.best_step = res->best_step = step + 1;
                 memcpy(best, q->model.params.w, q->model.params.total * sizeof *best);
                 pos.since_best = 0;
-            } else if (c->patience > 0 && ++pos.since_best >= c->patience) {
+            } else if (patience > 0 && ++pos.since_best >= patience) {
                 res->stopped_early = true;
             }
         }

@@ -74,13 +74,15 @@ typedef struct {
     mn_span sp[3];
 } run;
 
-static mn_status start(run *r, uint64_t init_seed)
+static mn_status start_kind(run *r, uint64_t init_seed, const char *kind)
 {
     mn_rng g;
     mn_rng_seed(&g, init_seed);
     mn_status st = mn_pim_split(r->sp, NS, (const double[3]){0.75, 0.25, 0}, 1100);
-    return st == MN_OK ? mn_pim_net_create(&r->q, "light", NTX, NRX, 2, 1100, &g) : st;
+    return st == MN_OK ? mn_pim_net_create(&r->q, kind, NTX, NRX, 2, 1100, &g) : st;
 }
+
+static mn_status start(run *r, uint64_t init_seed) { return start_kind(r, init_seed, "light"); }
 
 MN_TEST(pim_train_resume_is_bit_identical)
 {
@@ -133,6 +135,40 @@ MN_TEST(pim_train_resume_is_bit_identical)
                     ra.final_loss == rb.final_loss);
     mn_pim_net_free(&a.q);
     mn_pim_net_free(&b.q);
+    mn_free(tx);
+    mn_free(rx);
+}
+
+/* Early stopping counts validations without improvement.  With a learning rate of 1e-30 the
+ * weights of junction (no batch norm, whose running statistics would move) never change, so the validation APE never beats the first one (step E): a patience of
+ * P stops at step (1 + P) E.  The automatic patience (-1) is one LR cycle plus two validations:
+ * a half cycle of 50 steps validated every 10 gives 100 / 10 + 2 = 12, so step 130, not the
+ * fixed 8 (step 90) that stopped long runs at a peak of the cyclical LR. */
+MN_TEST(pim_train_early_stop_patience)
+{
+    float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
+    make_task(tx, rx, 23);
+    const struct {
+        int patience;
+        long clr_half, stop;
+    } cases[] = {{3, 50, 40}, {0, 50, 300}, {-1, 50, 130}, {-1, 15, 60}, {-1, 0, 90}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run r;
+        MN_CHECK_OK(t, start_kind(&r, 1, "junction"));
+        mn_pim_train_cfg c = base_cfg();
+        c.steps = 300;
+        c.lr_min = 0;
+        c.lr_max = 1e-30f;
+        c.patience = cases[i].patience;
+        c.clr_half = cases[i].clr_half; /* 0: steps / 10 = 30, so 60 / 10 + 2 = 8 */
+        mn_pim_train_result res;
+        MN_CHECK_OK(t, mn_pim_train(&r.q, tx, rx, NS, r.sp[0], r.sp[1], &c, &res));
+        MN_CHECK_MSG(t, res.steps_done == cases[i].stop && res.stopped_early == (cases[i].stop < c.steps),
+                     "patience %d, half cycle %ld: stopped at step %ld (early %d), want %ld", cases[i].patience,
+                     cases[i].clr_half, res.steps_done, res.stopped_early, cases[i].stop);
+        MN_CHECK(t, res.best_step == 10);
+        mn_pim_net_free(&r.q);
+    }
     mn_free(tx);
     mn_free(rx);
 }
