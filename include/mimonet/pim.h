@@ -40,6 +40,10 @@ bool mn_pim_model_known(const char *kind);
 /* Training windows per step when none is asked for: 8 for junction (at 16, one seed in three
  * stalled on the default scenario; docs/pim.md "Time to 35 dB"), 16 for the other models. */
 int mn_pim_model_default_batch(const char *kind);
+/* Training steps when none are asked for: 6,000 for junction, whose held-out APE still rises
+ * at 3,000 (35-37 dB there, 37.9-38.6 dB at 6,000 on the default scenario; docs/pim.md), 3,000
+ * for the other models. */
+long mn_pim_model_default_steps(const char *kind);
 /* Physics-informed starting values for a built model of this kind, over its random ones (only
  * "junction" has any: half-band carrier-split filters, and product maps that form exactly
  * u1^2 conj(u2)).  mn_pim_net_create applies it. */

@@ -145,11 +145,11 @@ int mn_cli_demo(int argc, char **argv)
         const int batch = quick ? 8 : mn_pim_model_default_batch(kinds[k]);
         st = mn_pim_net_create(&nets[k], kinds[k], ntx, nrx, batch, window, &rng);
         if (st != MN_OK) break;
-        /* junction trains as `pim train --model junction --seed S` exactly: 3,000 steps of the
-         * default schedule at its default batch of 8 (docs/pim.md: six seeds of six reach
-         * 35 dB).  light: 1,500 steps of a faster cycle with a higher floor. */
+        /* junction trains as `pim train --model junction --seed S` does: its default 6,000
+         * steps of the default schedule at its default batch of 8 (docs/pim.md "Time to
+         * 35 dB").  light: 1,500 steps of a faster cycle with a higher floor. */
         mn_pim_train_cfg tc = mn_pim_train_default();
-        if (quick) tc.steps = 100;
+        tc.steps = quick ? 100 : mn_pim_model_default_steps(kinds[k]);
         if (!junction) {
             tc.steps = quick ? 100 : 1500;
             tc.clr_half = tc.steps / 6;

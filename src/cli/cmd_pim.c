@@ -603,7 +603,7 @@ static int cmd_train(int argc, char **argv)
     const char *curve = NULL, *ckpt = NULL;
     bool json = false, force = false, quiet = false, help = false, resume = false;
     int threads = 0, batch = 0, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = -1, restarts = 1;
-    int64_t steps = 3000, eval_every = 100, ckpt_every = 100, probe = 0;
+    int64_t steps = 0, eval_every = 100, ckpt_every = 100, probe = 0;
     struct restarts rs = {0};
     char model_help[160];
     snprintf(model_help, sizeof model_help, "%s, gmp, fir (default light)", mn_pim_model_kinds());
@@ -616,7 +616,7 @@ static int cmd_train(int argc, char **argv)
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC, same time base as --tx", false},
         {"--out", MN_OPT_STR, &out, 0, -1, "model file to write (.safetensors)", false},
         {"--model", MN_OPT_STR, &kind, 0, -1, model_help, false},
-        {"--steps", MN_OPT_I64, &steps, 1, 1e9, "training steps (default 3000)", false},
+        {"--steps", MN_OPT_I64, &steps, 1, 1e9, "training steps (default 3000; 6000 for junction)", false},
         {"--batch", MN_OPT_INT, &batch, 1, 64, "windows per step (default 16; 8 for junction)", false},
         {"--window", MN_OPT_INT, &window, 1025, 1 << 20, "samples per window, > 1024 (default 2048)", false},
         {"--lr-max", MN_OPT_DOUBLE, &lr_max, 1e-8, 1, "cyclical LR upper bound (default 1e-2)", false},
@@ -657,6 +657,7 @@ static int cmd_train(int argc, char **argv)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--restarts applies to neural models; a %s fit is closed-form", kind);
     if (probe && restarts < 2) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--probe sets --restarts' probe: add --restarts N");
     if (!batch) batch = mn_pim_model_default_batch(kind);
+    if (!steps) steps = mn_pim_model_default_steps(kind);
     if (restarts > 1) {
         if (!probe) probe = 2 * steps / 5;
         if (probe >= steps || probe < eval_every)

@@ -72,7 +72,7 @@ static double compare(const float complex *s, const float complex *rx, const flo
 }
 
 /* The light model runs in the fused executor; junction (products of branches) layer by layer.
- * junction's receptive field (36 each side) in windows of 80 leaves chunks of 3 x 8 samples,
+ * junction's receptive field (38 each side) in windows of 80 leaves chunks of 3 x 4 samples,
  * shorter than the latency, so the flush predicts more than a chunk at once (that once wrote
  * past the prediction buffer). */
 static void stream_equals_whole(mn_test_ctx *t, const char *kind)
