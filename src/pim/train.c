@@ -159,7 +159,8 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     /* Automatic patience: one whole LR cycle plus two validations (8 at the default 3,000
      * steps).  Validation APE falls while the cyclical LR climbs, so a fixed count shorter than
      * a cycle stopped long runs at a peak of the LR: 6,000 steps stopped near step 3,300. */
-    const int patience = c->patience >= 0 ? c->patience : (int)((2 * sched.step_size + every - 1) / every + 2);
+    const double cycle_evals = ceil(2.0 * (double)sched.step_size / (double)every); /* capped: any clr_half */
+    const int patience = c->patience >= 0 ? c->patience : (int)fmin(cycle_evals + 2, 1e6);
     pim_train_pos pos = {.step = 0, .best_ape = -INFINITY, .val_ape = NAN, .loss = NAN};
     mn_rng_seed(&pos.rng, c->seed ^ 0x7472616e6ULL); /* a stream of its own, apart from init */
     pim_run_id id = {.batch = B,
