@@ -149,9 +149,8 @@ int mn_cli_demo(int argc, char **argv)
          * steps of the default schedule at its default batch of 8 (docs/pim.md "Time to
          * 35 dB").  light: 1,500 steps of a faster cycle with a higher floor. */
         mn_pim_train_cfg tc = mn_pim_train_default();
-        tc.steps = quick ? 100 : mn_pim_model_default_steps(kinds[k]);
+        tc.steps = quick ? 100 : junction ? mn_pim_model_default_steps(kinds[k]) : 1500;
         if (!junction) {
-            tc.steps = quick ? 100 : 1500;
             tc.clr_half = tc.steps / 6;
             tc.lr_min = 3e-3f;
         }

@@ -140,10 +140,11 @@ MN_TEST(pim_train_resume_is_bit_identical)
 }
 
 /* Early stopping counts validations without improvement.  With a learning rate of 1e-30 the
- * weights of junction (no batch norm, whose running statistics would move) never change, so the validation APE never beats the first one (step E): a patience of
- * P stops at step (1 + P) E.  The automatic patience (-1) is one LR cycle plus two validations:
- * a half cycle of 50 steps validated every 10 gives 100 / 10 + 2 = 12, so step 130, not the
- * fixed 8 (step 90) that stopped long runs at a peak of the cyclical LR. */
+ * weights of junction (no batch norm, whose running statistics would move) never change, so
+ * the validation APE never beats the first one (step E): a patience of P stops at step
+ * (1 + P) E.  The automatic patience (-1) is one LR cycle plus two validations: a half cycle
+ * of 50 steps validated every 10 gives 100 / 10 + 2 = 12, so step 130, not the fixed 8
+ * (step 90) that stopped long runs at a peak of the cyclical LR. */
 MN_TEST(pim_train_early_stop_patience)
 {
     float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
