@@ -4,7 +4,7 @@
  * PyTorch.  bench/compare.sh runs the two alternately and prints the ratio.
  *
  *     bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]
- *                 [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--json]
+ *                 [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--json]
  *
  * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].  That runs
  *        the fused executor (nn/fused.c); --naive forces the layer-by-layer path instead
@@ -18,7 +18,8 @@
  *        model's windows (4 x 1024 samples a forward, as mn_pim_canceller_open makes them),
  *        the I/Q gather and scaling, the history kept between blocks and the subtraction all
  *        count.  The stream goes on across repetitions (the same samples again), as a
- *        receiver's would.
+ *        receiver's would.  --model KIND streams another `pim train` model kind (junction,
+ *        poly, ...) with random weights: the cost does not depend on the weights.
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
  *        AdamW (lr 1e-3, weight_decay 0.01).  The passes run sample-parallel, as `pim train`
@@ -46,18 +47,19 @@ typedef struct {
     int threads, reps, warmup, batch, T;
     int naive;
     mn_precision precision;
+    const char *model; /* --mode stream: the model kind */
     int json;
 } opts;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]\n"
-               "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--json]\n");
+               "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--json]\n");
 }
 
 static int parse(opts *o, int argc, char **argv)
 {
-    *o = (opts){.train = 0, .threads = 1, .reps = 20, .warmup = 3, .batch = 16, .T = 4096, .naive = 0, .json = 0};
+    *o = (opts){.train = 0, .threads = 1, .reps = 20, .warmup = 3, .batch = 16, .T = 4096, .naive = 0, .model = "light", .json = 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -76,6 +78,7 @@ static int parse(opts *o, int argc, char **argv)
         else if (!strcmp(a, "--batch")) bad = bench_parse_int(v, 1, &o->batch);
         else if (!strcmp(a, "--T")) bad = bench_parse_int(v, 1, &o->T);
         else if (!strcmp(a, "--precision")) bad = mn_precision_parse(v, &o->precision) != MN_OK;
+        else if (!strcmp(a, "--model")) o->model = v;
         else { fprintf(stderr, "bench_light: unknown option %s\n", a); return -1; }
         if (bad) { fprintf(stderr, "bench_light: bad value '%s' for %s\n", v, a); return -1; }
         i++;
@@ -91,7 +94,7 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
     mn_rng_seed(&rng, 1);
     mn_pim_net net;
     mn_pim_canceller *q = NULL;
-    if (mn_pim_net_create(&net, "light", n_tx, n_rx, 4, 1024, &rng) != MN_OK) {
+    if (mn_pim_net_create(&net, o->model, n_tx, n_rx, 4, 1024, &rng) != MN_OK) {
         fprintf(stderr, "bench_light: building the model: %s\n", mn_error_msg());
         return 1;
     }
@@ -131,15 +134,15 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
         const double med = bench_median(sec, o->reps), sps = (double)n / med;
         const char *prec = mn_precision_name(mn_pim_canceller_precision(q));
         if (o->json)
-            printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"light\",\"mode\":\"stream\","
+            printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"%s\",\"mode\":\"stream\","
                    "\"threads\":%d,\"threads_effective\":%d,\"samples\":%lld,\"block\":%lld,\"reps\":%d,"
                    "\"precision\":\"%s\",\"seconds_median\":%.9g,\"seconds_min\":%.9g,\"samples_per_s\":%.9g}\n",
-                   MN_VERSION_STRING, o->threads, mn_threads_get(), (long long)n, (long long)blk, o->reps, prec, med,
+                   MN_VERSION_STRING, o->model, o->threads, mn_threads_get(), (long long)n, (long long)blk, o->reps, prec, med,
                    sec[0], sps);
         else
-            printf("mimonet %s light stream (%s) threads=%d: %.3f Msamples/s (median of %d, %lld samples in "
+            printf("mimonet %s %s stream (%s) threads=%d: %.3f Msamples/s (median of %d, %lld samples in "
                    "%lld-sample blocks)\n",
-                   MN_VERSION_STRING, prec, mn_threads_get(), sps / 1e6, o->reps, (long long)n, (long long)blk);
+                   MN_VERSION_STRING, o->model, prec, mn_threads_get(), sps / 1e6, o->reps, (long long)n, (long long)blk);
         if (sink != sink) fprintf(stderr, "bench_light: the output became NaN\n");
     }
 done:
@@ -161,6 +164,10 @@ int main(int argc, char **argv)
     }
     mn_threads_set(o.threads);
     const int n_tx = 32, n_rx = 16;
+    if (!o.stream && strcmp(o.model, "light")) {
+        fprintf(stderr, "bench_light: --model applies to --mode stream only\n");
+        return 2;
+    }
     if (o.stream) {
         if (o.naive) {
             fprintf(stderr, "bench_light: --naive applies to --mode infer and train only\n");

@@ -14,11 +14,10 @@
  * Kernel selection (inside forward/backward):
  *   - pointwise (K == 1, groups == 1): one GEMM per (batch item, fixed time chunk):
  *         out_b[Cout, chunk] = W[Cout, Cin] · in_b[Cin, chunk]      (mn_sgemm)
- *   - depthwise (one input channel per group: groups == Cin, Cout = m*Cin): an interior loop
- *     where every tap is in range (no bounds checks, vectorized with `omp simd`), plus the
- *     few edge samples handled separately;
- *   - general: per-tap loops over the time range where that tap is valid.  The range is
- *     computed once per tap (tap_range), so no inner loop tests bounds.
+ *   - depthwise and general (several input channels per group), one (output row, input row)
+ *     pair at a time: an interior where every tap is in range, four taps per vectorized pass
+ *     (`omp simd`, no bounds checks), and at the edges one pass per tap over the samples that
+ *     tap reaches (tap_range).  Every sample adds its taps in ascending k, inputs ascending.
  *
  * Threads: every output element (of out, dinp, dw, db) is written by exactly one task, and the
  * task decomposition depends only on the shapes, never on the thread count, so results are
@@ -116,6 +115,9 @@ static float dotf(const float *restrict a, const float *restrict b, int n)
 
 /* ---------------------------------------------------------------- forward */
 
+static void row_forward(float *restrict y, const float *restrict x, const float *restrict wr, float b0,
+                        bool init, const geom *g);
+
 static void fwd_general(float *out, const float *inp, const float *w, const float *bias, int B,
                         const geom *g)
 {
@@ -126,32 +128,39 @@ static void fwd_general(float *out, const float *inp, const float *w, const floa
     for (long r = 0; r < rows; r++) {
         const int bi = (int)(r / g->cout), o = (int)(r % g->cout);
         const int i0 = (o / g->cpg_out) * g->cpg_in;
-        float *restrict y = out + (size_t)r * g->t_out;
         const float b0 = bias ? bias[o] : 0.0f;
-        for (int t = 0; t < g->t_out; t++) y[t] = b0;
-        for (int ii = 0; ii < g->cpg_in; ii++) {
-            const float *x = inp + ((size_t)bi * g->cin + i0 + ii) * g->t_in;
-            const float *wr = w + ((size_t)o * g->cpg_in + ii) * g->K;
-            for (int k = 0; k < g->K; k++) {
-                const int s = k * g->dil - g->pl;
-                int lo, hi;
-                tap_range(s, g->t_in, g->t_out, &lo, &hi);
-                if (hi <= lo) continue;
-                const float wk = wr[k];
-                const float *restrict xs = x + lo + s;
-                float *restrict ys = y + lo;
-                const int n = hi - lo;
-                OMP(simd)
-                for (int t = 0; t < n; t++) ys[t] += wk * xs[t];
-            }
-        }
+        for (int ii = 0; ii < g->cpg_in; ii++)
+            row_forward(out + (size_t)r * g->t_out, inp + ((size_t)bi * g->cin + i0 + ii) * g->t_in,
+                        w + ((size_t)o * g->cpg_in + ii) * g->K, b0, ii == 0, g);
     }
 }
 
-/* One depthwise output row y[t_out] from input row x[t_in] and taps wr[K]. */
+/* Output samples [t0, t1) of y, where some taps fall outside x: one vectorized pass per tap, in
+ * ascending k over the samples that tap reaches (the order of the interior's sums). */
+static inline void edge_forward(float *restrict y, const float *restrict x, const float *restrict wr, float b0,
+                                bool init, const geom *g, int t0, int t1)
+{
+    if (t1 <= t0) return;
+    if (init)
+        for (int t = t0; t < t1; t++) y[t] = b0;
+    for (int k = 0; k < g->K; k++) {
+        const int s = k * g->dil - g->pl;
+        int lo, hi;
+        tap_range(s, g->t_in, g->t_out, &lo, &hi);
+        if (lo < t0) lo = t0;
+        if (hi > t1) hi = t1;
+        const float wk = wr[k];
+        OMP(simd)
+        for (int t = lo; t < hi; t++) y[t] += wk * x[t + s];
+    }
+}
+
+/* One output row y[t_out] from one input row x[t_in] and taps wr[K]: y = b0 + the taps (init),
+ * or y += the taps.  For every sample the taps are added in ascending k, so the depthwise and
+ * the general (several inputs per output) kernels sum as the one-tap-per-pass definition does. */
 MN_MULTIVERSION
-static void dw_row_forward(float *restrict y, const float *restrict x, const float *restrict wr,
-                           float b0, const geom *g)
+static void row_forward(float *restrict y, const float *restrict x, const float *restrict wr, float b0,
+                        bool init, const geom *g)
 {
     const int K = g->K, dil = g->dil, pl = g->pl, span = dil * (K - 1);
     /* interior: every tap t + k*dil - pl lies in [0, t_in) */
@@ -166,12 +175,18 @@ static void dw_row_forward(float *restrict y, const float *restrict x, const flo
     } else if (K == 3) {
         const float w0 = wr[0], w1 = wr[1], w2 = wr[2];
         const int d2 = 2 * dil;
-        OMP(simd)
-        for (int t = 0; t < n; t++) ys[t] = b0 + w0 * xs[t] + w1 * xs[t + dil] + w2 * xs[t + d2];
+        if (init) {
+            OMP(simd)
+            for (int t = 0; t < n; t++) ys[t] = b0 + w0 * xs[t] + w1 * xs[t + dil] + w2 * xs[t + d2];
+        } else {
+            OMP(simd)
+            for (int t = 0; t < n; t++) ys[t] = ys[t] + w0 * xs[t] + w1 * xs[t + dil] + w2 * xs[t + d2];
+        }
     } else {
         /* four taps per pass over the row (the same additions in the same order as one tap
          * per pass: fewer loads and stores of y) */
-        for (int t = 0; t < n; t++) ys[t] = b0;
+        if (init)
+            for (int t = 0; t < n; t++) ys[t] = b0;
         int k = 0;
         for (; k + 4 <= K; k += 4) {
             const float wa = wr[k], wb = wr[k + 1], wc = wr[k + 2], wd = wr[k + 3];
@@ -187,17 +202,9 @@ static void dw_row_forward(float *restrict y, const float *restrict x, const flo
             for (int t = 0; t < n; t++) ys[t] += wk * xk[t];
         }
     }
-    /* edges: [0, lo) and [hi, t_out), same summation order as the interior */
-    for (int t = 0; t < g->t_out; t++) {
-        if (t == lo) t = hi;
-        if (t >= g->t_out) break;
-        float acc = b0;
-        for (int k = 0; k < K; k++) {
-            const int u = t + k * dil - pl;
-            if (u >= 0 && u < g->t_in) acc += wr[k] * x[u];
-        }
-        y[t] = acc;
-    }
+    /* edges: [0, lo) and [hi, t_out) */
+    edge_forward(y, x, wr, b0, init, g, 0, n > 0 ? lo : g->t_out);
+    if (n > 0) edge_forward(y, x, wr, b0, init, g, hi, g->t_out);
 }
 
 static void fwd_depthwise(float *out, const float *inp, const float *w, const float *bias, int B,
@@ -210,8 +217,8 @@ static void fwd_depthwise(float *out, const float *inp, const float *w, const fl
     for (long r = 0; r < rows; r++) {
         const int bi = (int)(r / g->cout), o = (int)(r % g->cout);
         const int i = o / g->cpg_out;
-        dw_row_forward(out + (size_t)r * g->t_out, inp + ((size_t)bi * g->cin + i) * g->t_in,
-                       w + (size_t)o * g->K, bias ? bias[o] : 0.0f, g);
+        row_forward(out + (size_t)r * g->t_out, inp + ((size_t)bi * g->cin + i) * g->t_in,
+                    w + (size_t)o * g->K, bias ? bias[o] : 0.0f, true, g);
     }
 }
 
@@ -254,6 +261,8 @@ void mn_conv1d_forward(float *out, const float *inp, const float *w, const float
 
 /* ---------------------------------------------------------------- backward */
 
+static void row_backward(float *restrict dx, const float *restrict dy, const float *restrict wr, const geom *g);
+
 /* dinp for the general and depthwise cases: one task per input row (b, i). */
 static void bwd_input_general(float *dinp, const float *dout, const float *w, int B,
                               const geom *g, bool overwrite)
@@ -269,29 +278,35 @@ static void bwd_input_general(float *dinp, const float *dout, const float *w, in
         if (overwrite) memset(dx, 0, (size_t)g->t_in * sizeof *dx); /* in cache, before the adds */
         for (int oo = 0; oo < g->cpg_out; oo++) {
             const int o = grp * g->cpg_out + oo;
-            const float *dy = dout + ((size_t)bi * g->cout + o) * g->t_out;
-            const float *wr = w + ((size_t)o * g->cpg_in + ii) * g->K;
-            for (int k = 0; k < g->K; k++) {
-                const int s = k * g->dil - g->pl;
-                int lo, hi;
-                tap_range(s, g->t_in, g->t_out, &lo, &hi);
-                if (hi <= lo) continue;
-                const float wk = wr[k];
-                float *restrict dxs = dx + lo + s;
-                const float *restrict dys = dy + lo;
-                const int n = hi - lo;
-                OMP(simd)
-                for (int t = 0; t < n; t++) dxs[t] += wk * dys[t];
-            }
+            row_backward(dx, dout + ((size_t)bi * g->cout + o) * g->t_out, w + ((size_t)o * g->cpg_in + ii) * g->K, g);
         }
     }
 }
 
-/* dx[u] += sum_k wr[k] dy[u - s_k] for one depthwise (input row, output row) pair, taps added in
- * ascending k as in bwd_input_general. */
+/* Input samples [u0, u1) of dx, where some taps reach outside dy: one vectorized pass per tap,
+ * in ascending k (the order of the interior's sums). */
+static inline void edge_backward(float *restrict dx, const float *restrict dy, const float *restrict wr, const geom *g,
+                                 int u0, int u1)
+{
+    for (int k = 0; k < g->K; k++) {
+        const int s = k * g->dil - g->pl; /* dx[t + s] += wr[k] dy[t] */
+        int lo, hi;
+        tap_range(s, g->t_in, g->t_out, &lo, &hi);
+        if (hi <= lo) continue;
+        int a = lo + s, b = hi + s;
+        if (a < u0) a = u0;
+        if (b > u1) b = u1;
+        const float wk = wr[k];
+        OMP(simd)
+        for (int u = a; u < b; u++) dx[u] += wk * dy[u - s];
+    }
+}
+
+/* dx[u] += sum_k wr[k] dy[u - s_k] for one (input row, output row) pair, taps added in
+ * ascending k for every sample (depthwise and general). */
 MN_MULTIVERSION
-static void dw_row_backward(float *restrict dx, const float *restrict dy, const float *restrict wr,
-                            const geom *g)
+static void row_backward(float *restrict dx, const float *restrict dy, const float *restrict wr,
+                         const geom *g)
 {
     const int K = g->K, dil = g->dil, pl = g->pl, span = dil * (K - 1);
     /* interior: u - s_k in [0, t_out) for every k */
@@ -311,7 +326,7 @@ static void dw_row_backward(float *restrict dx, const float *restrict dy, const 
         for (int t = 0; t < n; t++) dxs[t] = dxs[t] + w0 * dys[t + d2] + w1 * dys[t + dil] + w2 * dys[t];
     } else {
         int k = 0;
-        for (; k + 4 <= K; k += 4) { /* four taps per pass, as in dw_row_forward */
+        for (; k + 4 <= K; k += 4) { /* four taps per pass, as in row_forward */
             const float wa = wr[k], wb = wr[k + 1], wc = wr[k + 2], wd = wr[k + 3];
             const float *restrict da = dys + (K - 1 - k) * dil, *restrict db = da - dil, *restrict dc = db - dil,
                         *restrict dd = dc - dil;
@@ -325,16 +340,8 @@ static void dw_row_backward(float *restrict dx, const float *restrict dy, const 
             for (int t = 0; t < n; t++) dxs[t] += wk * dk[t];
         }
     }
-    for (int u = 0; u < g->t_in; u++) {
-        if (u == lo) u = hi;
-        if (u >= g->t_in) break;
-        float acc = dx[u];
-        for (int k = 0; k < K; k++) {
-            const int t = u + pl - k * dil;
-            if (t >= 0 && t < g->t_out) acc += wr[k] * dy[t];
-        }
-        dx[u] = acc;
-    }
+    edge_backward(dx, dy, wr, g, 0, n > 0 ? lo : g->t_in);
+    if (n > 0) edge_backward(dx, dy, wr, g, hi, g->t_in);
 }
 
 static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, int B,
@@ -349,7 +356,7 @@ static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, 
         if (overwrite) memset(dinp + (size_t)r * g->t_in, 0, (size_t)g->t_in * sizeof *dinp);
         for (int oo = 0; oo < g->cpg_out; oo++) {
             const int o = i * g->cpg_out + oo;
-            dw_row_backward(dinp + (size_t)r * g->t_in,
+            row_backward(dinp + (size_t)r * g->t_in,
                             dout + ((size_t)bi * g->cout + o) * g->t_out,
                             w + (size_t)o * g->K, g);
         }
