@@ -106,6 +106,9 @@ void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float a
 void mn_act_backward(float *dinp, const float *dout, const float *out, size_t n, mn_act kind,
                      float alpha);
 const char *mn_act_name(mn_act kind);
+/* y = tanh(x), n values, on the calling thread only (for callers inside their own parallel
+ * region); the same values as mn_act_forward(..., MN_ACT_TANH, ...).  y == x allowed. */
+void mn_act_tanh_serial(float *y, const float *x, size_t n);
 int mn_act_from_name(const char *name); /* -1 if unknown */
 
 /* ---------------------------------------------------------------- norms */

@@ -92,6 +92,7 @@ typedef struct {
     float *xbuf; /* [max_B, 2 n_tx, window] scratch for prediction */
     int long_T;  /* mn_pim_net_long_windows: windows of up to long_T samples (0: none) */
     float *lbuf; /* [2 n_tx + 2 n_rx, long_T]: their input and output */
+    struct mn_pim_jx *jx; /* junction's tiled executor for the long windows (pim/jx.c), or NULL */
 } mn_pim_net;
 
 /* Declare and build `kind` for n_tx -> n_rx, for batches up to max_B windows of `window`
@@ -99,11 +100,12 @@ typedef struct {
 mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx, int max_B,
                             int window, mn_rng *rng);
 /* Let prediction run windows of up to T samples (T > 2 border), one at a time, through
- * mn_model_infer whenever the fused executor runs the model, instead of max_B windows of
+ * mn_model_infer whenever the fused executor runs the model, or through junction's own tiled
+ * executor (pim/jx.c, for the threads mn_threads_get() gives now), instead of max_B windows of
  * `window` through the model's activation buffers: far fewer forward calls, each long enough
- * for every thread to get work, at (2 n_tx + 2 n_rx) T floats of memory.  Results are the same
- * (fp32: the same bits).  T = 0 releases the buffer.  Elsewhere (a graph the executor does not
- * run) prediction keeps the built windows. */
+ * for every thread to get work, at (2 n_tx + 2 n_rx) T floats of memory (junction: 2J T more).
+ * Results are the same (fused fp32: the same bits; junction: to float rounding).  T = 0
+ * releases the buffers.  Elsewhere (a graph neither runs) prediction keeps the built windows. */
 mn_status mn_pim_net_long_windows(mn_pim_net *q, int T);
 /* Checkpoint: safetensors with metadata mimonet.format/version/kind/n_tx/n_rx/in_scale/
  * out_scale/architecture (the model's JSON) plus the caller's extra pairs. */
@@ -337,8 +339,8 @@ typedef struct mn_pim_canceller mn_pim_canceller;
 /* Whether a model file from `pim train` holds a GMP/FIR (metadata mimonet.format "pim-gmp")
  * rather than a neural canceller; reads only the metadata. */
 mn_status mn_pim_model_is_gmp(const char *path, bool *gmp);
-/* Load a model file from `pim train` (neural or GMP).  A neural model the fused executor runs
- * streams one long window (16,384 samples) a forward (mn_pim_net_long_windows); otherwise
+/* Load a model file from `pim train` (neural or GMP).  A neural model the fused executor runs,
+ * and junction, stream one long window (16,384 samples) a forward (mn_pim_net_long_windows); otherwise
  * max_batch windows of 1024 samples or 8 receptive fields, whichever is longer, a forward.
  * max_batch 0: 1 for a fused model (its activation arena is then unused), 4 otherwise. */
 mn_status mn_pim_canceller_open(mn_pim_canceller **q, const char *model_path, int max_batch);

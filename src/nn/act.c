@@ -137,6 +137,11 @@ void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float a
     }
 }
 
+void mn_act_tanh_serial(float *y, const float *x, size_t n)
+{
+    for (size_t i0 = 0; i0 < n; i0 += SIG_BLOCK) tanh_block(y + i0, x + i0, n - i0 < SIG_BLOCK ? (int)(n - i0) : SIG_BLOCK);
+}
+
 #define ACT_BWD(EXPR) MN_GRAD_LOOP(dinp, overwrite, nn, PAR_MIN_N, EXPR)
 
 void mn_act_backward_into(float *dinp, const float *dout, const float *out, size_t n, mn_act kind, float alpha,

@@ -3,6 +3,8 @@
  * separable dilated convolutions with norm + LeakyReLU). */
 #include "mimonet/pim.h"
 
+#include "jx.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -142,7 +144,7 @@ static int model_poly(mn_model *m, int n_tx, int n_rx, int W, int R)
  * 6,000 steps: the carrier split was the limit on a cubic-only scenario too.  Like poly it has
  * no normalization.
  * Measured on the default static scenario in docs/pim.md "junction". */
-static int model_junction(mn_model *m, int n_tx, int n_rx, int J, int K, int H, int P)
+int mn_pim_model_junction(mn_model *m, int n_tx, int n_rx, int J, int K, int H, int P)
 {
     const mn_conv1d_cfg split = {.cin = 2 * J, .cout = J, .k = K, .dil = 1, .groups = J, .pad = MN_PAD_SAME};
     int x = mn_model_input(m, 2 * n_tx);
@@ -258,7 +260,7 @@ bool mn_pim_model_known(const char *kind)
 
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
 {
-    if (!strcmp(kind, "junction")) return model_junction(m, n_tx, n_rx, 8, 15, 48, 63);
+    if (!strcmp(kind, "junction")) return mn_pim_model_junction(m, n_tx, n_rx, 8, 15, 48, 63);
     if (!strcmp(kind, "poly")) return model_poly(m, n_tx, n_rx, 28, 32);
     if (!strcmp(kind, "poly-large")) return model_poly(m, n_tx, n_rx, 44, 64);
     if (!strcmp(kind, "light")) return mn_pim_model_light(m, n_tx, n_rx);

@@ -4,6 +4,8 @@
 #include "mimonet/io.h"
 #include "mimonet/pim.h"
 
+#include "jx.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -135,10 +137,20 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
                         2 * q->border);
     mn_free(q->lbuf);
     q->lbuf = NULL;
+    mn_pim_jx_free(q->jx);
+    q->jx = NULL;
     q->long_T = 0;
     if (T == 0) return MN_OK;
     q->lbuf = mn_malloc((size_t)(2 * q->n_tx + 2 * q->n_rx) * (size_t)T * sizeof(float));
     if (!q->lbuf) return mn_error(MN_ERR_NOMEM, "prediction buffer for windows of %d samples", T);
+    bool jx;
+    mn_status st = mn_pim_jx_matches(&q->model, q->n_tx, q->n_rx, &jx);
+    if (st == MN_OK && jx) st = mn_pim_jx_create(&q->jx, &q->model, q->n_tx, q->n_rx, T, mn_threads_get());
+    if (st != MN_OK) {
+        mn_free(q->lbuf);
+        q->lbuf = NULL;
+        return st;
+    }
     q->long_T = T;
     return MN_OK;
 }
@@ -176,8 +188,10 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
                         (long long)lo, (long long)hi, (long long)s_lo, (long long)s_hi, (long long)x0, (long long)x1);
     const int64_t len = s_hi - s_lo;
     /* Window length: the built one, or the whole span when shorter.  Long windows
-     * (mn_pim_net_long_windows) go one at a time through mn_model_infer, when it runs. */
-    const bool lng = q->long_T > 0 && mn_model_fused_usable(&q->model, len < q->long_T ? (int)len : q->long_T);
+     * (mn_pim_net_long_windows) go one at a time through mn_model_infer, when it runs, or
+     * junction's executor. */
+    const bool lng =
+        q->long_T > 0 && (q->jx || mn_model_fused_usable(&q->model, len < q->long_T ? (int)len : q->long_T));
     const int W = lng ? q->long_T : q->window, max_B = lng ? 1 : q->max_B;
     const int T = len < W ? (int)len : W;
     float *xbuf = lng ? q->lbuf : q->xbuf, *ybuf = lng ? q->lbuf + (size_t)2 * q->n_tx * T : NULL;
@@ -197,7 +211,9 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
             st[b] = s;
             gather(q, xbuf, b, x, x_stride, x0, s, T);
         }
-        mn_status err = lng ? mn_model_infer(&q->model, xbuf, nb, T, ybuf) : mn_model_forward(&q->model, xbuf, nb, T, false);
+        mn_status err = !lng    ? mn_model_forward(&q->model, xbuf, nb, T, false)
+                        : q->jx ? mn_pim_jx_infer(q->jx, &q->model, xbuf, T, ybuf)
+                                : mn_model_infer(&q->model, xbuf, nb, T, ybuf);
         if (err != MN_OK) return err;
         int C = 2 * q->n_rx, To;
         const float *y = lng ? ybuf : mn_model_output(&q->model, &C, &To);
@@ -233,5 +249,7 @@ void mn_pim_net_free(mn_pim_net *q)
     q->xbuf = NULL;
     mn_free(q->lbuf);
     q->lbuf = NULL;
+    mn_pim_jx_free(q->jx);
+    q->jx = NULL;
     q->long_T = 0;
 }

@@ -19,6 +19,8 @@
 #include "mimonet/io.h"
 #include "mimonet/pim.h"
 
+#include "jx.h"
+
 #include <cjson/cJSON.h>
 #include <string.h>
 
@@ -60,14 +62,18 @@ static mn_status setup(mn_pim_canceller *q)
         q->D = m->border;
         q->hist = 2 * (int64_t)m->border;
         q->C = (int64_t)m->max_B * (m->window - 2 * m->border); /* one batched forward per chunk */
-        /* Where the fused executor runs the model: one long window a chunk instead, through
-         * mn_model_infer (mn_pim_net_long_windows; a borrowed net keeps the buffer until it
-         * is freed).  Short forwards leave the second thread idle: with passive OpenMP waits
-         * 4 windows of 1024 samples ran at 6 Msps on 2 threads, one of 8192 at 11. */
+        /* Where the fused executor runs the model, or junction's (pim/jx.c): one long window a
+         * chunk instead, through mn_model_infer or jx (mn_pim_net_long_windows; a borrowed net
+         * keeps the buffers until it is freed).  Short forwards leave the second thread idle:
+         * with passive OpenMP waits 4 windows of 1024 samples ran at 6 Msps on 2 threads, one
+         * of 8192 at 11. */
         const int lt = m->border < STREAM_LONG_T / 8 ? STREAM_LONG_T : 8 * m->border;
-        if (mn_model_fused_usable(&m->model, lt)) {
+        bool jx;
+        mn_status st = mn_pim_jx_matches(&m->model, m->n_tx, m->n_rx, &jx);
+        if (st != MN_OK) return st;
+        if (jx || mn_model_fused_usable(&m->model, lt)) {
             if (m->long_T < lt) {
-                mn_status st = mn_pim_net_long_windows(m, lt);
+                st = mn_pim_net_long_windows(m, lt);
                 if (st != MN_OK) return st;
             }
             q->C = (int64_t)m->long_T - 2 * m->border;
@@ -170,9 +176,12 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
                 mn_model_receptive_field(&probe, &l, &r);
                 int bd = l > r ? l : r;
                 if (8 * bd > window) window = 8 * bd;
-                /* built small, only to ask whether the fused executor runs it */
-                fused = mn_model_build(&probe, 1, 2 * bd + 16, NULL) == MN_OK &&
-                        mn_model_fused_usable(&probe, STREAM_LONG_T);
+                /* built small, only to ask whether the fused executor (or jx) runs it; best effort:
+                 * only the default batch depends on the answer */
+                bool jx = false;
+                (void)mn_pim_jx_matches(&probe, mn_model_in_channels(&probe) / 2, mn_model_out_channels(&probe) / 2, &jx);
+                fused = jx || (mn_model_build(&probe, 1, 2 * bd + 16, NULL) == MN_OK &&
+                               mn_model_fused_usable(&probe, STREAM_LONG_T));
             }
             mn_model_free(&probe);
             cJSON_Delete(j2);

@@ -71,10 +71,11 @@ static double compare(const float complex *s, const float complex *rx, const flo
     return worst;
 }
 
-/* The light model runs in the fused executor; junction (products of branches) layer by layer.
- * junction's receptive field (38 each side) in windows of 80 leaves chunks of 3 x 4 samples,
- * shorter than the latency, so the flush predicts more than a chunk at once (that once wrote
- * past the prediction buffer). */
+/* The light model runs in the fused executor, junction in its tiled one (pim/jx.c), both in
+ * long windows; poly (products of branches) layer by layer in the built windows.  Those are
+ * made just longer than two receptive fields, batch 1: chunks of 4 samples, shorter than the
+ * latency, so the flush predicts more than a chunk at once (that once wrote past the
+ * prediction buffer). */
 static void stream_equals_whole(mn_test_ctx *t, const char *kind)
 {
     const int ntx = 3, nrx = 2;
@@ -82,8 +83,11 @@ static void stream_equals_whole(mn_test_ctx *t, const char *kind)
     mn_rng r;
     mn_rng_seed(&r, t->seed);
     mn_pim_net q;
-    /* Small windows and batches so the stream crosses many chunk and window boundaries. */
-    MN_CHECK_OK(t, mn_pim_net_create(&q, kind, ntx, nrx, 3, 80, &r));
+    /* Small windows so the stream crosses many chunk and window boundaries. */
+    MN_CHECK_OK(t, mn_pim_net_create(&q, kind, ntx, nrx, 1, 1024, &r));
+    const int window = 2 * q.border + 4;
+    mn_pim_net_free(&q);
+    MN_CHECK_OK(t, mn_pim_net_create(&q, kind, ntx, nrx, 1, window, &r));
     q.in_scale = 0.8f;
     q.out_scale = 3.0f;
     float complex *tx = mn_malloc(sizeof *tx * ntx * n), *rx = mn_malloc(sizeof *rx * nrx * n),
@@ -95,7 +99,7 @@ static void stream_equals_whole(mn_test_ctx *t, const char *kind)
     MN_CHECK_OK(t, mn_pim_canceller_from_net(&c, &q));
     MN_CHECK(t, c && mn_pim_canceller_latency(c) == q.border && q.border > 0 && !strcmp(mn_pim_canceller_kind(c), kind));
     for (int round = 0; round < 3 && c; round++) {
-        int64_t max_block = round == 0 ? 7 : round == 1 ? 500 : 4000; /* below, near and above a chunk (3 x 64) */
+        int64_t max_block = round == 0 ? 7 : round == 1 ? 500 : 4000; /* blocks of up to 7, 500 and 4000 samples */
         bool z;
         double scale;
         long allocs = stream(t, c, tx, rx, s, n, max_block, &r);
@@ -138,6 +142,7 @@ MN_TEST(pim_stream_neural_equals_whole_signal)
 {
     stream_equals_whole(t, "light");
     stream_equals_whole(t, "junction");
+    stream_equals_whole(t, "poly");
 }
 
 MN_TEST(pim_stream_gmp_equals_whole_signal)
@@ -256,12 +261,13 @@ MN_TEST(pim_cancel_cli_streams_the_whole_signal_result)
 
 /* Every allocation of opening a canceller from a model file can fail cleanly; process then
  * allocates nothing (checked above). */
-MN_TEST(pim_stream_open_alloc_failure_sweep)
+/* light (the fused executor) and junction (pim/jx.c): every allocation of open may fail. */
+static void open_alloc_failure_sweep(mn_test_ctx *t, const char *kind)
 {
     mn_rng r;
     mn_rng_seed(&r, 3);
     mn_pim_net q;
-    MN_CHECK_OK(t, mn_pim_net_create(&q, "light", 2, 1, 2, 256, &r));
+    MN_CHECK_OK(t, mn_pim_net_create(&q, kind, 2, 1, 2, 256, &r));
     char path[4400];
     snprintf(path, sizeof path, "%s", mn_test_path(t, "m.safetensors"));
     MN_CHECK_OK(t, mn_pim_net_save(&q, path, NULL, NULL, 0));
@@ -279,4 +285,10 @@ MN_TEST(pim_stream_open_alloc_failure_sweep)
         MN_CHECK_MSG(t, mn_alloc_live() == live0, "leak after failing allocation %ld", k);
     }
     MN_CHECK(t, ok);
+}
+
+MN_TEST(pim_stream_open_alloc_failure_sweep)
+{
+    open_alloc_failure_sweep(t, "light");
+    open_alloc_failure_sweep(t, "junction");
 }

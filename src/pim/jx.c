@@ -1,0 +1,308 @@
+/* pim/jx.c — the junction model's fused inference (see jx.h and models.c for the layout).
+ *
+ * One forward of a window x [2 n_tx, T]:
+ *   1. w = drive x over the whole window (one GEMM per column chunk) into rows padded with the
+ *      split filters' zeros, so the taps need no bounds checks;
+ *   2. per time tile of JX_TILE outputs (the tiles shared by the threads):
+ *      - z, the junction outputs, over the tile plus the post filter's P - 1 samples of context
+ *        (zero outside the window, as 'same' padding makes them), in chunks of JX_CHUNK samples:
+ *        the four split filters, the six cubic monomials, the "pre"/"pim" maps, the envelope
+ *        gain G (GEMM, tanh, GEMM) and the products;
+ *      - the post filter (P taps, two outputs per z row) into f [4J, tile];
+ *      - y = out f + bias, written into the window's output rows.
+ * Everything after the drive GEMM stays in the thread's scratch (about 200 kB), where the
+ * layer-by-layer executor writes and rereads ~40 full-window activations.
+ *
+ * The arithmetic is the model's, in another order inside the GEMMs and the taps, so outputs
+ * match mn_model_forward to float rounding (tests/pim/test_jx.c), not bit for bit. */
+#include "jx.h"
+
+#include "../nn/lanes.h" /* MN_MULTIVERSION: the row kernels also in AVX2 and AVX-512 */
+
+#include <stdio.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define JX_TILE 512  /* outputs per tile */
+#define JX_CHUNK 128 /* z samples per pass of the memoryless part */
+
+struct mn_pim_jx {
+    int n_tx, n_rx, J, K, H, P, T, nthr;
+    int kl, pl;  /* left padding of the split and post filters */
+    int ws;      /* row stride of wpad: T + K - 1 */
+    float *wpad; /* [2J, ws] */
+    size_t per;  /* scratch floats per thread */
+    float *scr;  /* [nthr, per] */
+};
+
+typedef struct {
+    const float *drive, *split[4], *pre, *pim, *g1, *g1b, *g2, *g2b, *post, *out, *outb;
+} jx_weights;
+
+static const mn_param_def *def_of(const mn_model *m, const char *name)
+{
+    int i = mn_params_find(&m->params, name);
+    return i < 0 ? NULL : &m->params.defs[i];
+}
+
+static bool sizes_of(const mn_model *m, int *J, int *K, int *H, int *P)
+{
+    const mn_param_def *s = def_of(m, "u1re.weight"), *g = def_of(m, "g1.weight"), *p = def_of(m, "post.weight");
+    if (!s || !g || !p || s->ndim != 3 || g->ndim != 3 || p->ndim != 3) return false;
+    *J = (int)s->shape[0];
+    *K = (int)s->shape[2];
+    *H = (int)g->shape[0];
+    *P = (int)p->shape[2];
+    return *J > 0 && *K > 0 && *H > 0 && *P > 0;
+}
+
+mn_status mn_pim_jx_matches(const mn_model *m, int n_tx, int n_rx, bool *match)
+{
+    int J, K, H, P;
+    *match = false;
+    if (!sizes_of(m, &J, &K, &H, &P) || n_tx < 1 || n_rx < 1) return MN_OK;
+    mn_model ref;
+    mn_model_init(&ref);
+    mn_status st = MN_OK;
+    if (mn_pim_model_junction(&ref, n_tx, n_rx, J, K, H, P) < 0 || ref.status != MN_OK) {
+        st = ref.status == MN_ERR_NOMEM ? mn_error(MN_ERR_NOMEM, "jx: declaring the reference layout") : MN_OK;
+    } else {
+        char *a = mn_model_to_json(m), *b = mn_model_to_json(&ref);
+        if (!a || !b) st = mn_error(MN_ERR_NOMEM, "jx: comparing layouts");
+        else *match = !strcmp(a, b);
+        mn_free(a);
+        mn_free(b);
+    }
+    mn_model_free(&ref);
+    return st;
+}
+
+static bool weights_of(const mn_model *m, jx_weights *w)
+{
+    static const char *const names[] = {"drive.weight", "u1re.weight", "u1im.weight", "u2re.weight",
+                                        "u2im.weight",  "pre.weight",  "pim.weight",  "g1.weight",
+                                        "g1.bias",      "g2.weight",   "g2.bias",     "post.weight",
+                                        "out.weight",   "out.bias"};
+    const float *p[14];
+    if (!m->params.w) return false;
+    for (int i = 0; i < 14; i++) {
+        int k = mn_params_find(&m->params, names[i]);
+        if (k < 0) return false;
+        p[i] = mn_params_w(&m->params, k);
+    }
+    *w = (jx_weights){.drive = p[0], .split = {p[1], p[2], p[3], p[4]}, .pre = p[5], .pim = p[6], .g1 = p[7],
+                      .g1b = p[8], .g2 = p[9], .g2b = p[10], .post = p[11], .out = p[12], .outb = p[13]};
+    return true;
+}
+
+static size_t scratch_per_thread(const mn_pim_jx *x)
+{
+    const size_t J = (size_t)x->J;
+    return 2 * J * (JX_TILE + (size_t)x->P - 1) /* z */ + 4 * J * JX_TILE /* f */ +
+           (size_t)JX_CHUNK * (4 * J + 6 * J + 2 * J + 2 * J + (size_t)x->H + J) /* u q pr,pi e h g */;
+}
+
+mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_rx, int T, int threads)
+{
+    *out = NULL;
+    bool match;
+    mn_status st = mn_pim_jx_matches(m, n_tx, n_rx, &match);
+    if (st != MN_OK) return st;
+    if (!match) return mn_error(MN_ERR_INVALID, "jx: the model is not the junction layout");
+    if (T < 1 || threads < 1) return mn_error(MN_ERR_INVALID, "jx: window %d, threads %d", T, threads);
+    mn_pim_jx *x = mn_calloc(1, sizeof *x);
+    if (!x) return mn_error(MN_ERR_NOMEM, "jx");
+    x->n_tx = n_tx;
+    x->n_rx = n_rx;
+    sizes_of(m, &x->J, &x->K, &x->H, &x->P);
+    x->T = T;
+    x->nthr = threads;
+    x->kl = (x->K - 1) / 2; /* 'same': the odd extra sample of padding goes on the right */
+    x->pl = (x->P - 1) / 2;
+    x->ws = T + x->K - 1;
+    x->per = scratch_per_thread(x);
+    x->wpad = mn_malloc((size_t)2 * x->J * x->ws * sizeof(float));
+    x->scr = mn_malloc((size_t)threads * x->per * sizeof(float));
+    if (!x->wpad || !x->scr) {
+        mn_pim_jx_free(x);
+        return mn_error(MN_ERR_NOMEM, "jx: buffers for windows of %d samples", T);
+    }
+    /* touch the pages once (fresh pages are slow; DESIGN.md) */
+    memset(x->wpad, 0, (size_t)2 * x->J * x->ws * sizeof(float));
+    memset(x->scr, 0, (size_t)threads * x->per * sizeof(float));
+    *out = x;
+    return MN_OK;
+}
+
+void mn_pim_jx_free(mn_pim_jx *x)
+{
+    if (!x) return;
+    mn_free(x->wpad);
+    mn_free(x->scr);
+    mn_free(x);
+}
+
+/* y[t] (= or +=) sum_k w[k] x[t + k] for t < n: four taps per pass. */
+MN_MULTIVERSION
+static void corr_row(float *restrict y, const float *restrict x, const float *restrict w, int K, int n, bool init)
+{
+    if (init)
+        for (int t = 0; t < n; t++) y[t] = 0.0f;
+    int k = 0;
+    for (; k + 4 <= K; k += 4) {
+        const float wa = w[k], wb = w[k + 1], wc = w[k + 2], wd = w[k + 3];
+        const float *restrict xa = x + k, *restrict xb = xa + 1, *restrict xc = xa + 2, *restrict xd = xa + 3;
+#pragma omp simd
+        for (int t = 0; t < n; t++) y[t] = y[t] + wa * xa[t] + wb * xb[t] + wc * xc[t] + wd * xd[t];
+    }
+    for (; k < K; k++) {
+        const float wk = w[k];
+        const float *restrict xk = x + k;
+#pragma omp simd
+        for (int t = 0; t < n; t++) y[t] += wk * xk[t];
+    }
+}
+
+/* rows [r][0, n) (row stride ld) = bias[r] */
+MN_MULTIVERSION
+static void fill_rows(float *y, size_t ld, const float *bias, int rows, int n)
+{
+    for (int r = 0; r < rows; r++) {
+        float *restrict yr = y + (size_t)r * ld;
+        const float b = bias[r];
+#pragma omp simd
+        for (int i = 0; i < n; i++) yr[i] = b;
+    }
+}
+
+/* The six cubic monomials q of (a, b, c, d) = (Re u1, Im u1, Re u2, Im u2) in the model's order
+ * and association (models.c), and the envelopes e = (|u1|^2, |u2|^2); rows of JX_CHUNK. */
+MN_MULTIVERSION
+static void monomials(const float *u, float *q, float *e, int J, int n)
+{
+    const int C = JX_CHUNK;
+    for (int j = 0; j < J; j++) {
+        const float *restrict a = u + (size_t)j * C, *restrict b = u + (size_t)(J + j) * C;
+        const float *restrict c = u + (size_t)(2 * J + j) * C, *restrict d = u + (size_t)(3 * J + j) * C;
+        float *restrict q0 = q + (size_t)j * C, *restrict q1 = q0 + (size_t)J * C, *restrict q2 = q1 + (size_t)J * C;
+        float *restrict q3 = q2 + (size_t)J * C, *restrict q4 = q3 + (size_t)J * C, *restrict q5 = q4 + (size_t)J * C;
+        float *restrict e1 = e + (size_t)j * C, *restrict e2 = e + (size_t)(J + j) * C;
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            const float rr = a[i] * a[i], bb = b[i] * b[i], ri = a[i] * b[i];
+            q0[i] = rr * c[i]; /* the model's six products, in its order (models.c) */
+            q1[i] = bb * c[i];
+            q2[i] = ri * d[i];
+            q3[i] = ri * c[i];
+            q4[i] = rr * d[i];
+            q5[i] = bb * d[i];
+            e1[i] = rr + bb;
+            e2[i] = c[i] * c[i] + d[i] * d[i];
+        }
+    }
+}
+
+/* z = (pr g, pi g): rows j and J + j of z (stride zs). */
+MN_MULTIVERSION
+static void gate(float *z, int zs, const float *pr, const float *pi, const float *g, int J, int n)
+{
+    const int C = JX_CHUNK;
+    for (int j = 0; j < J; j++) {
+        const float *restrict gj = g + (size_t)j * C, *restrict pj = pr + (size_t)j * C, *restrict ij = pi + (size_t)j * C;
+        float *restrict zr = z + (size_t)j * zs, *restrict zi = z + (size_t)(J + j) * zs;
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            zr[i] = pj[i] * gj[i];
+            zi[i] = ij[i] * gj[i];
+        }
+    }
+}
+
+/* z at window times [t, t + n) (n <= JX_CHUNK) into z (row stride zs). */
+static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, int t, int n, float *z, int zs)
+{
+    const int J = x->J, K = x->K, H = x->H, C = JX_CHUNK;
+    float *u = s, *q = u + (size_t)4 * J * C, *pr = q + (size_t)6 * J * C, *pi = pr + (size_t)J * C;
+    float *e = pi + (size_t)J * C, *h = e + (size_t)2 * J * C, *g = h + (size_t)H * C;
+    /* the split filters: u[f J + j] from drive rows 2j, 2j + 1 (wpad[c][t + k] is w[c][t + k - kl]) */
+    for (int f = 0; f < 4; f++)
+        for (int j = 0; j < J; j++)
+            for (int ii = 0; ii < 2; ii++)
+                corr_row(u + ((size_t)f * J + j) * C, x->wpad + (size_t)(2 * j + ii) * x->ws + t,
+                         W->split[f] + ((size_t)j * 2 + ii) * K, K, n, ii == 0);
+    monomials(u, q, e, J, n);
+    mn_sgemm(false, false, J, n, 6 * J, 1.0f, W->pre, 6 * J, q, C, 0.0f, pr, C);
+    mn_sgemm(false, false, J, n, 6 * J, 1.0f, W->pim, 6 * J, q, C, 0.0f, pi, C);
+    fill_rows(h, C, W->g1b, H, n);
+    mn_sgemm(false, false, H, n, 2 * J, 1.0f, W->g1, 2 * J, e, C, 1.0f, h, C);
+    if (n == C)
+        mn_act_tanh_serial(h, h, (size_t)H * C);
+    else
+        for (int o = 0; o < H; o++) mn_act_tanh_serial(h + (size_t)o * C, h + (size_t)o * C, (size_t)n);
+    fill_rows(g, C, W->g2b, J, n);
+    mn_sgemm(false, false, J, n, H, 1.0f, W->g2, H, h, C, 1.0f, g, C);
+    gate(z, zs, pr, pi, g, J, n);
+}
+
+/* Outputs [t0, t0 + n) of the window. */
+static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, float *y)
+{
+    const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
+    float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
+    /* z index i is window time t0 - pl + i; zero outside [0, T) ('same' padding of post) */
+    const int a = x->pl - t0 > 0 ? x->pl - t0 : 0;
+    const int b = T - (t0 - x->pl) < zl ? T - (t0 - x->pl) : zl;
+    for (int r = 0; r < 2 * J; r++) {
+        float *zr = z + (size_t)r * zs;
+        for (int i = 0; i < a; i++) zr[i] = 0.0f;
+        for (int i = b > a ? b : a; i < zl; i++) zr[i] = 0.0f;
+    }
+    for (int i = a; i < b; i += JX_CHUNK) {
+        const int c = b - i < JX_CHUNK ? b - i : JX_CHUNK;
+        junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs);
+    }
+    /* post: 2 filters per z row (groups 2J, 4J outputs) */
+    for (int o = 0; o < 4 * J; o++) corr_row(f + (size_t)o * JX_TILE, z + (size_t)(o / 2) * zs, W->post + (size_t)o * P, P, n, true);
+    const int R = 2 * x->n_rx;
+    fill_rows(y + t0, (size_t)T, W->outb, R, n);
+    mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, y + t0, T);
+}
+
+mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y)
+{
+    jx_weights W;
+    if (T < 1 || T > x->T) return mn_error(MN_ERR_INVALID, "jx: window of %d samples (buffers for %d)", T, x->T);
+    if (!weights_of(m, &W)) return mn_error(MN_ERR_INVALID, "jx: the model's weights are missing");
+    const int J = x->J, ws = T + x->K - 1, cin = 2 * x->n_tx;
+    int nthr = mn_threads_get();
+    if (nthr > x->nthr) nthr = x->nthr;
+    x->ws = ws; /* rows packed for this T (the buffer holds 2J rows of the largest) */
+    const int nch = (T + JX_TILE - 1) / JX_TILE;
+#pragma omp parallel num_threads(nthr)
+    {
+#pragma omp for schedule(static)
+        for (int c = 0; c < nch; c++) {
+            const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
+            mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, in + t0, T, 0.0f, x->wpad + x->kl + t0, ws);
+        }
+#pragma omp single
+        for (int r = 0; r < 2 * J; r++) {
+            float *row = x->wpad + (size_t)r * ws;
+            for (int i = 0; i < x->kl; i++) row[i] = 0.0f;
+            for (int i = x->kl + T; i < ws; i++) row[i] = 0.0f;
+        }
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+#endif
+        float *s = x->scr + (size_t)me * x->per;
+#pragma omp for schedule(static)
+        for (int c = 0; c < nch; c++) {
+            const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
+            tile(x, &W, s, T, t0, n, y);
+        }
+    }
+    return MN_OK;
+}
