@@ -206,7 +206,18 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
  * truncated MSE) on `batch` random windows from the latest `history` samples of (tx, rx) up to
  * the block's end.  A block is thus predicted only by weights that saw earlier rx; tx within
  * the receptive field ahead is the canceller's latency, as in mn_pim_net_predict_range. */
+typedef enum {
+    MN_PIM_ADAPT_ADAM = 0, /* Adam steps on every weight (the default) */
+    MN_PIM_ADAPT_LS,       /* exponentially weighted least squares of the output layer alone */
+} mn_pim_adapt_method;
+
+/* MN_PIM_ADAPT_LS (the model's last node must be a 1x1 convolution, as junction's `out`): the
+ * rest of the model is a fixed basis, and after each block the output layer (weights and bias)
+ * is refitted in closed form, as an RLS canceller's taps are, to all (features, rx) pairs seen
+ * so far, weighted e^{-age / history}, with a ridge toward the trained weights.  One forward a
+ * block, no gradient; steps, batch, window, lr and clip are unused.  Needs LAPACKE. */
 typedef struct {
+    mn_pim_adapt_method method;
     int block;       /* samples predicted between updates (default 1024) */
     int steps;       /* optimizer steps after each block (default 8; 0: no adaptation) */
     int batch;       /* windows per step, <= the net's max_B (default 4) */

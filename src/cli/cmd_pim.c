@@ -267,10 +267,12 @@ static void print_result(const canceller *c, const eval_result *r, double train_
         cJSON_AddNumberToObject(o, "samples_test", (double)r->m.samples);
         if (r->adapt) {
             cJSON *a = cJSON_AddObjectToObject(o, "adapt");
+            const bool ls = r->adapt->method == MN_PIM_ADAPT_LS;
+            cJSON_AddStringToObject(a, "method", ls ? "ls" : "adam");
             char lr[32]; /* the float as it prints, not its binary expansion */
             snprintf(lr, sizeof lr, "%g", (double)r->adapt->lr);
-            cJSON_AddNumberToObject(a, "lr", strtod(lr, NULL));
-            cJSON_AddNumberToObject(a, "steps", r->adapt->steps);
+            if (!ls) cJSON_AddNumberToObject(a, "lr", strtod(lr, NULL));
+            if (!ls) cJSON_AddNumberToObject(a, "steps", r->adapt->steps);
             cJSON_AddNumberToObject(a, "block", r->adapt->block);
             cJSON_AddNumberToObject(a, "history", (double)r->adapt->history);
         }
@@ -294,7 +296,10 @@ static void print_result(const canceller *c, const eval_result *r, double train_
     }
     printf("model %-8s %ld params, %ld MAC/sample%s\n", c->kind, c->params, c->macs,
            c->precision == MN_PRECISION_BF16 ? ", bf16 inference" : "");
-    if (r->adapt)
+    if (r->adapt && r->adapt->method == MN_PIM_ADAPT_LS)
+        printf("adapting online: the output layer refitted by least squares after every %d samples, memory %lld\n",
+               r->adapt->block, (long long)r->adapt->history);
+    else if (r->adapt)
         printf("adapting online: %d Adam steps at lr %g after every %d samples, from the last %lld\n", r->adapt->steps,
                (double)r->adapt->lr, r->adapt->block, (long long)r->adapt->history);
     if (r->restarts)
@@ -780,14 +785,16 @@ static int cmd_eval(int argc, char **argv)
     int threads = 0;
     mn_pim_adapt_cfg ad = mn_pim_adapt_default();
     double ad_lr = ad.lr;
+    const char *ad_method = "adam";
     mn_opt opts[] = {
         {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},
         {"--data", MN_OPT_STR, &dir, 0, -1, "folder with tx.npy, rx.npy (and meta.json)", false},
         {"--adapt", MN_OPT_FLAG, &adapt, 0, -1, "keep learning while cancelling (neural models; docs/pim.md)", false},
-        {"--adapt-lr", MN_OPT_DOUBLE, &ad_lr, 1e-8, 1, "online learning rate (default 3e-3)", false},
-        {"--adapt-steps", MN_OPT_INT, &ad.steps, 0, 64, "optimizer steps per block (default 8)", false},
+        {"--adapt-method", MN_OPT_STR, &ad_method, 0, -1, "adam: Adam steps on every weight (default); ls: least-squares refit of the output layer", false},
+        {"--adapt-lr", MN_OPT_DOUBLE, &ad_lr, 1e-8, 1, "adam: online learning rate (default 3e-3)", false},
+        {"--adapt-steps", MN_OPT_INT, &ad.steps, 0, 64, "adam: optimizer steps per block (default 8)", false},
         {"--adapt-block", MN_OPT_INT, &ad.block, 64, 1 << 20, "samples per block (default 1024)", false},
-        {"--adapt-history", MN_OPT_I64, &ad.history, 2048, 1 << 24, "latest samples the windows are drawn from, >= 2048 (default 16384)", false},
+        {"--adapt-history", MN_OPT_I64, &ad.history, 2048, 1 << 24, "adam: latest samples the windows are drawn from; ls: memory, samples weighted e^(-age/history) (>= 2048, default 16384)", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
         {"--split", MN_OPT_STR, &split, 0, -1, "evaluate the TEST part of TRAIN,VAL,TEST (default 0.7,0.1,0.2; 0,0,1 = all)", false},
@@ -809,6 +816,13 @@ static int cmd_eval(int argc, char **argv)
     for (const mn_opt *o = opts; o->name && !adapt; o++)
         if (o->seen && !strncmp(o->name, "--adapt-", 8))
             return mn_cli_fail(MN_EXIT_USAGE, cmd, "%s tunes online adaptation: add --adapt", o->name);
+    if (!strcmp(ad_method, "ls")) {
+        ad.method = MN_PIM_ADAPT_LS;
+        for (const mn_opt *o = opts; o->name; o++)
+            if (o->seen && (!strcmp(o->name, "--adapt-lr") || !strcmp(o->name, "--adapt-steps")))
+                return mn_cli_fail(MN_EXIT_USAGE, cmd, "%s tunes --adapt-method adam, not ls", o->name);
+    } else if (strcmp(ad_method, "adam"))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt-method '%s': adam or ls", ad_method);
     if (adapt && precision != MN_PRECISION_FP32)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt trains while it predicts, in fp32: drop --precision %s", prec);
     canceller c;

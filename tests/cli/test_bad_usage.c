@@ -150,6 +150,8 @@ static const bad_case cases[] = {
     {"pim eval --model @light.safetensors --data @d --adapt --precision bf16", 2, "drop --precision bf16", 0},
     {"pim eval --model @gmp.safetensors --data @d --adapt", 2, "needs a neural model", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-lr 0", 2, "--adapt-lr", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-method rls", 2, "adam or ls", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-steps 4", 2, "tunes --adapt-method adam", 0},
     /* ---- pim cancel */
     {"pim cancel --model @gmp.safetensors" TX RX, 2, "are all required", 0},
     {"pim cancel --model @gmp.safetensors" TX RX " --out @o.npy --bogus", 2, "unknown option '--bogus'", 0},
