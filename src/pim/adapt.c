@@ -20,8 +20,8 @@
 
 mn_pim_adapt_cfg mn_pim_adapt_default(void)
 {
-    return (mn_pim_adapt_cfg){.method = MN_PIM_ADAPT_ADAM, .block = 1024, .steps = 8, .batch = 4, .window = 2048, .history = 16384,
-                              .lr = 3e-3f, .clip = 1.0f, .seed = 1};
+    return (mn_pim_adapt_cfg){.method = MN_PIM_ADAPT_ADAM, .block = 1024, .steps = 8, .batch = 4, .window = 2048,
+                              .history = 16384, .lr = 3e-3f, .clip = 1.0f, .seed = 1};
 }
 
 /* Scaled I/Q window [s, s + T) of the rows of z (n_ch rows, stride n) into dst[2 n_ch][T]. */
@@ -55,7 +55,8 @@ static mn_status adapt_ls(mn_pim_net *q, float complex *out, const float complex
                         q->window - 2 * bd, (long long)c->history);
 #ifndef MN_HAVE_LAPACKE
     (void)out, (void)tx, (void)rx, (void)n, (void)lo, (void)hi, (void)res;
-    return mn_error(MN_ERR_UNSUPPORTED, "adapt: the least-squares method needs LAPACKE; rebuild with liblapacke-dev installed");
+    return mn_error(MN_ERR_UNSUPPORTED,
+                    "adapt: the least-squares method needs LAPACKE; rebuild with liblapacke-dev installed");
 #else
     const int F = on->u.conv.cin, R = on->C, nb = on->p_b >= 0 ? 1 : 0, P = F + nb, cin = 2 * q->n_tx;
     float *W = mn_params_w(&m->params, on->p_w), *bias = nb ? mn_params_w(&m->params, on->p_b) : NULL;

@@ -5,6 +5,8 @@
 #include "mimonet/io.h"
 #include "mimonet/pim.h"
 
+#include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -151,18 +153,18 @@ static void accumulate(double complex *H, double complex *Sbuf, int block, const
     const int M = c->M, U = c->n_tx * terms_per_tap(c), nrx = c->n_rx, W = U + nrx;
     /* Column strips of [S | Y] per shift: about 64 columns each, fixed by the sizes alone. */
     const int nstrip = W >= 128 ? W / 64 : 1, ntask = M * nstrip;
-#pragma omp parallel num_threads(mn_threads_get())
+OMP(parallel num_threads(mn_threads_get()))
     for (int64_t s0 = b; s0 < e; s0 += block) {
         const int rows = (int)(e - s0 < block ? e - s0 : block);
         /* Sbuf row r is time t = s0 - (M - 1) + r: [S[t] | Y[t]] (Y only for the current rows). */
-#pragma omp for schedule(dynamic, 64)
+OMP(for schedule(dynamic, 64))
         for (int r = 0; r < rows + M - 1; r++) {
             const int64_t t = s0 - (M - 1) + r;
             double complex *row = Sbuf + (size_t)r * W;
             base_row(row, c, tx, n, t);
             for (int q = 0; q < nrx; q++) row[U + q] = t >= s0 ? (double complex)rx[(int64_t)q * n + t] : 0;
         }
-#pragma omp for schedule(dynamic, 1)
+OMP(for schedule(dynamic, 1))
         for (int task = 0; task < ntask; task++) {
             const int m = task / nstrip, s = task % nstrip;
             const int c0 = s * W / nstrip, c1 = (s + 1) * W / nstrip;
@@ -299,14 +301,14 @@ mn_status mn_pim_gmp_predict(mn_pim_gmp *g, float complex *out, const float comp
     int nth = mn_threads_get();
     double complex *rows = mn_malloc((size_t)nth * P * sizeof *rows);
     if (!rows) return mn_error(MN_ERR_NOMEM, "GMP predict: %d basis rows", nth);
-#pragma omp parallel num_threads(nth)
+OMP(parallel num_threads(nth))
     {
         int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
         double complex *row = rows + (size_t)tid * P;
-#pragma omp for schedule(static)
+OMP(for schedule(static))
         for (int64_t i = 0; i < n; i++) {
             basis_row(row, &g->cfg, tx, n, i);
             for (int q = 0; q < nrx; q++) {

@@ -17,7 +17,8 @@
  * match mn_model_forward to float rounding (tests/pim/test_jx.c), not bit for bit. */
 #include "jx.h"
 
-#include "../nn/lanes.h" /* MN_MULTIVERSION: the row kernels also in AVX2 and AVX-512 */
+#include "../nn/lanes.h"  /* MN_MULTIVERSION: the row kernels also in AVX2 and AVX-512 */
+#include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
 
 #include <stdio.h>
 #include <string.h>
@@ -154,13 +155,13 @@ static void corr_row(float *restrict y, const float *restrict x, const float *re
     for (; k + 4 <= K; k += 4) {
         const float wa = w[k], wb = w[k + 1], wc = w[k + 2], wd = w[k + 3];
         const float *restrict xa = x + k, *restrict xb = xa + 1, *restrict xc = xa + 2, *restrict xd = xa + 3;
-#pragma omp simd
+OMP(simd)
         for (int t = 0; t < n; t++) y[t] = y[t] + wa * xa[t] + wb * xb[t] + wc * xc[t] + wd * xd[t];
     }
     for (; k < K; k++) {
         const float wk = w[k];
         const float *restrict xk = x + k;
-#pragma omp simd
+OMP(simd)
         for (int t = 0; t < n; t++) y[t] += wk * xk[t];
     }
 }
@@ -172,7 +173,7 @@ static void fill_rows(float *y, size_t ld, const float *bias, int rows, int n)
     for (int r = 0; r < rows; r++) {
         float *restrict yr = y + (size_t)r * ld;
         const float b = bias[r];
-#pragma omp simd
+OMP(simd)
         for (int i = 0; i < n; i++) yr[i] = b;
     }
 }
@@ -189,7 +190,7 @@ static void monomials(const float *u, float *q, float *e, int J, int n)
         float *restrict q0 = q + (size_t)j * C, *restrict q1 = q0 + (size_t)J * C, *restrict q2 = q1 + (size_t)J * C;
         float *restrict q3 = q2 + (size_t)J * C, *restrict q4 = q3 + (size_t)J * C, *restrict q5 = q4 + (size_t)J * C;
         float *restrict e1 = e + (size_t)j * C, *restrict e2 = e + (size_t)(J + j) * C;
-#pragma omp simd
+OMP(simd)
         for (int i = 0; i < n; i++) {
             const float rr = a[i] * a[i], bb = b[i] * b[i], ri = a[i] * b[i];
             q0[i] = rr * c[i]; /* the model's six products, in its order (models.c) */
@@ -212,7 +213,7 @@ static void gate(float *z, int zs, const float *pr, const float *pi, const float
     for (int j = 0; j < J; j++) {
         const float *restrict gj = g + (size_t)j * C, *restrict pj = pr + (size_t)j * C, *restrict ij = pi + (size_t)j * C;
         float *restrict zr = z + (size_t)j * zs, *restrict zi = z + (size_t)(J + j) * zs;
-#pragma omp simd
+OMP(simd)
         for (int i = 0; i < n; i++) {
             zr[i] = pj[i] * gj[i];
             zi[i] = ij[i] * gj[i];
@@ -264,7 +265,8 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs);
     }
     /* post: 2 filters per z row (groups 2J, 4J outputs) */
-    for (int o = 0; o < 4 * J; o++) corr_row(f + (size_t)o * JX_TILE, z + (size_t)(o / 2) * zs, W->post + (size_t)o * P, P, n, true);
+    for (int o = 0; o < 4 * J; o++)
+        corr_row(f + (size_t)o * JX_TILE, z + (size_t)(o / 2) * zs, W->post + (size_t)o * P, P, n, true);
     const int R = 2 * x->n_rx;
     fill_rows(y + t0, (size_t)T, W->outb, R, n);
     mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, y + t0, T);
@@ -280,14 +282,14 @@ mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int 
     if (nthr > x->nthr) nthr = x->nthr;
     x->ws = ws; /* rows packed for this T (the buffer holds 2J rows of the largest) */
     const int nch = (T + JX_TILE - 1) / JX_TILE;
-#pragma omp parallel num_threads(nthr)
+OMP(parallel num_threads(nthr))
     {
-#pragma omp for schedule(static)
+OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
             mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, in + t0, T, 0.0f, x->wpad + x->kl + t0, ws);
         }
-#pragma omp single
+OMP(single)
         for (int r = 0; r < 2 * J; r++) {
             float *row = x->wpad + (size_t)r * ws;
             for (int i = 0; i < x->kl; i++) row[i] = 0.0f;
@@ -298,7 +300,7 @@ mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int 
         me = omp_get_thread_num();
 #endif
         float *s = x->scr + (size_t)me * x->per;
-#pragma omp for schedule(static)
+OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
             tile(x, &W, s, T, t0, n, y);

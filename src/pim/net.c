@@ -4,6 +4,8 @@
 #include "mimonet/io.h"
 #include "mimonet/pim.h"
 
+#include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
+
 #include "jx.h"
 
 #include <cjson/cJSON.h>
@@ -167,7 +169,7 @@ static void gather(const mn_pim_net *q, float *xbuf, int b, const float complex 
     /* rows in parallel for a long window: memory-bound copies the second core speeds up */
     const bool par = (int64_t)T * q->n_tx >= PAR_MIN_SAMPLES;
     (void)par;
-#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
+OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
     for (int a = 0; a < q->n_tx; a++) {
         float *re = xb + (size_t)(2 * a) * T;
         mn_complex_row_split(re, re + T, x + (int64_t)a * stride + (s - x0), T, q->in_scale);
@@ -226,7 +228,7 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
              * overwrite is harmless. */
             const bool par = (khi - klo) * q->n_rx >= PAR_MIN_SAMPLES;
             (void)par;
-#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
+OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
             for (int r = 0; r < q->n_rx; r++) {
                 const float *re = y + ((size_t)b * C + 2 * r) * T + (klo - s);
                 if (khi > klo) mn_complex_row_join(out + (int64_t)r * out_stride + (klo - lo), re, re + T, khi - klo, inv);

@@ -19,6 +19,8 @@
 #include "mimonet/io.h"
 #include "mimonet/pim.h"
 
+#include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
+
 #include "jx.h"
 
 #include <cjson/cJSON.h>
@@ -275,7 +277,7 @@ static void emit(mn_pim_canceller *q, float complex *out, int64_t out_stride, in
     const int64_t dr = t0 - r0, dp = t0 - lo; /* sample t0 + i is rr[i + dr], pp[i + dp] */
     const bool par = c * q->n_rx >= PAR_MIN_SAMPLES;
     (void)par;
-#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
+OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
     for (int r = 0; r < q->n_rx; r++) {
         float complex *o = out + r * out_stride;
         const float complex *rr = q->R + r * (q->D + q->C), *pp = q->pred + r * ps;
@@ -311,7 +313,7 @@ mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx,
          * memory-bound copies). */
         const bool par = c * q->n_tx >= PAR_MIN_SAMPLES;
         (void)par;
-#pragma omp parallel for schedule(static) num_threads(mn_threads_get()) if (par)
+OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
         for (int a = 0; a < q->n_tx; a++)
             memcpy(q->H + a * q->stride + (q->p - q->h0), tx + a * n + done, (size_t)c * sizeof *q->H);
         const int64_t r0 = q->p - q->D;
