@@ -166,6 +166,102 @@ OMP(simd)
     }
 }
 
+#ifdef MN_V16 /* unaligned 16-float loads and stores (macros: a v16f return would change the ABI) */
+#define LD16(v, p) memcpy(&(v), (p), sizeof(v16f))
+#define ST16(p, v) memcpy((p), &(v), sizeof(v16f))
+#endif
+
+/* The post filter's two outputs of one z row: y0[t] = sum_k w0[k] x[t + k], y1 likewise with w1,
+ * t < n.  Blocks of 64 outputs keep 2 x 4 vectors of sums in registers for all K taps, and each
+ * load of x feeds both filters (corr_row reloads and restores y every 4 taps, per filter).  The
+ * rest goes through corr_row. */
+MN_MULTIVERSION
+static void corr_pair(float *restrict y0, float *restrict y1, const float *restrict x, const float *restrict w0,
+                      const float *restrict w1, int K, int n)
+{
+    int t = 0;
+#ifdef MN_V16
+    for (; t + 64 <= n; t += 64) {
+        v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+        for (int k = 0; k < K; k++) {
+            const float *xk = x + t + k;
+            v16f x0, x1, x2, x3;
+            LD16(x0, xk);
+            LD16(x1, xk + 16);
+            LD16(x2, xk + 32);
+            LD16(x3, xk + 48);
+            const float p = w0[k], q = w1[k];
+            a0 += p * x0;
+            a1 += p * x1;
+            a2 += p * x2;
+            a3 += p * x3;
+            b0 += q * x0;
+            b1 += q * x1;
+            b2 += q * x2;
+            b3 += q * x3;
+        }
+        ST16(y0 + t, a0);
+        ST16(y0 + t + 16, a1);
+        ST16(y0 + t + 32, a2);
+        ST16(y0 + t + 48, a3);
+        ST16(y1 + t, b0);
+        ST16(y1 + t + 16, b1);
+        ST16(y1 + t + 32, b2);
+        ST16(y1 + t + 48, b3);
+    }
+#endif
+    if (t < n) {
+        corr_row(y0 + t, x + t, w0, K, n - t, true);
+        corr_row(y1 + t, x + t, w1, K, n - t, true);
+    }
+}
+
+/* A junction's four split filters (u1re, u1im, u2re, u2im), each from its two drive rows x0, x1:
+ * y[f][t] = sum_k w[f][k] x0[t + k] + w[f][K + k] x1[t + k] (rows of y ys apart), t < n.  Blocks of
+ * 32 outputs: 4 x 2 vectors of sums, each pair of loads feeding all four filters. */
+MN_MULTIVERSION
+static void corr_quad(float *restrict y, size_t ys, const float *restrict x0, const float *restrict x1,
+                      const float *const w[4], int K, int n)
+{
+    int t = 0;
+#ifdef MN_V16
+    const float *restrict w0 = w[0], *restrict w1 = w[1], *restrict w2 = w[2], *restrict w3 = w[3];
+    for (; t + 32 <= n; t += 32) {
+        v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0 = {0}, c1 = {0}, d0 = {0}, d1 = {0};
+        for (int i = 0; i < 2; i++) {
+            const float *xi = (i ? x1 : x0) + t;
+            const int o = i * K;
+            for (int k = 0; k < K; k++) {
+                v16f p, q;
+                LD16(p, xi + k);
+                LD16(q, xi + k + 16);
+                a0 += w0[o + k] * p;
+                a1 += w0[o + k] * q;
+                b0 += w1[o + k] * p;
+                b1 += w1[o + k] * q;
+                c0 += w2[o + k] * p;
+                c1 += w2[o + k] * q;
+                d0 += w3[o + k] * p;
+                d1 += w3[o + k] * q;
+            }
+        }
+        ST16(y + t, a0);
+        ST16(y + t + 16, a1);
+        ST16(y + ys + t, b0);
+        ST16(y + ys + t + 16, b1);
+        ST16(y + 2 * ys + t, c0);
+        ST16(y + 2 * ys + t + 16, c1);
+        ST16(y + 3 * ys + t, d0);
+        ST16(y + 3 * ys + t + 16, d1);
+    }
+#endif
+    if (t < n)
+        for (int f = 0; f < 4; f++) {
+            corr_row(y + f * ys + t, x0 + t, w[f], K, n - t, true);
+            corr_row(y + f * ys + t, x1 + t, w[f] + K, K, n - t, false);
+        }
+}
+
 /* rows [r][0, n) (row stride ld) = bias[r] */
 MN_MULTIVERSION
 static void fill_rows(float *y, size_t ld, const float *bias, int rows, int n)
@@ -228,11 +324,12 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
     float *u = s, *q = u + (size_t)4 * J * C, *pr = q + (size_t)6 * J * C, *pi = pr + (size_t)J * C;
     float *e = pi + (size_t)J * C, *h = e + (size_t)2 * J * C, *g = h + (size_t)H * C;
     /* the split filters: u[f J + j] from drive rows 2j, 2j + 1 (wpad[c][t + k] is w[c][t + k - kl]) */
-    for (int f = 0; f < 4; f++)
-        for (int j = 0; j < J; j++)
-            for (int ii = 0; ii < 2; ii++)
-                corr_row(u + ((size_t)f * J + j) * C, x->wpad + (size_t)(2 * j + ii) * x->ws + t,
-                         W->split[f] + ((size_t)j * 2 + ii) * K, K, n, ii == 0);
+    for (int j = 0; j < J; j++) {
+        const float *const w[4] = {W->split[0] + (size_t)j * 2 * K, W->split[1] + (size_t)j * 2 * K,
+                                   W->split[2] + (size_t)j * 2 * K, W->split[3] + (size_t)j * 2 * K};
+        const float *x0 = x->wpad + (size_t)2 * j * x->ws + t;
+        corr_quad(u + (size_t)j * C, (size_t)J * C, x0, x0 + x->ws, w, K, n);
+    }
     monomials(u, q, e, J, n);
     mn_sgemm(false, false, J, n, 6 * J, 1.0f, W->pre, 6 * J, q, C, 0.0f, pr, C);
     mn_sgemm(false, false, J, n, 6 * J, 1.0f, W->pim, 6 * J, q, C, 0.0f, pi, C);
@@ -265,8 +362,9 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs);
     }
     /* post: 2 filters per z row (groups 2J, 4J outputs) */
-    for (int o = 0; o < 4 * J; o++)
-        corr_row(f + (size_t)o * JX_TILE, z + (size_t)(o / 2) * zs, W->post + (size_t)o * P, P, n, true);
+    for (int r = 0; r < 2 * J; r++)
+        corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
+                  W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
     const int R = 2 * x->n_rx;
     fill_rows(y + t0, (size_t)T, W->outb, R, n);
     mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, y + t0, T);
