@@ -173,7 +173,7 @@ OMP(simd)
 
 /* The post filter's two outputs of one z row: y0[t] = sum_k w0[k] x[t + k], y1 likewise with w1,
  * t < n.  Blocks of 64 outputs keep 2 x 4 vectors of sums in registers for all K taps, and each
- * load of x feeds both filters (corr_row reloads and restores y every 4 taps, per filter).  The
+ * load of x feeds both filters (corr_row loads and stores y every 4 taps, per filter).  The
  * rest goes through corr_row. */
 MN_MULTIVERSION
 static void corr_pair(float *restrict y0, float *restrict y1, const float *restrict x, const float *restrict w0,
