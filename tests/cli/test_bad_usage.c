@@ -152,6 +152,10 @@ static const bad_case cases[] = {
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-lr 0", 2, "--adapt-lr", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-method rls", 2, "adam or ls", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-steps 4", 2, "tunes --adapt-method adam", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-window 512", 2, "tunes --adapt-method adam", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-window 8", 2, "--adapt-window", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-window 1024 --adapt-history 512", 2, "shorter than the training window", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-window 16", 2, "window 16", 0},
     /* ---- pim cancel */
     {"pim cancel --model @gmp.safetensors" TX RX, 2, "are all required", 0},
     {"pim cancel --model @gmp.safetensors" TX RX " --out @o.npy --bogus", 2, "unknown option '--bogus'", 0},
