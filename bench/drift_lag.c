@@ -11,10 +11,10 @@
  * load, is frozen).  Since the map is time-invariant but for the drift, period k minus period
  * k - 1 is exactly the error of a perfect model identified L samples earlier.  Printed: that
  * error's NMSE against the PIM, pooled over the 16 Rx antennas and N - 2 pairs of periods (N
- * is --periods, 6; the
- * first 4,096 samples hold the filters' start-up, and the last period sees the zeros after the
- * end: extra periods are sent), and the APE such a stale-but-exact canceller
- * would score beside the scenario's 40 dB noise ceiling (the two errors add).
+ * is --periods, 3 .. 64, default 6; the first 4,096 samples hold the filters' start-up, and the
+ * last period sees the zeros after the end, so extra periods are sent), and the APE such a
+ * stale-but-exact canceller would score beside the scenario's 40 dB noise ceiling (the two
+ * errors add).
  * The static scenario gives -inf at every lag (tried; tests/pim/test_sim.c checks a 4 x 2 case).
  * Exit status: 0 ok, 1 runtime failure, 2 bad usage.
  */
@@ -49,8 +49,8 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!dst || i + 1 >= argc || bench_parse_int(argv[++i], 1, dst) < 0 ||
-                   (dst == &periods && periods < 3)) {
-            fprintf(stderr, dst ? "drift_lag: '%s' needs a whole number (--periods at least 3)\n"
+                   (dst == &periods && (periods < 3 || periods > 64))) {
+            fprintf(stderr, dst ? "drift_lag: '%s' needs a whole number (--periods 3 .. 64)\n"
                                 : "drift_lag: unknown option '%s'\n", a);
             usage(stderr);
             return 2;
