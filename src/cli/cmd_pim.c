@@ -274,6 +274,7 @@ static void print_result(const canceller *c, const eval_result *r, double train_
             if (!ls) cJSON_AddNumberToObject(a, "lr", strtod(lr, NULL));
             if (!ls) cJSON_AddNumberToObject(a, "steps", r->adapt->steps);
             if (!ls) cJSON_AddNumberToObject(a, "window", r->adapt->window);
+            if (!ls) cJSON_AddNumberToObject(a, "batch", r->adapt->batch);
             cJSON_AddNumberToObject(a, "block", r->adapt->block);
             cJSON_AddNumberToObject(a, "history", (double)r->adapt->history);
         }
@@ -301,8 +302,9 @@ static void print_result(const canceller *c, const eval_result *r, double train_
         printf("adapting online: the output layer refitted by least squares after every %d samples, memory %lld\n",
                r->adapt->block, (long long)r->adapt->history);
     else if (r->adapt)
-        printf("adapting online: %d Adam steps at lr %g after every %d samples, on windows of %d from the last %lld\n",
-               r->adapt->steps, (double)r->adapt->lr, r->adapt->block, r->adapt->window, (long long)r->adapt->history);
+        printf("adapting online: %d Adam steps at lr %g after every %d samples, on %d windows of %d from the last %lld\n",
+               r->adapt->steps, (double)r->adapt->lr, r->adapt->block, r->adapt->batch, r->adapt->window,
+               (long long)r->adapt->history);
     if (r->restarts)
         printf("restarts: %d seeds from %" PRIu64 " probed for %ld steps; kept seed %" PRIu64 "\n", r->restarts->n,
                r->restarts->seed0, r->restarts->probe, r->restarts->chosen);
@@ -796,6 +798,7 @@ static int cmd_eval(int argc, char **argv)
         {"--adapt-steps", MN_OPT_INT, &ad.steps, 0, 64, "adam: optimizer steps per block (default 8)", false},
         {"--adapt-block", MN_OPT_INT, &ad.block, 64, 1 << 20, "samples per block (default 1024)", false},
         {"--adapt-window", MN_OPT_INT, &ad.window, 16, 4096, "adam: samples per training window, more than twice the receptive field (default 2048)", false},
+        {"--adapt-batch", MN_OPT_INT, &ad.batch, 1, 8, "adam: windows per step (default 4; 1 when the history is one window)", false},
         {"--adapt-history", MN_OPT_I64, &ad.history, 256, 1 << 24, "adam: latest samples the windows are drawn from (>= the window); ls: memory, samples weighted e^(-age/history) (default 16384)", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
@@ -822,7 +825,7 @@ static int cmd_eval(int argc, char **argv)
         ad.method = MN_PIM_ADAPT_LS;
         for (const mn_opt *o = opts; o->name; o++)
             if (o->seen && (!strcmp(o->name, "--adapt-lr") || !strcmp(o->name, "--adapt-steps") ||
-                            !strcmp(o->name, "--adapt-window")))
+                            !strcmp(o->name, "--adapt-window") || !strcmp(o->name, "--adapt-batch")))
                 return mn_cli_fail(MN_EXIT_USAGE, cmd, "%s tunes --adapt-method adam, not ls", o->name);
     } else if (strcmp(ad_method, "adam"))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt-method '%s': adam or ls", ad_method);

@@ -154,6 +154,8 @@ static const bad_case cases[] = {
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-steps 4", 2, "tunes --adapt-method adam", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-window 512", 2, "tunes --adapt-method adam", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-window 8", 2, "--adapt-window", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-batch 9", 2, "--adapt-batch", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-batch 1", 2, "tunes --adapt-method adam", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-window 1024 --adapt-history 512", 2, "shorter than the training window", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-window 16", 2, "window 16", 0},
     /* ---- pim cancel */
