@@ -798,7 +798,7 @@ static int cmd_eval(int argc, char **argv)
         {"--adapt-steps", MN_OPT_INT, &ad.steps, 0, 64, "adam: optimizer steps per block (default 8)", false},
         {"--adapt-block", MN_OPT_INT, &ad.block, 64, 1 << 20, "samples per block (default 1024)", false},
         {"--adapt-window", MN_OPT_INT, &ad.window, 16, 4096, "adam: samples per training window, more than twice the receptive field (default 2048)", false},
-        {"--adapt-batch", MN_OPT_INT, &ad.batch, 1, 8, "adam: windows per step (default 4; 1 when the history is one window)", false},
+        {"--adapt-batch", MN_OPT_INT, &ad.batch, 1, 8, "adam: windows per step (default 4; 1 suffices when the history is one window)", false},
         {"--adapt-history", MN_OPT_I64, &ad.history, 256, 1 << 24, "adam: latest samples the windows are drawn from (>= the window); ls: memory, samples weighted e^(-age/history) (default 16384)", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
