@@ -149,6 +149,9 @@ void mn_channels_to_complex(float complex *out, const float *in, int nch, int T)
  * them).  The rows must not overlap. */
 void mn_complex_row_split(float *re, float *im, const float complex *z, int64_t n, float s);
 void mn_complex_row_join(float complex *z, const float *re, const float *im, int64_t n, float s);
+/* z[t] = x[t] - (s re[t], s im[t]): the same bits as a join followed by the subtraction. */
+void mn_complex_row_join_sub(float complex *z, const float complex *x, const float *re, const float *im, int64_t n,
+                             float s);
 
 /* ---------------------------------------------------------------- losses */
 

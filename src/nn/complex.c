@@ -67,6 +67,32 @@ MN_MULTIVERSION void mn_complex_row_join(float complex *restrict z, const float 
     }
 }
 
+MN_MULTIVERSION void mn_complex_row_join_sub(float complex *restrict z, const float complex *restrict x,
+                                             const float *restrict re, const float *restrict im, int64_t n, float s)
+{
+    float *f = (float *)z;
+    const float *g = (const float *)x;
+    int64_t t = 0;
+#ifdef CPLX_SIMD
+    for (; t + 16 <= n; t += 16) {
+        v16f r, i, ga, gb;
+        memcpy(&r, re + t, sizeof r);
+        memcpy(&i, im + t, sizeof i);
+        memcpy(&ga, g + 2 * t, sizeof ga);
+        memcpy(&gb, g + 2 * t + 16, sizeof gb);
+        r *= s;
+        i *= s;
+        const v16f a = ga - LO(r, i), b = gb - HI(r, i);
+        memcpy(f + 2 * t, &a, sizeof a);
+        memcpy(f + 2 * t + 16, &b, sizeof b);
+    }
+#endif
+    for (; t < n; t++) {
+        f[2 * t] = g[2 * t] - re[t] * s;
+        f[2 * t + 1] = g[2 * t + 1] - im[t] * s;
+    }
+}
+
 void mn_complex_to_channels(float *out, const float complex *in, int nch, int T)
 {
     for (int c = 0; c < nch; c++) {

@@ -7,6 +7,7 @@
 #include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
 
 #include "jx.h"
+#include "net_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -160,25 +161,48 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
 /* Rows x samples below which the conversions to and from a window stay on one thread. */
 #define PAR_MIN_SAMPLES (1 << 16)
 
-/* Fill window b of xbuf [B, 2 n_tx, T] with scaled I/Q of samples [s, s + T), where x holds
- * samples [x0, x0 + ...) of each Tx row at row stride `stride`. */
-static void gather(const mn_pim_net *q, float *xbuf, int b, const float complex *x, int64_t stride, int64_t x0,
-                   int64_t s, int T)
+/* Fill window b of xbuf [B, 2 n_tx, T] with scaled I/Q of samples [s, s + T) of x. */
+static void gather(const mn_pim_net *q, float *xbuf, int b, const pim_src *x, int64_t s, int T)
 {
     float *xb = xbuf + (size_t)b * 2 * q->n_tx * T;
+    /* [s, m) from the first piece, [m, s + T) from the second */
+    const int64_t m = s + T < x->xm ? s + T : s > x->xm ? s : x->xm;
     /* rows in parallel for a long window: memory-bound copies the second core speeds up */
     const bool par = (int64_t)T * q->n_tx >= PAR_MIN_SAMPLES;
     (void)par;
 OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
     for (int a = 0; a < q->n_tx; a++) {
-        float *re = xb + (size_t)(2 * a) * T;
-        mn_complex_row_split(re, re + T, x + (int64_t)a * stride + (s - x0), T, q->in_scale);
+        float *re = xb + (size_t)(2 * a) * T, *im = re + T;
+        if (m > s) mn_complex_row_split(re, im, x->a + (int64_t)a * x->as + (s - x->x0), m - s, q->in_scale);
+        if (s + T > m)
+            mn_complex_row_split(re + (m - s), im + (m - s), x->b + (int64_t)a * x->bs + (m - x->xm), s + T - m,
+                                 q->in_scale);
+    }
+}
+
+void pim_src_copy(float complex *dst, int64_t ds, const pim_src *x, int rows, int64_t s, int64_t n)
+{
+    const int64_t m = s + n < x->xm ? s + n : s > x->xm ? s : x->xm;
+    for (int r = 0; r < rows; r++) {
+        float complex *d = dst + (int64_t)r * ds;
+        if (m > s) memcpy(d, x->a + (int64_t)r * x->as + (s - x->x0), (size_t)(m - s) * sizeof *d);
+        if (s + n > m) memcpy(d + (m - s), x->b + (int64_t)r * x->bs + (m - x->xm), (size_t)(s + n - m) * sizeof *d);
     }
 }
 
 mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t out_stride, const float complex *x,
                                    int64_t x_stride, int64_t x0, int64_t x1, int64_t lo, int64_t hi, unsigned edges)
 {
+    const pim_src src = {.a = x, .as = x_stride, .x0 = x0, .xm = x1, .x1 = x1};
+    return pim_net_predict_src(q, out, out_stride, &src, lo, hi, edges, NULL);
+}
+
+mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_stride, const pim_src *x, int64_t lo,
+                              int64_t hi, unsigned edges, const pim_src *sub)
+{
+    const int64_t x0 = x->x0, x1 = x->x1;
+    if (x->xm < x0 || x->xm > x1) return mn_error(MN_ERR_INVALID, "predict: pieces [%lld, %lld) and [%lld, %lld)",
+                                                  (long long)x0, (long long)x->xm, (long long)x->xm, (long long)x1);
     const int bd = q->border;
     const bool left = edges & MN_PIM_EDGE_START, right = edges & MN_PIM_EDGE_END;
     if (hi <= lo) return MN_OK;
@@ -211,7 +235,7 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
             int64_t s = s_lo + (w0 + b) * keep;
             if (s + T > s_hi) s = s_hi - T;
             st[b] = s;
-            gather(q, xbuf, b, x, x_stride, x0, s, T);
+            gather(q, xbuf, b, x, s, T);
         }
         mn_status err = !lng    ? mn_model_forward(&q->model, xbuf, nb, T, false)
                         : q->jx ? mn_pim_jx_infer(q->jx, &q->model, xbuf, T, ybuf)
@@ -230,8 +254,19 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
             (void)par;
 OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
             for (int r = 0; r < q->n_rx; r++) {
-                const float *re = y + ((size_t)b * C + 2 * r) * T + (klo - s);
-                if (khi > klo) mn_complex_row_join(out + (int64_t)r * out_stride + (klo - lo), re, re + T, khi - klo, inv);
+                const float *re = y + ((size_t)b * C + 2 * r) * T + (klo - s), *im = re + T;
+                float complex *o = out + (int64_t)r * out_stride + (klo - lo);
+                if (khi <= klo) continue;
+                if (!sub) {
+                    mn_complex_row_join(o, re, im, khi - klo, inv);
+                    continue;
+                }
+                /* o = sub - prediction, [klo, m) from sub's first piece, [m, khi) from its second */
+                const int64_t m = khi < sub->xm ? khi : klo > sub->xm ? klo : sub->xm;
+                if (m > klo) mn_complex_row_join_sub(o, sub->a + r * sub->as + (klo - sub->x0), re, im, m - klo, inv);
+                if (khi > m)
+                    mn_complex_row_join_sub(o + (m - klo), sub->b + r * sub->bs + (m - sub->xm), re + (m - klo),
+                                            im + (m - klo), khi - m, inv);
             }
         }
     }

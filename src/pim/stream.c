@@ -2,14 +2,18 @@
  * receptive-field history carried between calls (see mn_pim_canceller in pim.h).
  *
  * Time bookkeeping, in absolute samples of the stream: p samples have been received; the
- * history buffer H holds tx samples [h0, p) followed by room for one chunk of C new samples.
- * Output number o of the stream is sample t = o - D of the cleaned signal (D the latency).
+ * history buffer H holds tx samples [h0, p) (at most hist of them) and R rx samples [p - D, p).
+ * A chunk of c <= C new samples is read where the caller holds it: the model sees H and the
+ * chunk as one signal in two pieces (pim_src), so each sample is converted once, straight into
+ * the model's input, and each output is rx minus the prediction as the prediction is written;
+ * then the tails of the two pieces become the new H and R.  Output number o of the stream is
+ * sample t = o - D of the cleaned signal (D the latency).
  *
  * Neural model (two-sided receptive field bd, D = bd).  A chunk of c new samples advances p to
  * p' and emits t in [p - D, p' - D); those predictions need tx up to p' - D + bd = p' and back to
  * p - D - bd = p - 2 bd, which is exactly what H keeps (2 bd samples of history), or the
  * signal's first sample (then the model pads the edge as a whole-signal pass does).
- * mn_pim_net_predict_range does the windowing.
+ * pim_net_predict_src (pim/net.c) does the windowing.
  *
  * GMP (causal, memory M - 1 + L, D = 0).  The basis of sample t looks back M - 1 + L samples;
  * H keeps that many, and samples before the stream's start are zeros in both the stream and a
@@ -19,9 +23,8 @@
 #include "mimonet/io.h"
 #include "mimonet/pim.h"
 
-#include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
-
 #include "jx.h"
+#include "net_internal.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -38,12 +41,10 @@ struct mn_pim_canceller {
     int64_t D;      /* latency */
     int64_t hist;   /* tx history kept */
     int64_t C;      /* new samples per internal chunk */
-    int64_t ps;     /* row stride of pred: a chunk's predictions, or flush's D (neural) */
-    int64_t stride; /* row stride of H: hist + C */
-    float complex *H;    /* [n_tx, stride]: tx samples [h0, p), then the chunk */
-    float complex *R;    /* [n_rx, D + C]: rx samples [p - D, p), then the chunk */
-    float complex *pred; /* [n_rx, C] (neural) or [n_rx, stride] (GMP) */
-    float complex *G;    /* GMP: [n_tx, stride] contiguous copy of H's live samples */
+    float complex *H;    /* [n_tx, hist]: tx samples [h0, p) */
+    float complex *R;    /* [n_rx, D]: rx samples [p - D, p) */
+    float complex *pred; /* GMP: [n_rx, hist + C], a chunk's predictions (a neural model's go straight to out) */
+    float complex *G;    /* GMP: [n_tx, hist + C], tx [h0, p) of the chunk as one row each */
     int64_t h0, p;
     bool have_rx; /* the stream's blocks came with rx (flush then subtracts too) */
 };
@@ -52,8 +53,6 @@ struct mn_pim_canceller {
  * threads busy (8192 gave 6.4 Msps on 2 threads, 16384 6.8), at about 15 MB of buffers for
  * 32 Tx and 16 Rx with the history. */
 #define STREAM_LONG_T 16384
-/* Rows x samples below which a chunk's copies stay on one thread. */
-#define PAR_MIN_SAMPLES (1 << 16)
 
 static mn_status setup(mn_pim_canceller *q)
 {
@@ -92,16 +91,14 @@ static mn_status setup(mn_pim_canceller *q)
         snprintf(q->kind, sizeof q->kind, "%s", g->cfg.K == 0 ? "fir" : "gmp");
     }
     if (q->C < 1) return mn_error(MN_ERR_INVALID, "streaming canceller: window too short for the receptive field");
-    q->stride = q->hist + q->C;
-    q->H = mn_malloc((size_t)q->n_tx * q->stride * sizeof *q->H);
-    q->R = mn_malloc((size_t)q->n_rx * (q->D + q->C) * sizeof *q->R);
-    /* A flush predicts the last D samples at once, which can exceed a chunk when the window is
-     * short for the receptive field (window < 3 border at batch 1). */
-    q->ps = q->neural ? (q->C > q->D ? q->C : q->D) : q->stride;
-    q->pred = mn_malloc((size_t)q->n_rx * q->ps * sizeof *q->pred);
-    q->G = q->neural ? NULL : mn_malloc((size_t)q->n_tx * q->stride * sizeof *q->G);
-    if (!q->H || !q->R || !q->pred || (!q->neural && !q->G))
-        return mn_error(MN_ERR_NOMEM, "streaming canceller: %lld-sample buffers", (long long)q->stride);
+    q->H = mn_malloc((size_t)q->n_tx * (q->hist > 0 ? q->hist : 1) * sizeof *q->H);
+    q->R = mn_malloc((size_t)q->n_rx * (q->D > 0 ? q->D : 1) * sizeof *q->R);
+    if (!q->neural) {
+        q->pred = mn_malloc((size_t)q->n_rx * (q->hist + q->C) * sizeof *q->pred);
+        q->G = mn_malloc((size_t)q->n_tx * (q->hist + q->C) * sizeof *q->G);
+    }
+    if (!q->H || !q->R || (!q->neural && (!q->pred || !q->G)))
+        return mn_error(MN_ERR_NOMEM, "streaming canceller: %lld-sample buffers", (long long)(q->hist + q->C));
     mn_pim_canceller_reset(q);
     return MN_OK;
 }
@@ -229,7 +226,7 @@ void mn_pim_canceller_reset(mn_pim_canceller *q)
     q->h0 = q->p = 0;
     q->have_rx = true;
     /* rx "before the stream" is never read (those outputs are zeros), but keep it defined. */
-    memset(q->R, 0, (size_t)q->n_rx * (q->D + q->C) * sizeof *q->R);
+    memset(q->R, 0, (size_t)q->n_rx * (q->D > 0 ? q->D : 1) * sizeof *q->R);
 }
 
 void mn_pim_canceller_free(mn_pim_canceller *q)
@@ -246,61 +243,57 @@ void mn_pim_canceller_free(mn_pim_canceller *q)
     mn_free(q);
 }
 
-/* Predictions for t in [lo, hi) (within [h0, p)) into q->pred (row stride q->ps, starting at
- * lo).  `end`: p is the signal's end. */
-static mn_status predict(mn_pim_canceller *q, int64_t lo, int64_t hi, bool end)
+/* Outputs for t in [t0, t0 + c) (row stride os), t0 + c <= p - D: rx (y, samples from t0 on;
+ * NULL: none) minus the predictions from the tx in x (h0 to p); zeros for t < 0, the stream's
+ * leading zeros.  `end`: p is the signal's end. */
+static mn_status cancel(mn_pim_canceller *q, float complex *out, int64_t os, int64_t t0, int64_t c, const pim_src *x,
+                        const pim_src *y, bool end)
 {
+    const int64_t lo = t0 > 0 ? t0 : 0, hi = t0 + c, z = lo - t0 < c ? lo - t0 : c; /* z leading zeros */
+    for (int r = 0; r < q->n_rx && z > 0; r++) memset(out + r * os, 0, (size_t)z * sizeof *out);
     if (hi <= lo) return MN_OK;
     if (q->neural) {
         unsigned edges = (q->h0 == 0 ? MN_PIM_EDGE_START : 0) | (end ? MN_PIM_EDGE_END : 0);
-        return mn_pim_net_predict_range(q->net, q->pred, q->ps, q->H, q->stride, q->h0, q->p, lo, hi, edges);
+        return pim_net_predict_src(q->net, out + z, os, x, lo, hi, edges, y);
     }
     /* GMP: the live samples [h0, p) as one contiguous signal (zeros before h0 are right: h0 is
-     * either the stream's start or hist samples before lo). */
+     * either the stream's start or hist samples before lo); row r of pred holds samples [h0, p)
+     * at stride len. */
     const int64_t len = q->p - q->h0;
-    for (int a = 0; a < q->n_tx; a++) memcpy(q->G + a * len, q->H + a * q->stride, (size_t)len * sizeof *q->G);
+    pim_src_copy(q->G, len, x, q->n_tx, q->h0, len);
     mn_status st = mn_pim_gmp_predict(q->gmp, q->pred, q->G, len);
     if (st != MN_OK) return st;
-    /* Row r holds samples [h0, p) at stride len; move [lo, hi) to the front of row r (stride q->stride). */
-    for (int r = q->n_rx - 1; r >= 0; r--) /* downwards: a row's target never holds a lower row's source */
-        memmove(q->pred + r * q->stride, q->pred + r * len + (lo - q->h0), (size_t)(hi - lo) * sizeof *q->pred);
+    for (int r = 0; r < q->n_rx; r++) {
+        float complex *o = out + r * os + z;
+        const float complex *pp = q->pred + r * len + (lo - q->h0);
+        if (!y) {
+            memcpy(o, pp, (size_t)(hi - lo) * sizeof *o);
+            continue;
+        }
+        /* rx [lo, m) from y's first piece, [m, hi) from its second */
+        const int64_t m = hi < y->xm ? hi : lo > y->xm ? lo : y->xm;
+        if (m > lo) {
+            const float complex *ra = y->a + r * y->as + (lo - y->x0);
+            for (int64_t i = 0; i < m - lo; i++) o[i] = ra[i] - pp[i];
+        }
+        if (hi > m) {
+            const float complex *rb = y->b + r * y->bs + (m - y->xm);
+            for (int64_t i = m - lo; i < hi - lo; i++) o[i] = rb[i - (m - lo)] - pp[i];
+        }
+    }
     return MN_OK;
 }
 
-/* Emit outputs for t in [t0, t0 + c): rx (from R, which starts at sample p_prev - D) minus the
- * predictions for [lo, t0 + c) (t < lo only when t < 0: the stream's leading zeros). */
-static void emit(mn_pim_canceller *q, float complex *out, int64_t out_stride, int64_t t0, int64_t c, int64_t r0,
-                 int64_t lo, bool have_rx)
+/* Rewrite buf, x's first piece (row stride x->as), as samples [from, x->x1) of x. */
+static void keep_tail(float complex *buf, const pim_src *x, int rows, int64_t from)
 {
-    const int64_t ps = q->ps;
-    const int64_t z = lo - t0 <= 0 ? 0 : lo - t0 < c ? lo - t0 : c; /* leading zeros */
-    const int64_t dr = t0 - r0, dp = t0 - lo; /* sample t0 + i is rr[i + dr], pp[i + dp] */
-    const bool par = c * q->n_rx >= PAR_MIN_SAMPLES;
-    (void)par;
-OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
-    for (int r = 0; r < q->n_rx; r++) {
-        float complex *o = out + r * out_stride;
-        const float complex *rr = q->R + r * (q->D + q->C), *pp = q->pred + r * ps;
-        if (z > 0) memset(o, 0, (size_t)z * sizeof *o);
-        if (have_rx)
-            for (int64_t i = z; i < c; i++) o[i] = rr[i + dr] - pp[i + dp];
-        else if (c > z)
-            memcpy(o + z, pp + (z + dp), (size_t)(c - z) * sizeof *o);
+    const int64_t n = x->x1 - from, na = x->xm - from > 0 ? x->xm - from : 0;
+    if (n <= 0) return;
+    for (int r = 0; r < rows; r++) {
+        float complex *d = buf + r * x->as;
+        if (na > 0) memmove(d, d + (from - x->x0), (size_t)na * sizeof *d);
+        memcpy(d + na, x->b + r * x->bs + (from + na - x->xm), (size_t)(n - na) * sizeof *d);
     }
-}
-
-/* Keep the last `hist` tx samples and the last D rx samples for the next chunk. */
-static void slide(mn_pim_canceller *q, int64_t r0)
-{
-    int64_t h0n = q->p - q->hist > 0 ? q->p - q->hist : 0;
-    if (h0n > q->h0)
-        for (int a = 0; a < q->n_tx; a++)
-            memmove(q->H + a * q->stride, q->H + a * q->stride + (h0n - q->h0), (size_t)(q->p - h0n) * sizeof *q->H);
-    q->h0 = h0n;
-    const int64_t rs = q->D + q->C, keep_from = q->p - q->D; /* R holds [r0, p) */
-    if (q->D > 0)
-        for (int r = 0; r < q->n_rx; r++)
-            memmove(q->R + r * rs, q->R + r * rs + (keep_from - r0), (size_t)q->D * sizeof *q->R);
 }
 
 mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx, const float complex *rx,
@@ -308,26 +301,20 @@ mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx,
 {
     if (n < 0 || (n > 0 && (!tx || !out))) return mn_error(MN_ERR_INVALID, "canceller: block of %lld samples", (long long)n);
     for (int64_t done = 0; done < n;) {
-        const int64_t c = n - done < q->C ? n - done : q->C;
-        /* Append the chunk: tx after [h0, p), rx after [p - D, p) (rows in parallel when long:
-         * memory-bound copies). */
-        const bool par = c * q->n_tx >= PAR_MIN_SAMPLES;
-        (void)par;
-OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
-        for (int a = 0; a < q->n_tx; a++)
-            memcpy(q->H + a * q->stride + (q->p - q->h0), tx + a * n + done, (size_t)c * sizeof *q->H);
-        const int64_t r0 = q->p - q->D;
-        if (rx)
-            for (int r = 0; r < q->n_rx; r++)
-                memcpy(q->R + r * (q->D + q->C) + q->D, rx + r * n + done, (size_t)c * sizeof *q->R);
-        const int64_t t0 = q->p - q->D; /* first output of this chunk */
+        const int64_t c = n - done < q->C ? n - done : q->C, p0 = q->p;
+        /* The signal so far as two pieces: the history, then the caller's chunk. */
+        const pim_src x = {.a = q->H, .as = q->hist, .x0 = q->h0, .xm = p0, .b = tx + done, .bs = n, .x1 = p0 + c};
+        const pim_src y = {.a = q->R, .as = q->D, .x0 = p0 - q->D, .xm = p0, .b = rx ? rx + done : NULL, .bs = n,
+                           .x1 = p0 + c};
         q->p += c;
-        const int64_t lo = t0 > 0 ? t0 : 0, hi = q->p - q->D;
-        mn_status st = predict(q, lo, hi, false);
-        if (st != MN_OK) return st;
         q->have_rx = rx != NULL;
-        emit(q, out + done, n, t0, c, r0, lo, q->have_rx);
-        slide(q, r0);
+        mn_status st = cancel(q, out + done, n, p0 - q->D, c, &x, rx ? &y : NULL, false);
+        if (st != MN_OK) return st;
+        /* Keep the last hist tx samples and the last D rx samples for the next chunk. */
+        const int64_t h0n = q->p - q->hist > 0 ? q->p - q->hist : 0;
+        keep_tail(q->H, &x, q->n_tx, h0n);
+        q->h0 = h0n;
+        if (rx) keep_tail(q->R, &y, q->n_rx, q->p - q->D);
         done += c;
     }
     return MN_OK;
@@ -336,10 +323,11 @@ OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
 mn_status mn_pim_canceller_flush(mn_pim_canceller *q, float complex *out)
 {
     if (q->D > 0) {
-        const int64_t t0 = q->p - q->D, lo = t0 > 0 ? t0 : 0, r0 = t0;
-        mn_status st = q->p > 0 ? predict(q, lo, q->p, true) : MN_OK;
+        const int64_t t0 = q->p - q->D;
+        const pim_src x = {.a = q->H, .as = q->hist, .x0 = q->h0, .xm = q->p, .x1 = q->p};
+        const pim_src y = {.a = q->R, .as = q->D, .x0 = t0, .xm = q->p, .x1 = q->p};
+        mn_status st = cancel(q, out, q->D, t0, q->D, &x, q->have_rx ? &y : NULL, true);
         if (st != MN_OK) return st;
-        emit(q, out, q->D, t0, q->D, r0, lo, q->have_rx);
     }
     mn_pim_canceller_reset(q);
     return MN_OK;

@@ -604,6 +604,13 @@ MN_TEST(nn_complex_rows_scaled)
         bad = 0;
         for (int i = 0; i < n; i++) bad += crealf(back[i]) != re[i] * 2.0f || cimagf(back[i]) != im[i] * 2.0f;
         MN_CHECK_MSG(t, bad == 0 && (n == N || crealf(back[n]) == -1.0f), "join n %d: %d wrong", n, bad);
+        /* join_sub: x minus the join, the same bits as joining and then subtracting */
+        for (int i = 0; i < N; i++) back[i] = mkc(-1.0f, -1.0f);
+        mn_complex_row_join_sub(back, z, re, im, n, 2.0f);
+        bad = 0;
+        for (int i = 0; i < n; i++)
+            bad += crealf(back[i]) != crealf(z[i]) - re[i] * 2.0f || cimagf(back[i]) != cimagf(z[i]) - im[i] * 2.0f;
+        MN_CHECK_MSG(t, bad == 0 && (n == N || crealf(back[n]) == -1.0f), "join_sub n %d: %d wrong", n, bad);
     }
     /* a hand case: (2 - 3i) scaled by 0.5 */
     const float complex h[17] = {[16] = mkc(2.0f, -3.0f)};
@@ -613,6 +620,12 @@ MN_TEST(nn_complex_rows_scaled)
     ii[3] = INFINITY;
     mn_complex_row_join(back, ri, ii, 17, 1.0f);
     MN_CHECK(t, crealf(back[3]) == 0.0f && isinf(cimagf(back[3])));
+    /* (5 + 1i) - 0.5 (2 - 3i) = 4 + 2.5i, at the SIMD step's last lane */
+    float complex x5[17] = {[15] = mkc(5.0f, 1.0f)};
+    ri[15] = 2.0f;
+    ii[15] = -3.0f;
+    mn_complex_row_join_sub(back, x5, ri, ii, 17, 0.5f);
+    MN_CHECK(t, crealf(back[15]) == 4.0f && cimagf(back[15]) == 2.5f && crealf(back[0]) == 0.0f);
 }
 
 /* ---------------------------------------------------------------- losses */

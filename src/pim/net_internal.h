@@ -1,0 +1,28 @@
+/* pim/net_internal.h — mn_pim_net's prediction from a signal held in two pieces, internal to
+ * module pim.  The streaming canceller keeps only the receptive field's history between calls
+ * and reads the rest from the caller's block, so a chunk's samples are converted once, straight
+ * into the model's input, instead of first being copied into a history buffer. */
+#ifndef MN_PIM_NET_INTERNAL_H
+#define MN_PIM_NET_INTERNAL_H
+
+#include "mimonet/pim.h"
+
+/* Absolute samples [x0, xm) of every row are in a (row r at a + r * as, sample t at index
+ * t - x0), samples [xm, x1) in b (row r at b + r * bs, sample t at t - xm).  xm == x1 means
+ * a holds everything and b is unused. */
+typedef struct {
+    const float complex *a, *b;
+    int64_t as, bs;
+    int64_t x0, xm, x1;
+} pim_src;
+
+/* mn_pim_net_predict_range (pim.h) with the samples in two pieces; with sub (rows of n_rx, its
+ * samples covering [lo, hi)), out is sub minus the prediction instead: the canceller's rx - PIM
+ * in the same pass, the same bits as predicting and then subtracting. */
+mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_stride, const pim_src *x, int64_t lo,
+                              int64_t hi, unsigned edges, const pim_src *sub);
+
+/* Rows [s, s + n) of x into dst (row r at dst + r * ds), each row as one copy per piece. */
+void pim_src_copy(float complex *dst, int64_t ds, const pim_src *x, int rows, int64_t s, int64_t n);
+
+#endif
