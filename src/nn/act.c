@@ -23,6 +23,7 @@
 #include "mimonet/nn.h"
 
 #include "grad_into.h"
+#include "act_internal.h"
 #include "lanes.h" /* MN_MULTIVERSION */
 
 #include <math.h>
@@ -140,6 +141,134 @@ void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float a
 void mn_act_tanh_serial(float *y, const float *x, size_t n)
 {
     for (size_t i0 = 0; i0 < n; i0 += SIG_BLOCK) tanh_block(y + i0, x + i0, n - i0 < SIG_BLOCK ? (int)(n - i0) : SIG_BLOCK);
+}
+
+/* ---------------------------------------------------------------- mn_act_tanh_fast
+ * tanh(x) = x P(x^2) / Q(x^2) for |x| <= 9 (tanh rounds to +-1 in float beyond), coefficients
+ * from tools/fit_tanh.py (within 2.1e-8 of tanh in exact arithmetic); the result is clamped
+ * to [-1, 1], and |x| >= 9 gives exactly +-1.  The reciprocal of Q is the hardware estimate refined by one Newton step instead
+ * of a division, whose throughput bounded the other forms: 0.14 ns a value against 0.43 for
+ * tanh_block, on AVX-512.  Odd exactly; NaN in gives NaN out (the max/min take x as their
+ * second operand, which they return when either is NaN). */
+#define TF_LIM 9.0f
+#define TF_P4 1.335843719e-08f
+#define TF_P3 2.061183016e-05f
+#define TF_P2 3.495756030e-03f
+#define TF_P1 1.338116729e-01f
+#define TF_P0 9.999999795e-01f
+#define TF_Q4 7.778110560e-07f
+#define TF_Q3 3.285908774e-04f
+#define TF_Q2 2.587762185e-02f
+#define TF_Q1 4.671448293e-01f
+
+static inline float tanh_rational(float v)
+{
+    if (fabsf(v) >= TF_LIM) return copysignf(1.0f, v); /* NaN passes */
+    const float w = v * v;
+    const float p = (((TF_P4 * w + TF_P3) * w + TF_P2) * w + TF_P1) * w + TF_P0;
+    const float q = (((TF_Q4 * w + TF_Q3) * w + TF_Q2) * w + TF_Q1) * w + 1.0f;
+    const float r = v * p / q;
+    return r > 1.0f ? 1.0f : r < -1.0f ? -1.0f : r;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TF_X86 1
+
+__attribute__((target("avx2,fma,avx512f"))) static void tanh_fast_avx512(float *y, const float *x, size_t n)
+{
+    const __m512 lim = _mm512_set1_ps(TF_LIM), nlim = _mm512_set1_ps(-TF_LIM), one = _mm512_set1_ps(1.0f),
+                 none = _mm512_set1_ps(-1.0f), two = _mm512_set1_ps(2.0f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x0 = _mm512_loadu_ps(x + i), v = _mm512_min_ps(lim, _mm512_max_ps(nlim, x0));
+        const __m512 w = _mm512_mul_ps(v, v);
+        __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(TF_P4), w, _mm512_set1_ps(TF_P3));
+        p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(TF_P2));
+        p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(TF_P1));
+        p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(TF_P0));
+        __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(TF_Q4), w, _mm512_set1_ps(TF_Q3));
+        q = _mm512_fmadd_ps(q, w, _mm512_set1_ps(TF_Q2));
+        q = _mm512_fmadd_ps(q, w, _mm512_set1_ps(TF_Q1));
+        q = _mm512_fmadd_ps(q, w, one);
+        __m512 r = _mm512_rcp14_ps(q);          /* 2^-14 relative; q >= 1 */
+        r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, two)); /* one Newton step: about 2^-28 */
+        const __m512 t = _mm512_min_ps(one, _mm512_max_ps(none, _mm512_mul_ps(_mm512_mul_ps(v, p), r)));
+        /* |x| >= 9: exactly +-1 (the rational form is 2e-7 short there) */
+        const __m512 s1 = _mm512_castsi512_ps(_mm512_or_epi32(_mm512_castps_si512(one),
+                                                              _mm512_and_epi32(_mm512_castps_si512(x0), sign)));
+        const __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(x0), lim, _CMP_GE_OQ);
+        _mm512_storeu_ps(y + i, _mm512_mask_blend_ps(big, t, s1));
+    }
+    for (; i < n; i++) y[i] = tanh_rational(x[i]);
+}
+
+__attribute__((target("avx2,fma"))) static void tanh_fast_avx2(float *y, const float *x, size_t n)
+{
+    const __m256 lim = _mm256_set1_ps(TF_LIM), nlim = _mm256_set1_ps(-TF_LIM), one = _mm256_set1_ps(1.0f),
+                 none = _mm256_set1_ps(-1.0f), two = _mm256_set1_ps(2.0f), sign = _mm256_set1_ps(-0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x0 = _mm256_loadu_ps(x + i), v = _mm256_min_ps(lim, _mm256_max_ps(nlim, x0));
+        const __m256 w = _mm256_mul_ps(v, v);
+        __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(TF_P4), w, _mm256_set1_ps(TF_P3));
+        p = _mm256_fmadd_ps(p, w, _mm256_set1_ps(TF_P2));
+        p = _mm256_fmadd_ps(p, w, _mm256_set1_ps(TF_P1));
+        p = _mm256_fmadd_ps(p, w, _mm256_set1_ps(TF_P0));
+        __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(TF_Q4), w, _mm256_set1_ps(TF_Q3));
+        q = _mm256_fmadd_ps(q, w, _mm256_set1_ps(TF_Q2));
+        q = _mm256_fmadd_ps(q, w, _mm256_set1_ps(TF_Q1));
+        q = _mm256_fmadd_ps(q, w, one);
+        __m256 r = _mm256_rcp_ps(q); /* 1.5 2^-12 relative */
+        r = _mm256_mul_ps(r, _mm256_fnmadd_ps(q, r, two));
+        r = _mm256_mul_ps(r, _mm256_fnmadd_ps(q, r, two)); /* two steps: below float rounding */
+        const __m256 t = _mm256_min_ps(one, _mm256_max_ps(none, _mm256_mul_ps(_mm256_mul_ps(v, p), r)));
+        const __m256 s1 = _mm256_or_ps(one, _mm256_and_ps(x0, sign));
+        const __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(sign, x0), lim, _CMP_GE_OQ);
+        _mm256_storeu_ps(y + i, _mm256_blendv_ps(t, s1, big));
+    }
+    for (; i < n; i++) y[i] = tanh_rational(x[i]);
+}
+#endif
+
+static void tanh_fast_c(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = tanh_rational(x[i]);
+}
+
+typedef void (*tanh_fn)(float *, const float *, size_t);
+
+static tanh_fn tanh_fast_pick(void)
+{
+#ifdef TF_X86
+    if (__builtin_cpu_supports("avx512f")) return tanh_fast_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return tanh_fast_avx2;
+#endif
+    return tanh_fast_c;
+}
+
+void mn_act_tanh_fast(float *y, const float *x, size_t n)
+{
+    static tanh_fn fn; /* a benign race: every thread picks the same function */
+    tanh_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = tanh_fast_pick();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    f(y, x, n);
+}
+
+bool mn_act_tanh_fast_isa(float *y, const float *x, size_t n, const char *isa)
+{
+    tanh_fn f = NULL;
+    if (!strcmp(isa, "c")) f = tanh_fast_c;
+#ifdef TF_X86
+    if (!strcmp(isa, "avx512") && __builtin_cpu_supports("avx512f")) f = tanh_fast_avx512;
+    if (!strcmp(isa, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f = tanh_fast_avx2;
+#endif
+    if (f) f(y, x, n);
+    return f != NULL;
 }
 
 #define ACT_BWD(EXPR) MN_GRAD_LOOP(dinp, overwrite, nn, PAR_MIN_N, EXPR)

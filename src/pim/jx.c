@@ -336,9 +336,9 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
     fill_rows(h, C, W->g1b, H, n);
     mn_sgemm(false, false, H, n, 2 * J, 1.0f, W->g1, 2 * J, e, C, 1.0f, h, C);
     if (n == C)
-        mn_act_tanh_serial(h, h, (size_t)H * C);
+        mn_act_tanh_fast(h, h, (size_t)H * C);
     else
-        for (int o = 0; o < H; o++) mn_act_tanh_serial(h + (size_t)o * C, h + (size_t)o * C, (size_t)n);
+        for (int o = 0; o < H; o++) mn_act_tanh_fast(h + (size_t)o * C, h + (size_t)o * C, (size_t)n);
     fill_rows(g, C, W->g2b, J, n);
     mn_sgemm(false, false, J, n, H, 1.0f, W->g2, H, h, C, 1.0f, g, C);
     gate(z, zs, pr, pi, g, J, n);
