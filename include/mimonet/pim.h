@@ -91,7 +91,7 @@ typedef struct {
     int max_B;  /* windows per forward call */
     float *xbuf; /* [max_B, 2 n_tx, window] scratch for prediction */
     int long_T;  /* mn_pim_net_long_windows: windows of up to long_T samples (0: none) */
-    float *lbuf; /* [2 n_tx + 2 n_rx, long_T]: their input and output */
+    float *lbuf; /* [2 n_tx + 2 n_rx, long_T]: their input and output (NULL with jx, which converts in its scratch) */
     struct mn_pim_jx *jx; /* junction's tiled executor for the long windows (pim/jx.c), or NULL */
 } mn_pim_net;
 

@@ -2,15 +2,17 @@
  *
  * One forward of a window x [2 n_tx, T]:
  *   1. w = drive x over the whole window (one GEMM per column chunk) into rows padded with the
- *      split filters' zeros, so the taps need no bounds checks;
+ *      split filters' zeros, so the taps need no bounds checks (mn_pim_jx_infer_io: each
+ *      chunk's columns converted from the complex rows into the thread's scratch first);
  *   2. per time tile of JX_TILE outputs (the tiles shared by the threads):
  *      - z, the junction outputs, over the tile plus the post filter's P - 1 samples of context
  *        (zero outside the window, as 'same' padding makes them), in chunks of JX_CHUNK samples:
  *        the four split filters, the six cubic monomials, the "pre"/"pim" maps, the envelope
  *        gain G (GEMM, tanh, GEMM) and the products;
  *      - the post filter (P taps, two outputs per z row) into f [4J, tile];
- *      - y = out f + bias, written into the window's output rows.
- * Everything after the drive GEMM stays in the thread's scratch (about 200 kB), where the
+ *      - y = out f + bias, written into the window's output rows (mn_pim_jx_infer_io: into
+ *        the thread's scratch, then as complex prediction, or rx minus it, to the caller).
+ * Everything after the drive GEMM stays in the thread's scratch (about 400 kB), where the
  * layer-by-layer executor writes and rereads ~40 full-window activations.
  *
  * The arithmetic is the model's, in another order inside the GEMMs and the taps, so outputs
@@ -35,6 +37,7 @@ struct mn_pim_jx {
     int ws;      /* row stride of wpad: T + K - 1 */
     float *wpad; /* [2J, ws] */
     size_t per;  /* scratch floats per thread */
+    size_t io;   /* where a thread's complex-I/O buffers start in its scratch (mn_pim_jx_infer_io) */
     float *scr;  /* [nthr, per] */
 };
 
@@ -98,7 +101,7 @@ static bool weights_of(const mn_model *m, jx_weights *w)
     return true;
 }
 
-static size_t scratch_per_thread(const mn_pim_jx *x)
+static size_t scratch_tile(const mn_pim_jx *x)
 {
     const size_t J = (size_t)x->J;
     return 2 * J * (JX_TILE + (size_t)x->P - 1) /* z */ + 4 * J * JX_TILE /* f */ +
@@ -123,7 +126,8 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->kl = (x->K - 1) / 2; /* 'same': the odd extra sample of padding goes on the right */
     x->pl = (x->P - 1) / 2;
     x->ws = T + x->K - 1;
-    x->per = scratch_per_thread(x);
+    x->io = scratch_tile(x);
+    x->per = x->io + (size_t)(2 * n_tx + 2 * n_rx) * JX_TILE; /* a column chunk's input, a tile's output */
     x->wpad = mn_malloc((size_t)2 * x->J * x->ws * sizeof(float));
     x->scr = mn_malloc((size_t)threads * x->per * sizeof(float));
     if (!x->wpad || !x->scr) {
@@ -344,8 +348,10 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
     gate(z, zs, pr, pi, g, J, n);
 }
 
-/* Outputs [t0, t0 + n) of the window. */
-static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, float *y)
+/* Outputs [t0, t0 + n) of the window: into y [2 n_rx, T], or with io (y NULL) through the
+ * thread's output buffer yo into io->out. */
+static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, float *y,
+                 const mn_pim_jx_io *io, float *yo)
 {
     const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
     float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
@@ -366,11 +372,23 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
                   W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
     const int R = 2 * x->n_rx;
-    fill_rows(y + t0, (size_t)T, W->outb, R, n);
-    mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, y + t0, T);
+    if (!io) {
+        fill_rows(y + t0, (size_t)T, W->outb, R, n);
+        mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, y + t0, T);
+        return;
+    }
+    fill_rows(yo, JX_TILE, W->outb, R, n);
+    mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, yo, JX_TILE);
+    /* the absolute samples [u, e) of this tile that are wanted */
+    const int64_t a0 = io->s + t0, u = a0 > io->klo ? a0 : io->klo, e = a0 + n < io->khi ? a0 + n : io->khi;
+    for (int r = 0; r < x->n_rx && e > u; r++) {
+        const float *re = yo + (size_t)(2 * r) * JX_TILE + (u - a0);
+        pim_emit_row(io->out + r * io->os + (u - io->lo), re, re + JX_TILE, e - u, io->out_inv, io->sub, r, u);
+    }
 }
 
-mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y)
+/* One forward: in [2 n_tx, T] -> y [2 n_rx, T], or with io the complex rows it names. */
+static mn_status run(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y, const mn_pim_jx_io *io)
 {
     jx_weights W;
     if (T < 1 || T > x->T) return mn_error(MN_ERR_INVALID, "jx: window of %d samples (buffers for %d)", T, x->T);
@@ -382,10 +400,21 @@ mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int 
     const int nch = (T + JX_TILE - 1) / JX_TILE;
 OMP(parallel num_threads(nthr))
     {
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+#endif
+        float *s = x->scr + (size_t)me * x->per, *xin = s + x->io, *yo = xin + (size_t)cin * JX_TILE;
 OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
-            mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, in + t0, T, 0.0f, x->wpad + x->kl + t0, ws);
+            if (io) { /* the chunk's columns as the model's input, straight from the complex rows */
+                for (int a = 0; a < x->n_tx; a++)
+                    pim_src_split(xin + (size_t)(2 * a) * JX_TILE, xin + (size_t)(2 * a + 1) * JX_TILE, io->x, a,
+                                  io->s + t0, n, io->in_scale);
+                mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, xin, JX_TILE, 0.0f, x->wpad + x->kl + t0, ws);
+            } else
+                mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, in + t0, T, 0.0f, x->wpad + x->kl + t0, ws);
         }
 OMP(single)
         for (int r = 0; r < 2 * J; r++) {
@@ -393,16 +422,21 @@ OMP(single)
             for (int i = 0; i < x->kl; i++) row[i] = 0.0f;
             for (int i = x->kl + T; i < ws; i++) row[i] = 0.0f;
         }
-        int me = 0;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-#endif
-        float *s = x->scr + (size_t)me * x->per;
 OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
-            tile(x, &W, s, T, t0, n, y);
+            tile(x, &W, s, T, t0, n, y, io, yo);
         }
     }
     return MN_OK;
+}
+
+mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y)
+{
+    return run(x, m, in, T, y, NULL);
+}
+
+mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const mn_pim_jx_io *io, int T)
+{
+    return run(x, m, NULL, T, NULL, io);
 }

@@ -144,16 +144,15 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
     q->jx = NULL;
     q->long_T = 0;
     if (T == 0) return MN_OK;
-    q->lbuf = mn_malloc((size_t)(2 * q->n_tx + 2 * q->n_rx) * (size_t)T * sizeof(float));
-    if (!q->lbuf) return mn_error(MN_ERR_NOMEM, "prediction buffer for windows of %d samples", T);
     bool jx;
     mn_status st = mn_pim_jx_matches(&q->model, q->n_tx, q->n_rx, &jx);
-    if (st == MN_OK && jx) st = mn_pim_jx_create(&q->jx, &q->model, q->n_tx, q->n_rx, T, mn_threads_get());
-    if (st != MN_OK) {
-        mn_free(q->lbuf);
-        q->lbuf = NULL;
-        return st;
-    }
+    if (st != MN_OK) return st;
+    /* junction's executor converts the complex rows itself (mn_pim_jx_infer_io); the fused
+     * executor gets a planar window */
+    if (jx) st = mn_pim_jx_create(&q->jx, &q->model, q->n_tx, q->n_rx, T, mn_threads_get());
+    else if (!(q->lbuf = mn_malloc((size_t)(2 * q->n_tx + 2 * q->n_rx) * (size_t)T * sizeof(float))))
+        st = mn_error(MN_ERR_NOMEM, "prediction buffer for windows of %d samples", T);
+    if (st != MN_OK) return st;
     q->long_T = T;
     return MN_OK;
 }
@@ -161,22 +160,42 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
 /* Rows x samples below which the conversions to and from a window stay on one thread. */
 #define PAR_MIN_SAMPLES (1 << 16)
 
+void pim_src_split(float *re, float *im, const pim_src *x, int r, int64_t s, int64_t n, float scale)
+{
+    /* [s, m) from the first piece, [m, s + n) from the second */
+    const int64_t m = s + n < x->xm ? s + n : s > x->xm ? s : x->xm;
+    if (m > s) mn_complex_row_split(re, im, x->a + (int64_t)r * x->as + (s - x->x0), m - s, scale);
+    if (s + n > m)
+        mn_complex_row_split(re + (m - s), im + (m - s), x->b + (int64_t)r * x->bs + (m - x->xm), s + n - m, scale);
+}
+
+void pim_emit_row(float complex *o, const float *re, const float *im, int64_t n, float inv, const pim_src *sub, int r,
+                  int64_t t)
+{
+    if (n <= 0) return;
+    if (!sub) {
+        mn_complex_row_join(o, re, im, n, inv);
+        return;
+    }
+    /* [t, m) from sub's first piece, [m, t + n) from its second */
+    const int64_t m = t + n < sub->xm ? t + n : t > sub->xm ? t : sub->xm;
+    if (m > t) mn_complex_row_join_sub(o, sub->a + r * sub->as + (t - sub->x0), re, im, m - t, inv);
+    if (t + n > m)
+        mn_complex_row_join_sub(o + (m - t), sub->b + r * sub->bs + (m - sub->xm), re + (m - t), im + (m - t),
+                                t + n - m, inv);
+}
+
 /* Fill window b of xbuf [B, 2 n_tx, T] with scaled I/Q of samples [s, s + T) of x. */
 static void gather(const mn_pim_net *q, float *xbuf, int b, const pim_src *x, int64_t s, int T)
 {
     float *xb = xbuf + (size_t)b * 2 * q->n_tx * T;
-    /* [s, m) from the first piece, [m, s + T) from the second */
-    const int64_t m = s + T < x->xm ? s + T : s > x->xm ? s : x->xm;
     /* rows in parallel for a long window: memory-bound copies the second core speeds up */
     const bool par = (int64_t)T * q->n_tx >= PAR_MIN_SAMPLES;
     (void)par;
 OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
     for (int a = 0; a < q->n_tx; a++) {
-        float *re = xb + (size_t)(2 * a) * T, *im = re + T;
-        if (m > s) mn_complex_row_split(re, im, x->a + (int64_t)a * x->as + (s - x->x0), m - s, q->in_scale);
-        if (s + T > m)
-            mn_complex_row_split(re + (m - s), im + (m - s), x->b + (int64_t)a * x->bs + (m - x->xm), s + T - m,
-                                 q->in_scale);
+        float *re = xb + (size_t)(2 * a) * T;
+        pim_src_split(re, re + T, x, a, s, T, q->in_scale);
     }
 }
 
@@ -220,7 +239,7 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
         q->long_T > 0 && (q->jx || mn_model_fused_usable(&q->model, len < q->long_T ? (int)len : q->long_T));
     const int W = lng ? q->long_T : q->window, max_B = lng ? 1 : q->max_B;
     const int T = len < W ? (int)len : W;
-    float *xbuf = lng ? q->lbuf : q->xbuf, *ybuf = lng ? q->lbuf + (size_t)2 * q->n_tx * T : NULL;
+    float *xbuf = lng ? q->lbuf : q->xbuf, *ybuf = lng && q->lbuf ? q->lbuf + (size_t)2 * q->n_tx * T : NULL;
     const int64_t keep = T - 2 * bd; /* outputs with full context per interior window */
     if (len > T && keep < 1) return mn_error(MN_ERR_INVALID, "predict: window too short");
     /* Window starts: s_lo, then every `keep` so the kept ranges [s + bd, s + T - bd) tile, the
@@ -230,6 +249,17 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
     const float inv = 1.0f / q->out_scale;
     for (int64_t w0 = 0; w0 < n_win; w0 += max_B) {
         int nb = (int)(n_win - w0 < max_B ? n_win - w0 : max_B);
+        if (lng && q->jx) { /* one window, its complex I/O converted inside jx's tiles */
+            int64_t s = s_lo + w0 * keep;
+            if (s + T > s_hi) s = s_hi - T;
+            int64_t klo = left && s == s_lo ? s : s + bd, khi = right && s + T == s_hi ? s_hi : s + T - bd;
+            const mn_pim_jx_io io = {.x = x, .s = s, .in_scale = q->in_scale, .out = out, .os = out_stride, .lo = lo,
+                                     .klo = klo > lo ? klo : lo, .khi = khi < hi ? khi : hi, .sub = sub,
+                                     .out_inv = inv};
+            mn_status err = mn_pim_jx_infer_io(q->jx, &q->model, &io, T);
+            if (err != MN_OK) return err;
+            continue;
+        }
         int64_t st[64]; /* max_B <= 64, checked at creation */
         for (int b = 0; b < nb; b++) {
             int64_t s = s_lo + (w0 + b) * keep;
@@ -237,9 +267,7 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
             st[b] = s;
             gather(q, xbuf, b, x, s, T);
         }
-        mn_status err = !lng    ? mn_model_forward(&q->model, xbuf, nb, T, false)
-                        : q->jx ? mn_pim_jx_infer(q->jx, &q->model, xbuf, T, ybuf)
-                                : mn_model_infer(&q->model, xbuf, nb, T, ybuf);
+        mn_status err = !lng ? mn_model_forward(&q->model, xbuf, nb, T, false) : mn_model_infer(&q->model, xbuf, nb, T, ybuf);
         if (err != MN_OK) return err;
         int C = 2 * q->n_rx, To;
         const float *y = lng ? ybuf : mn_model_output(&q->model, &C, &To);
@@ -254,19 +282,8 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
             (void)par;
 OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
             for (int r = 0; r < q->n_rx; r++) {
-                const float *re = y + ((size_t)b * C + 2 * r) * T + (klo - s), *im = re + T;
-                float complex *o = out + (int64_t)r * out_stride + (klo - lo);
-                if (khi <= klo) continue;
-                if (!sub) {
-                    mn_complex_row_join(o, re, im, khi - klo, inv);
-                    continue;
-                }
-                /* o = sub - prediction, [klo, m) from sub's first piece, [m, khi) from its second */
-                const int64_t m = khi < sub->xm ? khi : klo > sub->xm ? klo : sub->xm;
-                if (m > klo) mn_complex_row_join_sub(o, sub->a + r * sub->as + (klo - sub->x0), re, im, m - klo, inv);
-                if (khi > m)
-                    mn_complex_row_join_sub(o + (m - klo), sub->b + r * sub->bs + (m - sub->xm), re + (m - klo),
-                                            im + (m - klo), khi - m, inv);
+                const float *re = y + ((size_t)b * C + 2 * r) * T + (klo - s);
+                pim_emit_row(out + (int64_t)r * out_stride + (klo - lo), re, re + T, khi - klo, inv, sub, r, klo);
             }
         }
     }

@@ -25,4 +25,13 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
 /* Rows [s, s + n) of x into dst (row r at dst + r * ds), each row as one copy per piece. */
 void pim_src_copy(float complex *dst, int64_t ds, const pim_src *x, int rows, int64_t s, int64_t n);
 
+/* Row r of x, samples [s, s + n), as scaled I/Q: re[i] = scale Re, im[i] = scale Im. */
+void pim_src_split(float *re, float *im, const pim_src *x, int r, int64_t s, int64_t n, float scale);
+
+/* n predicted samples from (re, im) scaled by inv into o, which holds absolute sample t onwards
+ * of output row r: the prediction itself, or with sub (samples covering [t, t + n)) sub minus
+ * the prediction. */
+void pim_emit_row(float complex *o, const float *re, const float *im, int64_t n, float inv, const pim_src *sub, int r,
+                  int64_t t);
+
 #endif
