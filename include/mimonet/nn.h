@@ -371,6 +371,17 @@ bool mn_model_fused_usable(const mn_model *m, int T);
  * (bf16 ones are close, not equal: their offsets are per time tile).  MN_ERR_UNSUPPORTED when
  * !mn_model_fused_usable(m, T). */
 mn_status mn_model_infer(mn_model *m, const float *x, int B, int T, float *y);
+/* The same forward of one window of T samples with the caller's I/O, for callers whose signal
+ * is held in another layout (the PIM canceller's complex rows): per time tile, on the tile's
+ * thread, load fills the C_in input rows (row c at dst + c * ds) with window samples [t, t + n),
+ * and store receives the C_out output rows (row c at src + c * ss) of window samples
+ * [t, t + n), each sample exactly once.  No planar window is ever held. */
+typedef struct {
+    void (*load)(void *user, float *dst, size_t ds, int t, int n);
+    void (*store)(void *user, const float *src, size_t ss, int t, int n);
+    void *user;
+} mn_infer_io;
+mn_status mn_model_infer_io(mn_model *m, int T, const mn_infer_io *io);
 /* Reduced-precision inference.  MN_PRECISION_BF16 makes the fused eval forwards compute every
  * pointwise conv and linear (~96% of the light model's multiply-adds) with weights and inputs
  * rounded to bfloat16 (8 significant bits, round to nearest even) and sums kept in float,

@@ -91,7 +91,6 @@ typedef struct {
     int max_B;  /* windows per forward call */
     float *xbuf; /* [max_B, 2 n_tx, window] scratch for prediction */
     int long_T;  /* mn_pim_net_long_windows: windows of up to long_T samples (0: none) */
-    float *lbuf; /* [2 n_tx + 2 n_rx, long_T]: their input and output (NULL with jx, which converts in its scratch) */
     struct mn_pim_jx *jx; /* junction's tiled executor for the long windows (pim/jx.c), or NULL */
 } mn_pim_net;
 
@@ -99,13 +98,15 @@ typedef struct {
  * samples (window > 2 * border).  Weights are initialized from rng. */
 mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx, int max_B,
                             int window, mn_rng *rng);
-/* Let prediction run windows of up to T samples (T > 2 border), one at a time, through
- * mn_model_infer whenever the fused executor runs the model, or through junction's own tiled
- * executor (pim/jx.c, for the threads mn_threads_get() gives now), instead of max_B windows of
- * `window` through the model's activation buffers: far fewer forward calls, each long enough
- * for every thread to get work, at (2 n_tx + 2 n_rx) T floats of memory (junction: 2J T more).
- * Results are the same (fused fp32: the same bits; junction: to float rounding).  T = 0
- * releases the buffers.  Elsewhere (a graph neither runs) prediction keeps the built windows. */
+/* Let prediction run windows of up to T samples (T > 2 border), one at a time, through the
+ * fused executor (mn_model_infer_io) whenever it runs the model, or through junction's own
+ * tiled executor (pim/jx.c, for the threads mn_threads_get() gives now), instead of max_B
+ * windows of `window` through the model's activation buffers: far fewer forward calls, each
+ * long enough for every thread to get work.  Both convert the complex samples inside their
+ * time tiles, so the window costs no buffer (junction: its executor's, 2J T floats and a
+ * scratch per thread).  Results are the same (fused fp32: the same bits; junction: to float
+ * rounding).  T = 0 releases them.  Elsewhere (a graph neither runs) prediction keeps the
+ * built windows. */
 mn_status mn_pim_net_long_windows(mn_pim_net *q, int T);
 /* Checkpoint: safetensors with metadata mimonet.format/version/kind/n_tx/n_rx/in_scale/
  * out_scale/architecture (the model's JSON) plus the caller's extra pairs. */

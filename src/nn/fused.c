@@ -713,9 +713,10 @@ static void bf16_offsets(float *xoff, float *b2, const float *x, size_t xs, int 
     bias_shift(b2, wp, b, xoff, M, K);
 }
 
-/* Output samples [t0, t0 + n) of batch item b: y [B, c_out, T], x [B, c_in, T]. */
+/* Output samples [t0, t0 + n) of batch item b: y [B, c_out, T], x [B, c_in, T]; or with io
+ * (x, y unused, b 0) the caller's loads and stores. */
 static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, int t0, int n, float *slot,
-                     mn_fused_pw_bf16_fn pwb, uint32_t *panel, float *bf_tmp)
+                     mn_fused_pw_bf16_fn pwb, uint32_t *panel, float *bf_tmp, const mn_infer_io *io)
 {
     const int HL = p->halo_l, S = p->stride;
     const mn_fused_kernels *kn = p->kern;
@@ -724,10 +725,21 @@ static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, 
     /* The window [0, T) in frame columns. */
     const int win_lo = HL - t0, win_hi = HL - t0 + T;
     const bool edge = win_lo > 0 || win_hi < p->width;
-    const float *xb = x + (size_t)b * p->c_in * T;
+    const float *xb = io ? NULL : x + (size_t)b * p->c_in * T;
     const float *src;
     size_t ss;
-    if (t0 - HL >= 0 && t0 - HL + S <= T) {
+    if (io) {
+        /* the caller's samples, zero outside the window */
+        const int lo = win_lo > 0 ? win_lo : 0, hi = win_hi < S ? win_hi : S;
+        for (int r = 0; r < p->c_in; r++) {
+            float *f = frame_x + (size_t)r * S;
+            memset(f, 0, (size_t)(hi > lo ? lo : S) * sizeof(float));
+            if (hi > lo) memset(f + hi, 0, (size_t)(S - hi) * sizeof(float));
+        }
+        if (hi > lo) io->load(io->user, frame_x + lo, (size_t)S, lo - HL + t0, hi - lo);
+        src = frame_x;
+        ss = (size_t)S;
+    } else if (t0 - HL >= 0 && t0 - HL + S <= T) {
         src = xb + (t0 - HL); /* every column a kernel may read is inside the window: read x directly */
         ss = (size_t)T;
     } else {
@@ -753,7 +765,7 @@ static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, 
         const int need_lo = HL - op->halo_l, need_hi = HL + n + op->halo_r;
         const int lo = need_lo > win_lo ? need_lo : win_lo, hi = need_hi < win_hi ? need_hi : win_hi;
         const int n16 = (hi - lo + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT;
-        const bool in_place_x = src == xb + (t0 - HL); /* reading the model input in DRAM */
+        const bool in_place_x = !io && src == xb + (t0 - HL); /* reading the model input in DRAM */
         float *dst = frame[which];
         which ^= 1;
         const float *w = p->wts + op->w_off, *bb = p->wts + op->b_off;
@@ -784,11 +796,15 @@ static void run_tile(const mn_fused *p, float *y, const float *x, int T, int b, 
         src = dst;
         ss = (size_t)S;
     }
-    kn->put(y + (size_t)b * p->c_out * T + t0, (size_t)T, src + HL, (size_t)S, p->c_out, n);
+    if (io)
+        io->store(io->user, src + HL, (size_t)S, t0, n);
+    else
+        kn->put(y + (size_t)b * p->c_out * T + t0, (size_t)T, src + HL, (size_t)S, p->c_out, n);
 }
 
-/* The eval forward into y [B, c_out, T]: model state is not touched. */
-static mn_status fused_run(mn_model *m, const float *x, int B, int T, float *y)
+/* The eval forward into y [B, c_out, T], or with io (B 1) through the caller's loads and
+ * stores: model state is not touched. */
+static mn_status fused_run(mn_model *m, const float *x, int B, int T, float *y, const mn_infer_io *io)
 {
     mn_fused *p = m->fused;
     /* bf16: the kernel set's pw_bf16 (mn_model_set_precision and mn_fused_set_isa make sure
@@ -820,14 +836,14 @@ static mn_status fused_run(mn_model *m, const float *x, int B, int T, float *y)
         const int b = (int)(task / ntile), t0 = (int)(task % ntile) * p->tile;
         const int n = T - t0 < p->tile ? T - t0 : p->tile;
         run_tile(p, y, x, T, b, t0, n, s, pwb, p->panels + (size_t)slot * p->panel_words,
-                 p->bf_tmp + (size_t)slot * p->bf_floats);
+                 p->bf_tmp + (size_t)slot * p->bf_floats, io);
     }
     return MN_OK;
 }
 
 mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
 {
-    mn_status st = fused_run(m, x, B, T, m->nodes[m->output].y);
+    mn_status st = fused_run(m, x, B, T, m->nodes[m->output].y, NULL);
     if (st != MN_OK) return st;
     m->B = B;
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].T = T;
@@ -837,7 +853,7 @@ mn_status mn_fused_forward(mn_model *m, const float *x, int B, int T)
 
 bool mn_model_fused_usable(const mn_model *m, int T) { return m->built && mn_fused_usable(m, T); }
 
-mn_status mn_model_infer(mn_model *m, const float *x, int B, int T, float *y)
+static mn_status infer_check(const mn_model *m, int B, int T)
 {
     if (!m->built) return mn_error(MN_ERR_INVALID, "model: inference before build");
     if (B < 1 || T < 1) return mn_error(MN_ERR_SHAPE, "model: inference of %d windows of %d samples", B, T);
@@ -847,5 +863,18 @@ mn_status mn_model_infer(mn_model *m, const float *x, int B, int T, float *y)
                         : m->fused_off   ? " (turned off by mn_model_set_fused)"
                         : T < FUSED_MIN_T ? " on windows this short"
                                           : " on this CPU (no AVX2)");
-    return fused_run(m, x, B, T, y);
+    return MN_OK;
+}
+
+mn_status mn_model_infer(mn_model *m, const float *x, int B, int T, float *y)
+{
+    mn_status st = infer_check(m, B, T);
+    return st != MN_OK ? st : fused_run(m, x, B, T, y, NULL);
+}
+
+mn_status mn_model_infer_io(mn_model *m, int T, const mn_infer_io *io)
+{
+    if (!io || !io->load || !io->store) return mn_error(MN_ERR_INVALID, "model: inference I/O without load and store");
+    mn_status st = infer_check(m, 1, T);
+    return st != MN_OK ? st : fused_run(m, NULL, 1, T, NULL, io);
 }

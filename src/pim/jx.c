@@ -351,7 +351,7 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
 /* Outputs [t0, t0 + n) of the window: into y [2 n_rx, T], or with io (y NULL) through the
  * thread's output buffer yo into io->out. */
 static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, float *y,
-                 const mn_pim_jx_io *io, float *yo)
+                 const pim_io *io, float *yo)
 {
     const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
     float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
@@ -379,16 +379,11 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
     }
     fill_rows(yo, JX_TILE, W->outb, R, n);
     mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, yo, JX_TILE);
-    /* the absolute samples [u, e) of this tile that are wanted */
-    const int64_t a0 = io->s + t0, u = a0 > io->klo ? a0 : io->klo, e = a0 + n < io->khi ? a0 + n : io->khi;
-    for (int r = 0; r < x->n_rx && e > u; r++) {
-        const float *re = yo + (size_t)(2 * r) * JX_TILE + (u - a0);
-        pim_emit_row(io->out + r * io->os + (u - io->lo), re, re + JX_TILE, e - u, io->out_inv, io->sub, r, u);
-    }
+    pim_io_store(io, yo, JX_TILE, t0, n);
 }
 
 /* One forward: in [2 n_tx, T] -> y [2 n_rx, T], or with io the complex rows it names. */
-static mn_status run(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y, const mn_pim_jx_io *io)
+static mn_status run(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y, const pim_io *io)
 {
     jx_weights W;
     if (T < 1 || T > x->T) return mn_error(MN_ERR_INVALID, "jx: window of %d samples (buffers for %d)", T, x->T);
@@ -409,9 +404,7 @@ OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
             if (io) { /* the chunk's columns as the model's input, straight from the complex rows */
-                for (int a = 0; a < x->n_tx; a++)
-                    pim_src_split(xin + (size_t)(2 * a) * JX_TILE, xin + (size_t)(2 * a + 1) * JX_TILE, io->x, a,
-                                  io->s + t0, n, io->in_scale);
+                pim_io_load(io, xin, JX_TILE, t0, n);
                 mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, xin, JX_TILE, 0.0f, x->wpad + x->kl + t0, ws);
             } else
                 mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, in + t0, T, 0.0f, x->wpad + x->kl + t0, ws);
@@ -436,7 +429,7 @@ mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int 
     return run(x, m, in, T, y, NULL);
 }
 
-mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const mn_pim_jx_io *io, int T)
+mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T)
 {
     return run(x, m, NULL, T, NULL, io);
 }

@@ -24,22 +24,9 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
 /* y [2 n_rx, T] = the model (eval mode) of x [2 n_tx, T], 'same' padding at the window's ends as
  * mn_model_forward pads them.  Weights are read from m on every call.  No allocation. */
 mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y);
-/* The same forward with complex I/O, as the streaming canceller needs it: window sample i is
- * absolute sample s + i of the Tx rows in x, scaled by in_scale into the model's input; the
- * prediction (the model's output times out_inv) of the absolute samples [klo, khi), or sub
- * minus it when sub is given, goes to row r of out at out + r * os + (t - lo).  The conversions
- * happen per column chunk and per tile in the threads' scratch, so neither the planar input nor
- * the planar output of the window is ever written out. */
-typedef struct {
-    const pim_src *x;
-    int64_t s;
-    float in_scale;
-    float complex *out;
-    int64_t os, lo, klo, khi;
-    const pim_src *sub;
-    float out_inv;
-} mn_pim_jx_io;
-mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const mn_pim_jx_io *io, int T);
+/* The same forward with a window's complex I/O (pim_io, net_internal.h), converted per column
+ * chunk and per tile in the threads' scratch. */
+mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T);
 void mn_pim_jx_free(mn_pim_jx *x);
 
 #endif

@@ -138,20 +138,15 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
     if (T != 0 && T <= 2 * q->border)
         return mn_error(MN_ERR_INVALID, "long windows of %d samples: the receptive field needs more than %d", T,
                         2 * q->border);
-    mn_free(q->lbuf);
-    q->lbuf = NULL;
     mn_pim_jx_free(q->jx);
     q->jx = NULL;
     q->long_T = 0;
     if (T == 0) return MN_OK;
+    /* Both executors convert the complex rows inside their tiles (pim_io), so a long window
+     * needs no buffer of its own; junction's needs its executor's. */
     bool jx;
     mn_status st = mn_pim_jx_matches(&q->model, q->n_tx, q->n_rx, &jx);
-    if (st != MN_OK) return st;
-    /* junction's executor converts the complex rows itself (mn_pim_jx_infer_io); the fused
-     * executor gets a planar window */
-    if (jx) st = mn_pim_jx_create(&q->jx, &q->model, q->n_tx, q->n_rx, T, mn_threads_get());
-    else if (!(q->lbuf = mn_malloc((size_t)(2 * q->n_tx + 2 * q->n_rx) * (size_t)T * sizeof(float))))
-        st = mn_error(MN_ERR_NOMEM, "prediction buffer for windows of %d samples", T);
+    if (st == MN_OK && jx) st = mn_pim_jx_create(&q->jx, &q->model, q->n_tx, q->n_rx, T, mn_threads_get());
     if (st != MN_OK) return st;
     q->long_T = T;
     return MN_OK;
@@ -186,6 +181,25 @@ void pim_emit_row(float complex *o, const float *re, const float *im, int64_t n,
 }
 
 /* Fill window b of xbuf [B, 2 n_tx, T] with scaled I/Q of samples [s, s + T) of x. */
+void pim_io_load(const pim_io *io, float *dst, size_t ds, int t, int n)
+{
+    for (int a = 0; a < io->n_tx; a++)
+        pim_src_split(dst + (size_t)(2 * a) * ds, dst + (size_t)(2 * a + 1) * ds, io->x, a, io->s + t, n, io->in_scale);
+}
+
+void pim_io_store(const pim_io *io, const float *src, size_t ss, int t, int n)
+{
+    /* the absolute samples [u, e) of [s + t, s + t + n) that are wanted */
+    const int64_t a0 = io->s + t, u = a0 > io->klo ? a0 : io->klo, e = a0 + n < io->khi ? a0 + n : io->khi;
+    for (int r = 0; r < io->n_rx && e > u; r++) {
+        const float *re = src + (size_t)(2 * r) * ss + (u - a0);
+        pim_emit_row(io->out + r * io->os + (u - io->lo), re, re + ss, e - u, io->out_inv, io->sub, r, u);
+    }
+}
+
+static void io_load(void *user, float *dst, size_t ds, int t, int n) { pim_io_load(user, dst, ds, t, n); }
+static void io_store(void *user, const float *src, size_t ss, int t, int n) { pim_io_store(user, src, ss, t, n); }
+
 static void gather(const mn_pim_net *q, float *xbuf, int b, const pim_src *x, int64_t s, int T)
 {
     float *xb = xbuf + (size_t)b * 2 * q->n_tx * T;
@@ -239,7 +253,7 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
         q->long_T > 0 && (q->jx || mn_model_fused_usable(&q->model, len < q->long_T ? (int)len : q->long_T));
     const int W = lng ? q->long_T : q->window, max_B = lng ? 1 : q->max_B;
     const int T = len < W ? (int)len : W;
-    float *xbuf = lng ? q->lbuf : q->xbuf, *ybuf = lng && q->lbuf ? q->lbuf + (size_t)2 * q->n_tx * T : NULL;
+    float *xbuf = q->xbuf;
     const int64_t keep = T - 2 * bd; /* outputs with full context per interior window */
     if (len > T && keep < 1) return mn_error(MN_ERR_INVALID, "predict: window too short");
     /* Window starts: s_lo, then every `keep` so the kept ranges [s + bd, s + T - bd) tile, the
@@ -249,14 +263,15 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
     const float inv = 1.0f / q->out_scale;
     for (int64_t w0 = 0; w0 < n_win; w0 += max_B) {
         int nb = (int)(n_win - w0 < max_B ? n_win - w0 : max_B);
-        if (lng && q->jx) { /* one window, its complex I/O converted inside jx's tiles */
+        if (lng) { /* one window, its complex I/O converted inside the executor's tiles */
             int64_t s = s_lo + w0 * keep;
             if (s + T > s_hi) s = s_hi - T;
             int64_t klo = left && s == s_lo ? s : s + bd, khi = right && s + T == s_hi ? s_hi : s + T - bd;
-            const mn_pim_jx_io io = {.x = x, .s = s, .in_scale = q->in_scale, .out = out, .os = out_stride, .lo = lo,
-                                     .klo = klo > lo ? klo : lo, .khi = khi < hi ? khi : hi, .sub = sub,
-                                     .out_inv = inv};
-            mn_status err = mn_pim_jx_infer_io(q->jx, &q->model, &io, T);
+            pim_io io = {.x = x, .n_tx = q->n_tx, .n_rx = q->n_rx, .s = s, .in_scale = q->in_scale, .out = out,
+                         .os = out_stride, .lo = lo, .klo = klo > lo ? klo : lo, .khi = khi < hi ? khi : hi, .sub = sub,
+                         .out_inv = inv};
+            const mn_infer_io fio = {.load = io_load, .store = io_store, .user = &io};
+            mn_status err = q->jx ? mn_pim_jx_infer_io(q->jx, &q->model, &io, T) : mn_model_infer_io(&q->model, T, &fio);
             if (err != MN_OK) return err;
             continue;
         }
@@ -267,10 +282,10 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
             st[b] = s;
             gather(q, xbuf, b, x, s, T);
         }
-        mn_status err = !lng ? mn_model_forward(&q->model, xbuf, nb, T, false) : mn_model_infer(&q->model, xbuf, nb, T, ybuf);
+        mn_status err = mn_model_forward(&q->model, xbuf, nb, T, false);
         if (err != MN_OK) return err;
         int C = 2 * q->n_rx, To;
-        const float *y = lng ? ybuf : mn_model_output(&q->model, &C, &To);
+        const float *y = mn_model_output(&q->model, &C, &To);
         for (int b = 0; b < nb; b++) {
             int64_t s = st[b];
             int64_t klo = left && s == s_lo ? s : s + bd, khi = right && s + T == s_hi ? s_hi : s + T - bd;
@@ -301,8 +316,6 @@ void mn_pim_net_free(mn_pim_net *q)
     mn_model_free(&q->model);
     mn_free(q->xbuf);
     q->xbuf = NULL;
-    mn_free(q->lbuf);
-    q->lbuf = NULL;
     mn_pim_jx_free(q->jx);
     q->jx = NULL;
     q->long_T = 0;

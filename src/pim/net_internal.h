@@ -34,4 +34,27 @@ void pim_src_split(float *re, float *im, const pim_src *x, int r, int64_t s, int
 void pim_emit_row(float complex *o, const float *re, const float *im, int64_t n, float inv, const pim_src *sub, int r,
                   int64_t t);
 
+/* One window's complex I/O, for the executors that convert inside their tiles (pim/jx.c, and
+ * the fused one through mn_model_infer_io): window sample i is absolute sample s + i of the
+ * n_tx rows in x, scaled by in_scale into the model's input; the prediction (the model's
+ * output times out_inv) of the absolute samples [klo, khi), or sub minus it when sub is
+ * given, goes to row r of out at out + r * os + (t - lo).  So neither the planar input nor
+ * the planar output of a window is ever written out. */
+typedef struct {
+    const pim_src *x;
+    int n_tx, n_rx;
+    int64_t s;
+    float in_scale;
+    float complex *out;
+    int64_t os, lo, klo, khi;
+    const pim_src *sub;
+    float out_inv;
+} pim_io;
+
+/* Window samples [t, t + n) as the model's 2 n_tx input rows (row c at dst + c * ds). */
+void pim_io_load(const pim_io *io, float *dst, size_t ds, int t, int n);
+/* The model's 2 n_rx output rows (row c at src + c * ss) for window samples [t, t + n): the
+ * wanted ones to io->out. */
+void pim_io_store(const pim_io *io, const float *src, size_t ss, int t, int n);
+
 #endif

@@ -255,6 +255,73 @@ MN_TEST(fused_infer_any_window)
     mn_model_free(&big);
 }
 
+/* mn_model_infer_io's caller: planar input rows x [C_in, T] read through load, and every
+ * stored sample counted, into y [C_out, T]. */
+typedef struct {
+    const float *x;
+    float *y;
+    int *seen;
+    int T, cin, cout, bad;
+} io_user;
+
+static void io_load(void *user, float *dst, size_t ds, int t, int n)
+{
+    io_user *u = user;
+    if (t < 0 || n < 1 || t + n > u->T) u->bad++;
+    else
+        for (int c = 0; c < u->cin; c++) memcpy(dst + (size_t)c * ds, u->x + (size_t)c * u->T + t, (size_t)n * sizeof(float));
+}
+
+static void io_store(void *user, const float *src, size_t ss, int t, int n)
+{
+    io_user *u = user;
+    if (t < 0 || n < 1 || t + n > u->T) {
+        u->bad++;
+        return;
+    }
+    for (int c = 0; c < u->cout; c++) memcpy(u->y + (size_t)c * u->T + t, src + (size_t)c * ss, (size_t)n * sizeof(float));
+    for (int i = t; i < t + n; i++) u->seen[i]++;
+}
+
+MN_TEST(fused_infer_io_equals_infer)
+{
+    /* The caller's I/O (loads of window samples as the tiles need them, halos included, and
+     * one store per tile) gives the same bits as mn_model_infer, each sample stored once, on
+     * windows of one tile, a few tiles with a ragged end, and many. */
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed ^ 0x10a);
+    mn_model m;
+    mn_model_init(&m);
+    mn_pim_model_light(&m, 32, 16);
+    MN_CHECK_OK(t, mn_model_build(&m, 1, 64, &rng));
+    randomize_norms(&m, &rng);
+    if (!mn_model_fused_usable(&m, 2000)) {
+        MN_CHECK(t, mn_model_infer_io(&m, 2000, &(mn_infer_io){io_load, io_store, NULL}) == MN_ERR_UNSUPPORTED);
+        mn_model_free(&m);
+        return;
+    }
+    const int Ts[] = {40, 1111, 2000};
+    for (int k = 0; k < 3; k++) {
+        const int T = Ts[k];
+        float *x = randn(&rng, (size_t)64 * T, 1.0), *ref = mn_calloc((size_t)32 * T, sizeof(float)),
+              *y = mn_calloc((size_t)32 * T, sizeof(float));
+        int *seen = mn_calloc((size_t)T, sizeof(int));
+        io_user u = {.x = x, .y = y, .seen = seen, .T = T, .cin = 64, .cout = 32};
+        MN_CHECK_OK(t, mn_model_infer(&m, x, 1, T, ref));
+        MN_CHECK_OK(t, mn_model_infer_io(&m, T, &(mn_infer_io){io_load, io_store, &u}));
+        int once = 0;
+        for (int i = 0; i < T; i++) once += seen[i] == 1;
+        MN_CHECK_MSG(t, u.bad == 0 && once == T, "T %d: %d bad calls, %d of %d samples stored once", T, u.bad, once, T);
+        MN_CHECK_MSG(t, !memcmp(y, ref, (size_t)32 * T * sizeof(float)), "T %d: %.3g", T, rel_diff(y, ref, (size_t)32 * T));
+        mn_free(x);
+        mn_free(ref);
+        mn_free(y);
+        mn_free(seen);
+    }
+    MN_CHECK(t, mn_model_infer_io(&m, 100, &(mn_infer_io){io_load, NULL, NULL}) == MN_ERR_INVALID);
+    mn_model_free(&m);
+}
+
 MN_TEST(fused_unsupported_graphs_fall_back)
 {
     mn_rng rng;

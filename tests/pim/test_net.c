@@ -81,7 +81,7 @@ MN_TEST(pim_net_long_windows_same_prediction)
     const int lens[] = {100, 1000};
     for (int k = 0; k < 2; k++) {
         MN_CHECK_OK(t, mn_pim_net_long_windows(&a, lens[k]));
-        MN_CHECK(t, a.long_T == lens[k] && a.lbuf);
+        MN_CHECK(t, a.long_T == lens[k]);
         memset(yl, 0, sizeof *yl * n_rx * n);
         MN_CHECK_OK(t, mn_pim_net_predict(&a, yl, tx, n));
         if (mn_model_fused_usable(&a.model, 64))
@@ -90,7 +90,7 @@ MN_TEST(pim_net_long_windows_same_prediction)
             for (int64_t i = 0; i < n_rx * n; i++) MN_CHECK_NEAR(t, crealf(yl[i]), crealf(yw[i]), 1e-5);
     }
     MN_CHECK_OK(t, mn_pim_net_long_windows(&a, 0));
-    MN_CHECK(t, a.long_T == 0 && !a.lbuf);
+    MN_CHECK(t, a.long_T == 0 && !a.jx);
     mn_free(tx);
     mn_free(yw);
     mn_free(yl);
