@@ -375,7 +375,8 @@ mn_status mn_model_infer(mn_model *m, const float *x, int B, int T, float *y);
  * is held in another layout (the PIM canceller's complex rows): per time tile, on the tile's
  * thread, load fills the C_in input rows (row c at dst + c * ds) with window samples [t, t + n),
  * and store receives the C_out output rows (row c at src + c * ss) of window samples
- * [t, t + n), each sample exactly once.  No planar window is ever held. */
+ * [t, t + n), each sample exactly once.  The executor's threads call them concurrently, for
+ * different tiles.  No planar window is ever held. */
 typedef struct {
     void (*load)(void *user, float *dst, size_t ds, int t, int n);
     void (*store)(void *user, const float *src, size_t ss, int t, int n);

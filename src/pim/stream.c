@@ -50,8 +50,8 @@ struct mn_pim_canceller {
 };
 
 /* Samples per long window of a neural stream (see setup): long enough that a forward keeps 2
- * threads busy (8192 gave 6.4 Msps on 2 threads, 16384 6.8), at about 15 MB of buffers for
- * 32 Tx and 16 Rx with the history. */
+ * threads busy (8192 gave 6.4 Msps on 2 threads, 16384 6.8, when the window was still copied;
+ * it costs no buffer now). */
 #define STREAM_LONG_T 16384
 
 static mn_status setup(mn_pim_canceller *q)
@@ -64,8 +64,8 @@ static mn_status setup(mn_pim_canceller *q)
         q->hist = 2 * (int64_t)m->border;
         q->C = (int64_t)m->max_B * (m->window - 2 * m->border); /* one batched forward per chunk */
         /* Where the fused executor runs the model, or junction's (pim/jx.c): one long window a
-         * chunk instead, through mn_model_infer or jx (mn_pim_net_long_windows; a borrowed net
-         * keeps the buffers until it is freed).  Short forwards leave the second thread idle:
+         * chunk instead, through mn_model_infer_io or jx (mn_pim_net_long_windows; a borrowed
+         * net keeps jx's buffers until it is freed).  Short forwards leave the second thread idle:
          * with passive OpenMP waits 4 windows of 1024 samples ran at 6 Msps on 2 threads, one
          * of 8192 at 11. */
         const int lt = m->border < STREAM_LONG_T / 8 ? STREAM_LONG_T : 8 * m->border;
