@@ -136,9 +136,10 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
         if (o->json)
             printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"%s\",\"mode\":\"stream\","
                    "\"threads\":%d,\"threads_effective\":%d,\"samples\":%lld,\"block\":%lld,\"reps\":%d,"
-                   "\"precision\":\"%s\",\"seconds_median\":%.9g,\"seconds_min\":%.9g,\"samples_per_s\":%.9g}\n",
-                   MN_VERSION_STRING, o->model, o->threads, mn_threads_get(), (long long)n, (long long)blk, o->reps, prec, med,
-                   sec[0], sps);
+                   "\"precision\":\"%s\",\"macs_per_sample\":%lld,\"seconds_median\":%.9g,\"seconds_min\":%.9g,"
+                   "\"samples_per_s\":%.9g}\n",
+                   MN_VERSION_STRING, o->model, o->threads, mn_threads_get(), (long long)n, (long long)blk, o->reps, prec,
+                   (long long)mn_model_macs_per_sample(&net.model), med, sec[0], sps);
         else
             printf("mimonet %s %s stream (%s) threads=%d: %.3f Msamples/s (median of %d, %lld samples in "
                    "%lld-sample blocks)\n",

@@ -4,7 +4,7 @@
 # GMP baseline.
 #
 #   sh bench/compare.sh BUILD_DIR            (what `make bench` runs)
-#   SECTIONS=gmp sh bench/compare.sh BUILD_DIR     (one section: "light", "csi", "gmp")
+#   SECTIONS=gmp sh bench/compare.sh BUILD_DIR     (one section: "light", "csi", "gmp", "stream")
 #
 # Light model: runs BUILD_DIR/bench_light (bench/bench_light.c) and bench/torch_light.py
 # ALTERNATELY, for each mode (infer, train) and thread count (1, 2), ROUNDS times, swapping
@@ -33,6 +33,14 @@
 # takes 15-25 s here and each numpy run does a warm-up fit first, so this section takes about
 # GMP_ROUNDS x 45 s per thread count: 2.5 minutes with the defaults.
 #
+# Streaming canceller (no peer: PyTorch has no streaming canceller to compare with):
+# BUILD_DIR/bench_light --mode stream, i.e. mn_pim_canceller_process, what `pim cancel` runs,
+# over a 32 Tx -> 16 Rx signal in 16,384-sample blocks, for each model:precision in
+# STREAM_CONFIGS and thread count in THREADS, STREAM_ROUNDS times.  Prints the median samples/s,
+# the fraction of LTE 20 MHz real time (30.72 Msamples/s, issue #6) and of the fp32 ceiling;
+# JSON summary in BUILD_DIR/bench_stream.json, single runs in BUILD_DIR/bench_stream_runs.jsonl.
+# A bf16 configuration on a CPU without AVX512_BF16 is reported as not available.
+#
 # Settings (DESIGN.md, "Performance facts"):
 #   - OPENBLAS_CORETYPE is unset for both engines (the environment presets it to Haswell, which
 #     halves OpenBLAS's sgemm); CORETYPES="unset Haswell" measures both settings (light model).
@@ -51,7 +59,8 @@
 # (/usr/bin/python3); GMP_ROUNDS (ROUNDS), GMP_THREADS ("2"), GMP_REPS (3, mimonet fits per
 # run after one warm-up), GMP_NP_REPS (1), GMP_NP_WARMUP (1), GMP_NP_METHODS ("lstsq"; add
 # "normal" for numpy doing mimonet's normal equations); CSI_ROUNDS (ROUNDS), CSI_REPS (5),
-# CSI_STEPS (5 steps per timed repetition), CSI_THREADS ("1 2").
+# CSI_STEPS (5 steps per timed repetition), CSI_THREADS ("1 2"); STREAM_ROUNDS (ROUNDS),
+# STREAM_CONFIGS ("light:fp32 light:bf16 junction:fp32").
 # If PyTorch or numpy is missing it says so and prints mimonet's numbers alone.
 set -eu
 # JSON-line readers and a median for the summaries below (awk; one copy for both sections).
@@ -80,7 +89,7 @@ AWK_JSON='
 BUILD=${1:-build}
 BIN=$BUILD/bench_light
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECTIONS=${SECTIONS:-"light csi gmp"}
+SECTIONS=${SECTIONS:-"light csi gmp stream"}
 ROUNDS=${ROUNDS:-3}
 REPS=${REPS:-15}
 WARMUP=${WARMUP:-3}
@@ -100,6 +109,8 @@ CSI_ROUNDS=${CSI_ROUNDS:-$ROUNDS}
 CSI_REPS=${CSI_REPS:-5}
 CSI_STEPS=${CSI_STEPS:-5}
 CSI_THREADS=${CSI_THREADS:-"1 2"}
+STREAM_ROUNDS=${STREAM_ROUNDS:-$ROUNDS}
+STREAM_CONFIGS=${STREAM_CONFIGS:-"light:fp32 light:bf16 junction:fp32"}
 
 # want SECTION: whether SECTIONS names it.
 want() {
@@ -379,4 +390,54 @@ if want gmp; then
     print "\n" json
     print json > json_out
   }' "$GRUNS"
+fi
+
+# ---------------------------------------------------------------- streaming canceller (no peer)
+if want stream; then
+  need_bin "$BIN"
+  SRUNS=$BUILD/bench_stream_runs.jsonl
+  : > "$SRUNS"
+  echo "streaming canceller, 32 Tx -> 16 Rx in 16,384-sample blocks: $STREAM_ROUNDS rounds x $REPS reps (+$WARMUP warm-up)"
+  r=1
+  while [ "$r" -le "$STREAM_ROUNDS" ]; do
+    echo "round $r"
+    for cfg in $STREAM_CONFIGS; do
+      model=${cfg%%:*} prec=${cfg#*:}
+      for th in $THREADS; do
+        if line=$(env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" "$BIN" --mode stream \
+                  --model "$model" --precision "$prec" --threads "$th" --reps "$REPS" --warmup "$WARMUP" --json 2>/dev/null); then
+          printf '%s\n' "$line" >> "$SRUNS"
+          printf '  %-8s %-4s threads=%s  %s samples/s\n' "$model" "$prec" "$th" \
+            "$(printf '%s\n' "$line" | sed 's/.*"samples_per_s": *\([^,}]*\).*/\1/')"
+        else
+          printf '  %-8s %-4s threads=%s  not available on this CPU or build\n' "$model" "$prec" "$th"
+        fi
+      done
+    done
+    r=$((r + 1))
+  done
+  awk -v peak="$PEAK" -v rounds="$STREAM_ROUNDS" -v reps="$REPS" -v json_out="$BUILD/bench_stream.json" "$AWK_JSON"'
+  {
+    m = str($0, "model"); p = str($0, "precision"); th = num($0, "threads")
+    k = m SUBSEP p SUBSEP th
+    val[k, ++cnt[k]] = num($0, "samples_per_s")
+    macs[k] = num($0, "macs_per_sample")
+    if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
+  }
+  END {
+    if (nk == 0) { print "\nno streaming runs"; exit }
+    lte = 30.72e6
+    printf "\n%-9s %-5s %7s | %10s | %9s | %9s %11s\n", "model", "prec", "threads", "Msps", "% LTE-20", "% fp32 ceil", "ceil Msps"
+    printf "%s\n", "--------------------------------------------------------------------------"
+    js = ""
+    for (i = 1; i <= nk; i++) {
+      split(order[i], f, SUBSEP); m = f[1]; p = f[2]; th = f[3]
+      v = median(order[i]); ceil = peak * 1e9 * th / (2 * macs[order[i]])
+      printf "%-9s %-5s %7d | %10.3f | %8.1f%% | %8.1f%% %11.2f\n", m, p, th, v / 1e6, 100 * v / lte, 100 * v / ceil, ceil / 1e6
+      js = js (i > 1 ? ",\n    " : "") sprintf("{\"model\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"macs_per_sample\":%s,\"samples_per_s\":%s,\"fraction_of_lte20\":%s,\"fp32_ceiling_samples_per_s\":%s,\"fraction_of_fp32_ceiling\":%s}", m, p, th, jnum(macs[order[i]]), jnum(v), jnum(v / lte), jnum(ceil), jnum(v / ceil))
+    }
+    json = sprintf("{\n  \"benchmark\": \"streaming canceller, 32 Tx -> 16 Rx, 16384-sample blocks\",\n  \"rounds\": %d,\n  \"reps_per_run\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"lte20_samples_per_s\": 30720000,\n  \"peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ]\n}", rounds, reps, jnum(peak), js)
+    print "\n" json
+    print json > json_out
+  }' "$SRUNS"
 fi
