@@ -247,8 +247,8 @@ mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_str
                         (long long)lo, (long long)hi, (long long)s_lo, (long long)s_hi, (long long)x0, (long long)x1);
     const int64_t len = s_hi - s_lo;
     /* Window length: the built one, or the whole span when shorter.  Long windows
-     * (mn_pim_net_long_windows) go one at a time through mn_model_infer, when it runs, or
-     * junction's executor. */
+     * (mn_pim_net_long_windows) go one at a time through the fused executor
+     * (mn_model_infer_io), when it runs, or junction's (mn_pim_jx_infer_io). */
     const bool lng =
         q->long_T > 0 && (q->jx || mn_model_fused_usable(&q->model, len < q->long_T ? (int)len : q->long_T));
     const int W = lng ? q->long_T : q->window, max_B = lng ? 1 : q->max_B;
