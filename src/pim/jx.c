@@ -1,17 +1,17 @@
 /* pim/jx.c — the junction model's fused inference (see jx.h and models.c for the layout).
  *
- * One forward of a window x [2 n_tx, T]:
- *   1. w = drive x over the whole window (one GEMM per column chunk) into rows padded with the
- *      split filters' zeros, so the taps need no bounds checks (mn_pim_jx_infer_io: each
- *      chunk's columns converted from the complex rows into the thread's scratch first);
+ * One forward of a window of complex Tx rows (pim_io, net_internal.h):
+ *   1. w = drive x over the whole window (one GEMM per column chunk, its columns converted
+ *      from the complex rows into the thread's scratch first) into rows padded with the split
+ *      filters' zeros, so the taps need no bounds checks;
  *   2. per time tile of JX_TILE outputs (the tiles shared by the threads):
  *      - z, the junction outputs, over the tile plus the post filter's P - 1 samples of context
  *        (zero outside the window, as 'same' padding makes them), in chunks of JX_CHUNK samples:
  *        the four split filters, the six cubic monomials, the "pre"/"pim" maps, the envelope
  *        gain G (GEMM, tanh, GEMM) and the products;
  *      - the post filter (P taps, two outputs per z row) into f [4J, tile];
- *      - y = out f + bias, written into the window's output rows (mn_pim_jx_infer_io: into
- *        the thread's scratch, then as complex prediction, or rx minus it, to the caller).
+ *      - y = out f + bias, into the thread's scratch, then as complex prediction, or rx minus
+ *        it, to the caller.
  * Everything after the drive GEMM stays in the thread's scratch (about 400 kB), where the
  * layer-by-layer executor writes and rereads ~40 full-window activations.
  *
@@ -37,7 +37,7 @@ struct mn_pim_jx {
     int ws;      /* row stride of wpad: T + K - 1 */
     float *wpad; /* [2J, ws] */
     size_t per;  /* scratch floats per thread */
-    size_t io;   /* where a thread's complex-I/O buffers start in its scratch (mn_pim_jx_infer_io) */
+    size_t io;   /* where a thread's complex-I/O buffers start in its scratch */
     float *scr;  /* [nthr, per] */
 };
 
@@ -348,10 +348,9 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
     gate(z, zs, pr, pi, g, J, n);
 }
 
-/* Outputs [t0, t0 + n) of the window: into y [2 n_rx, T], or with io (y NULL) through the
- * thread's output buffer yo into io->out. */
-static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, float *y,
-                 const pim_io *io, float *yo)
+/* Outputs [t0, t0 + n) of the window, through the thread's output buffer yo into io->out. */
+static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, const pim_io *io,
+                 float *yo)
 {
     const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
     float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
@@ -372,18 +371,12 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
                   W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
     const int R = 2 * x->n_rx;
-    if (!io) {
-        fill_rows(y + t0, (size_t)T, W->outb, R, n);
-        mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, y + t0, T);
-        return;
-    }
     fill_rows(yo, JX_TILE, W->outb, R, n);
     mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, yo, JX_TILE);
     pim_io_store(io, yo, JX_TILE, t0, n);
 }
 
-/* One forward: in [2 n_tx, T] -> y [2 n_rx, T], or with io the complex rows it names. */
-static mn_status run(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y, const pim_io *io)
+mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T)
 {
     jx_weights W;
     if (T < 1 || T > x->T) return mn_error(MN_ERR_INVALID, "jx: window of %d samples (buffers for %d)", T, x->T);
@@ -403,11 +396,9 @@ OMP(parallel num_threads(nthr))
 OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
-            if (io) { /* the chunk's columns as the model's input, straight from the complex rows */
-                pim_io_load(io, xin, JX_TILE, t0, n);
-                mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, xin, JX_TILE, 0.0f, x->wpad + x->kl + t0, ws);
-            } else
-                mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, in + t0, T, 0.0f, x->wpad + x->kl + t0, ws);
+            /* the chunk's columns as the model's input, straight from the complex rows */
+            pim_io_load(io, xin, JX_TILE, t0, n);
+            mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, xin, JX_TILE, 0.0f, x->wpad + x->kl + t0, ws);
         }
 OMP(single)
         for (int r = 0; r < 2 * J; r++) {
@@ -418,18 +409,8 @@ OMP(single)
 OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
-            tile(x, &W, s, T, t0, n, y, io, yo);
+            tile(x, &W, s, T, t0, n, io, yo);
         }
     }
     return MN_OK;
-}
-
-mn_status mn_pim_jx_infer(mn_pim_jx *x, const mn_model *m, const float *in, int T, float *y)
-{
-    return run(x, m, in, T, y, NULL);
-}
-
-mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T)
-{
-    return run(x, m, NULL, T, NULL, io);
 }
