@@ -158,7 +158,7 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
 void pim_src_split(float *re, float *im, const pim_src *x, int r, int64_t s, int64_t n, float scale)
 {
     /* [s, m) from the first piece, [m, s + n) from the second */
-    const int64_t m = s + n < x->xm ? s + n : s > x->xm ? s : x->xm;
+    const int64_t m = pim_src_cut(x, s, n);
     if (m > s) mn_complex_row_split(re, im, x->a + (int64_t)r * x->as + (s - x->x0), m - s, scale);
     if (s + n > m)
         mn_complex_row_split(re + (m - s), im + (m - s), x->b + (int64_t)r * x->bs + (m - x->xm), s + n - m, scale);
@@ -173,7 +173,7 @@ void pim_emit_row(float complex *o, const float *re, const float *im, int64_t n,
         return;
     }
     /* [t, m) from sub's first piece, [m, t + n) from its second */
-    const int64_t m = t + n < sub->xm ? t + n : t > sub->xm ? t : sub->xm;
+    const int64_t m = pim_src_cut(sub, t, n);
     if (m > t) mn_complex_row_join_sub(o, sub->a + r * sub->as + (t - sub->x0), re, im, m - t, inv);
     if (t + n > m)
         mn_complex_row_join_sub(o + (m - t), sub->b + r * sub->bs + (m - sub->xm), re + (m - t), im + (m - t),
@@ -215,7 +215,7 @@ OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
 
 void pim_src_copy(float complex *dst, int64_t ds, const pim_src *x, int rows, int64_t s, int64_t n)
 {
-    const int64_t m = s + n < x->xm ? s + n : s > x->xm ? s : x->xm;
+    const int64_t m = pim_src_cut(x, s, n);
     for (int r = 0; r < rows; r++) {
         float complex *d = dst + (int64_t)r * ds;
         if (m > s) memcpy(d, x->a + (int64_t)r * x->as + (s - x->x0), (size_t)(m - s) * sizeof *d);

@@ -16,6 +16,13 @@ typedef struct {
     int64_t x0, xm, x1;
 } pim_src;
 
+/* Where [s, s + n) crosses from x's first piece to its second: samples [s, m) are in the first,
+ * [m, s + n) in the second. */
+static inline int64_t pim_src_cut(const pim_src *x, int64_t s, int64_t n)
+{
+    return s + n < x->xm ? s + n : s > x->xm ? s : x->xm;
+}
+
 /* mn_pim_net_predict_range (pim.h) with the samples in two pieces; with sub (rows of n_rx, its
  * samples covering [lo, hi)), out is sub minus the prediction instead: the canceller's rx - PIM
  * in the same pass, the same bits as predicting and then subtracting. */

@@ -271,7 +271,7 @@ static mn_status cancel(mn_pim_canceller *q, float complex *out, int64_t os, int
             continue;
         }
         /* rx [lo, m) from y's first piece, [m, hi) from its second */
-        const int64_t m = hi < y->xm ? hi : lo > y->xm ? lo : y->xm;
+        const int64_t m = pim_src_cut(y, lo, hi - lo);
         if (m > lo) {
             const float complex *ra = y->a + r * y->as + (lo - y->x0);
             for (int64_t i = 0; i < m - lo; i++) o[i] = ra[i] - pp[i];
