@@ -31,6 +31,19 @@ published() {
 join_csv() { { cat "$1"; tail -n +2 "$2"; } > "$3"; }
 
 printf '%-11s %-8s %8s %10s %12s  %s\n' set model params "MAC/samp" "test NMSE" "published"
+# One model: train on the set's train + val files, score on its test file; prints the row and
+# leaves the model in $OUT/SET.ROW-NAME.safetensors and its test metrics (JSON) in $OUT/js.
+# run SET MODEL ROW-NAME RX-TRAIN RX-TEST [train options]
+run() {
+  set=$1 model=$2 row=$3 rx=$4 rxt=$5
+  shift 5
+  "$MN" pim train --tx "$OUT/in.csv" --rx "$rx" --split "$split" --model "$model" "$@" \
+    --out "$OUT/$set.$row.safetensors" --force --quiet >/dev/null
+  "$MN" pim eval --model "$OUT/$set.$row.safetensors" --tx "$d/test_input.csv" --rx "$rxt" \
+    --split 0,0,1 --json > "$OUT/js"
+}
+field() { sed -n "s/.*\"$1\":\([-0-9.e]*\).*/\1/p" "$OUT/js"; }
+
 for set in APA_200MHz DPA_200MHz; do
   d=$DATA/$set
   [ -f "$d/train_input.csv" ] || { echo "validate: $d incomplete; skipped"; continue; }
@@ -39,20 +52,31 @@ for set in APA_200MHz DPA_200MHz; do
   ntr=$(($(wc -l < "$d/train_input.csv") - 1))
   nva=$(($(wc -l < "$d/val_input.csv") - 1))
   split="$ntr,$nva,0"
-  for model in gmp light dynamic; do
+  for model in gmp pa light dynamic; do
     case $model in
       # 30 taps span 31-38 ns at these rates; lags add the envelope's past (Morgan's GMP).
       gmp) extra="--memory 30 --order 5 --lag 8" ;;
+      pa) extra="" ;; # its defaults: 8,000 steps of 8 windows
       *) extra="--steps $STEPS --batch 8 --window 2048" ;;
     esac
     # shellcheck disable=SC2086
-    "$MN" pim train --tx "$OUT/in.csv" --rx "$OUT/out.csv" --split "$split" --model $model $extra \
-      --out "$OUT/$set.$model.safetensors" --force --quiet >/dev/null
-    js=$("$MN" pim eval --model "$OUT/$set.$model.safetensors" --tx "$d/test_input.csv" \
-      --rx "$d/test_output.csv" --split 0,0,1 --json)
-    nmse=$(echo "$js" | sed -n 's/.*"nmse_db":\([-0-9.e]*\).*/\1/p')
-    params=$(echo "$js" | sed -n 's/.*"params":\([0-9]*\).*/\1/p')
-    macs=$(echo "$js" | sed -n 's/.*"macs_per_sample":\([0-9]*\).*/\1/p')
-    printf '%-11s %-8s %8s %10s %9.2f dB  %s\n' "$set" "$model" "$params" "$macs" "$nmse" "$(published $set)"
+    run "$set" $model $model "$OUT/out.csv" "$d/test_output.csv" $extra
+    printf '%-11s %-8s %8s %10s %9.2f dB  %s\n' "$set" "$model" "$(field params)" "$(field macs_per_sample)" \
+      "$(field nmse_db)" "$(published "$set")"
+    if [ "$model" = gmp ]; then gp=$(field params) gm=$(field macs_per_sample) gn=$(field nmse_db); fi
   done
+  # gmp+pa: pa learns what the GMP leaves.  The GMP's residual on the train, val and test files
+  # (pim cancel) is pa's target; the cascade's NMSE is the GMP's times pa's on that residual.
+  "$MN" pim cancel --model "$OUT/$set.gmp.safetensors" --tx "$OUT/in.csv" --rx "$OUT/out.csv" \
+    --out "$OUT/res.npy" --force --quiet
+  "$MN" pim cancel --model "$OUT/$set.gmp.safetensors" --tx "$d/test_input.csv" --rx "$d/test_output.csv" \
+    --out "$OUT/res_test.npy" --force --quiet
+  run "$set" pa gmp+pa "$OUT/res.npy" "$OUT/res_test.npy"
+  printf '%-11s %-8s %8s %10s %9.2f dB  %s\n' "$set" "gmp+pa" "$((gp + $(field params)))" \
+    "$((gm + $(field macs_per_sample)))" "$(echo "$gn $(field nmse_db)" | awk '{print $1 + $2}')" \
+    "(pa on the GMP's residual: $(field nmse_db | awk '{printf "%.2f", $1}') dB of it)"
 done
+# The recordings' noise floor, which bounds every row (tools/opendpd_floor.py; needs numpy).
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  /usr/bin/python3 tools/opendpd_floor.py "$(dirname "$DATA")"
+fi

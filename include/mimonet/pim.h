@@ -31,18 +31,19 @@ int mn_pim_model_light(mn_model *m, int n_tx, int n_rx);
 
 /* Declare a named architecture into m: "light" (above), "static" (2 CNN -> LUT + ReLU -> 2 CNN),
  * "dynamic" (2 CNN -> 3 FC-sigmoid 64, 64, 32 -> 2 CNN), "large" (light at width 48 with FC
- * 128 -> 48), and the physics-shaped "poly", "poly-large" and "junction" (docs/pim.md).
+ * 128 -> 48), the physics-shaped "poly", "poly-large" and "junction", and "pa", a neural memory
+ * polynomial for mostly linear links with few antennas, such as a PA (docs/pim.md).
  * Returns the output node or -1 (unknown name: MN_ERR_INVALID recorded). */
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx);
 /* The names mn_pim_model_declare knows, as "light, large, ..." for messages and help. */
 const char *mn_pim_model_kinds(void);
 bool mn_pim_model_known(const char *kind);
 /* Training windows per step when none is asked for: 8 for junction (at 16, one seed in three
- * stalled on the default scenario; docs/pim.md "Time to 35 dB"), 16 for the other models. */
+ * stalled on the default scenario; docs/pim.md "Time to 35 dB") and pa, 16 for the others. */
 int mn_pim_model_default_batch(const char *kind);
 /* Training steps when none are asked for: 6,000 for junction, whose held-out APE still rises
- * at 3,000 (35-37 dB there, 37.9-38.6 dB at 6,000 on the default scenario; docs/pim.md), 3,000
- * for the other models. */
+ * at 3,000 (35-37 dB there, 37.9-38.6 dB at 6,000 on the default scenario; docs/pim.md), 8,000
+ * for pa (its fine nonlinear terms come late, on short 1 x 1 recordings), 3,000 for the others. */
 long mn_pim_model_default_steps(const char *kind);
 /* Physics-informed starting values for a built model of this kind, over its random ones (only
  * "junction" has any: half-band carrier-split filters, and product maps that form exactly

@@ -173,6 +173,39 @@ int mn_pim_model_junction(mn_model *m, int n_tx, int n_rx, int J, int K, int H, 
                                                         .groups = 1, .pad = MN_PAD_SAME, .bias = true});
 }
 
+/* pa: a neural memory polynomial, for links that are mostly linear with a nonlinear residue: a
+ * power amplifier (the OpenDPD recordings), or one antenna's full-duplex self-interference.  A
+ * generalized memory polynomial sums delayed copies of the input, each times a polynomial in
+ * the envelope's recent past.  Here the gains are a small network of the envelope:
+ *   b = conv 2 n_tx -> 2C, k Kb                      C short complex (widely linear) filters of x
+ *   e = conv (squared I/Q channels) -> E, k L        envelope features, lagging and leading
+ *   g = 1x1 E -> H, tanh, -> 2C                       C complex gains
+ *   p = (g_re b_re, g_im b_im, g_re b_im, g_im b_re)  the complex products' four real parts
+ *   y = conv 4C -> 2 n_rx, k M                        the output memory, and the sum
+ * A constant g (its biases) makes y a plain FIR of x, so the linear part, which dominates such a
+ * link, needs no detour through a nonlinearity.  That is what the light and dynamic layouts lack
+ * (15-20 dB behind a memory polynomial on a PA, docs/pim.md "Measured PA data").
+ * C 4, Kb 3, E 8, L 9, H 24, M 31: 1,610 parameters and 1,568 MAC per sample for 1 x 1.  Its
+ * filters grow with n_tx and n_rx (22,472 parameters at 32 x 16): a model for few antennas. */
+static int model_pa(mn_model *m, int n_tx, int n_rx, int C, int Kb, int E, int L, int H, int M)
+{
+    const int cin = 2 * n_tx;
+    int x = mn_model_input(m, cin);
+    int b = mn_model_conv1d(m, x, "basis", &(mn_conv1d_cfg){.cin = cin, .cout = 2 * C, .k = Kb, .dil = 1,
+                                                             .groups = 1, .pad = MN_PAD_SAME});
+    int e = mn_model_conv1d(m, mn_model_mul(m, x, x), "env", &(mn_conv1d_cfg){.cin = cin, .cout = E, .k = L, .dil = 1,
+                                                                                .groups = 1, .pad = MN_PAD_SAME, .bias = true});
+    int h = mn_model_conv1d(m, e, "g1", &(mn_conv1d_cfg){.cin = E, .cout = H, .k = 1, .dil = 1, .groups = 1,
+                                                         .pad = MN_PAD_SAME, .bias = true});
+    h = mn_model_act(m, h, MN_ACT_TANH, 0);
+    int g = mn_model_conv1d(m, h, "g2", &(mn_conv1d_cfg){.cin = H, .cout = 2 * C, .k = 1, .dil = 1, .groups = 1,
+                                                        .pad = MN_PAD_SAME, .bias = true});
+    int swapped = mn_model_concat(m, mn_model_slice(m, b, C, C), mn_model_slice(m, b, 0, C));
+    int p = mn_model_concat(m, mn_model_mul(m, g, b), mn_model_mul(m, g, swapped));
+    return mn_model_conv1d(m, p, "out", &(mn_conv1d_cfg){.cin = 4 * C, .cout = 2 * n_rx, .k = M, .dil = 1,
+                                                        .groups = 1, .pad = MN_PAD_SAME, .bias = true});
+}
+
 /* junction's carrier split starts as complex half-band filters: u1 passes the lower half of the
  * band and u2 the upper, so with the DL centre between the carriers (any plan whose IM3 is
  * 2 f1 - f2 with f1 < f2) each starts on its own carrier.  From a random start, training first
@@ -238,13 +271,18 @@ void mn_pim_model_prior(mn_model *m, const char *kind)
 }
 
 /* The one list of neural model names (mn_pim_model_declare below must match it). */
-static const char model_kinds[] = "light, large, static, dynamic, poly, poly-large, junction";
+static const char model_kinds[] = "light, large, static, dynamic, poly, poly-large, junction, pa";
 
 const char *mn_pim_model_kinds(void) { return model_kinds; }
 
-int mn_pim_model_default_batch(const char *kind) { return kind && !strcmp(kind, "junction") ? 8 : 16; }
+static bool kind_is(const char *kind, const char *name) { return kind && !strcmp(kind, name); }
 
-long mn_pim_model_default_steps(const char *kind) { return kind && !strcmp(kind, "junction") ? 6000 : 3000; }
+int mn_pim_model_default_batch(const char *kind) { return kind_is(kind, "junction") || kind_is(kind, "pa") ? 8 : 16; }
+
+long mn_pim_model_default_steps(const char *kind)
+{
+    return kind_is(kind, "pa") ? 8000 : kind_is(kind, "junction") ? 6000 : 3000;
+}
 
 bool mn_pim_model_known(const char *kind)
 {
@@ -261,6 +299,7 @@ bool mn_pim_model_known(const char *kind)
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
 {
     if (!strcmp(kind, "junction")) return mn_pim_model_junction(m, n_tx, n_rx, 8, 15, 48, 63);
+    if (!strcmp(kind, "pa")) return model_pa(m, n_tx, n_rx, 4, 3, 8, 9, 24, 31);
     if (!strcmp(kind, "poly")) return model_poly(m, n_tx, n_rx, 28, 32);
     if (!strcmp(kind, "poly-large")) return model_poly(m, n_tx, n_rx, 44, 64);
     if (!strcmp(kind, "light")) return mn_pim_model_light(m, n_tx, n_rx);

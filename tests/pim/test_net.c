@@ -267,3 +267,78 @@ MN_TEST(pim_junction_prior_splits_the_carriers)
     }
     mn_pim_net_free(&q);
 }
+
+/* pa's wiring (models.c): with the gain network's weights zero, its biases are one constant
+ * complex gain a + jc on basis branch 0, and that branch passing x, so the model must be the
+ * complex FIR h applied to (a + jc) x.  The expected output is computed here in complex double
+ * from x, a + jc and h; a swapped product channel (g_re b_im for g_im b_re, say) breaks it. */
+MN_TEST(pim_pa_constant_gain_is_a_complex_fir)
+{
+    mn_rng r;
+    mn_rng_seed(&r, t->seed);
+    mn_model m;
+    mn_model_init(&m);
+    MN_CHECK(t, mn_pim_model_declare(&m, "pa", 1, 1) > 0);
+    enum { T = 96 };
+    MN_CHECK_OK(t, mn_model_build(&m, 1, T, &r));
+    const int ib = mn_params_find(&m.params, "basis.weight"), ig = mn_params_find(&m.params, "g2.weight");
+    const int igb = mn_params_find(&m.params, "g2.bias"), io = mn_params_find(&m.params, "out.weight");
+    const int iob = mn_params_find(&m.params, "out.bias");
+    MN_CHECK(t, ib >= 0 && ig >= 0 && igb >= 0 && io >= 0 && iob >= 0);
+    if (ib < 0 || ig < 0 || igb < 0 || io < 0 || iob < 0) {
+        mn_model_free(&m);
+        return;
+    }
+    const mn_param_def *db = &m.params.defs[ib], *dout = &m.params.defs[io];
+    const int C2 = (int)db->shape[0], C = C2 / 2, Kb = (int)db->shape[2], M = (int)dout->shape[2];
+    MN_CHECK(t, db->shape[1] == 2 && dout->shape[0] == 2 && dout->shape[1] == 4 * C && C >= 1);
+    float *wb = mn_params_w(&m.params, ib), *wo = mn_params_w(&m.params, io);
+    memset(wb, 0, db->numel * sizeof *wb);
+    memset(mn_params_w(&m.params, ig), 0, m.params.defs[ig].numel * sizeof(float));
+    memset(wo, 0, dout->numel * sizeof *wo);
+    memset(mn_params_w(&m.params, iob), 0, m.params.defs[iob].numel * sizeof(float));
+    float *gb = mn_params_w(&m.params, igb);
+    memset(gb, 0, m.params.defs[igb].numel * sizeof *gb);
+    const double a = 0.7, c = -0.45;
+    gb[0] = (float)a; /* g_re of branch 0 */
+    gb[C] = (float)c; /* g_im of branch 0 */
+    const int cb = (Kb - 1) / 2;
+    wb[((size_t)0 * 2 + 0) * Kb + cb] = 1.0f; /* b_re 0 = x_re */
+    wb[((size_t)C * 2 + 1) * Kb + cb] = 1.0f; /* b_im 0 = x_im */
+    /* Product channels: [0, C) g_re b_re, [C, 2C) g_im b_im, [2C, 3C) g_re b_im, [3C, 4C) g_im b_re. */
+    double complex h[64];
+    MN_CHECK(t, M <= 64);
+    for (int k = 0; k < M && k < 64; k++) {
+        h[k] = CMPLX(mn_rng_normal(&r), mn_rng_normal(&r)) / M;
+        const float hr = (float)creal(h[k]), hi = (float)cimag(h[k]);
+        const size_t S = (size_t)4 * C * M;
+        const int ch[4] = {0, C, 2 * C, 3 * C};
+        const float re_row[4] = {hr, -hr, -hi, -hi}, im_row[4] = {hi, -hi, hr, hr};
+        for (int q = 0; q < 4; q++) {
+            wo[(size_t)ch[q] * M + k] = re_row[q];
+            wo[S + (size_t)ch[q] * M + k] = im_row[q];
+        }
+    }
+    float x[2 * T];
+    double complex z[T];
+    for (int s = 0; s < T; s++) {
+        x[s] = (float)mn_rng_normal(&r);
+        x[T + s] = (float)mn_rng_normal(&r);
+        z[s] = CMPLX(a, c) * CMPLX((double)x[s], (double)x[T + s]);
+    }
+    MN_CHECK_OK(t, mn_model_forward(&m, x, 1, T, false));
+    int Co, To;
+    const float *y = mn_model_output(&m, &Co, &To);
+    MN_CHECK(t, y && Co == 2 && To == T);
+    double err = 0.0, ref = 0.0;
+    const int pl = (M - 1) / 2;
+    for (int s = 0; y && Co == 2 && To == T && s < T; s++) {
+        double complex want = 0.0;
+        for (int k = 0; k < M; k++)
+            if (s + k - pl >= 0 && s + k - pl < T) want += h[k] * z[s + k - pl];
+        err = fmax(err, cabs(CMPLX((double)y[s], (double)y[T + s]) - want));
+        ref = fmax(ref, cabs(want));
+    }
+    MN_CHECK_MSG(t, ref > 0.1 && err <= 1e-5 * ref, "max |error| %.3g against max |y| %.3g", err, ref);
+    mn_model_free(&m);
+}
