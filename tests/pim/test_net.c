@@ -141,6 +141,20 @@ static void toy_task(float complex *tx, float complex *rx, int n_tx, int64_t n, 
     }
 }
 
+/* A short training run for the toy tasks here: windows of 1,100 samples, 4 a step, a
+ * validation every 100 steps and an LR half-cycle of 100, seed 3. */
+static mn_pim_train_cfg short_cfg(long steps)
+{
+    mn_pim_train_cfg c = mn_pim_train_default();
+    c.steps = steps;
+    c.batch = 4;
+    c.window = 1100;
+    c.eval_every = 100;
+    c.clr_half = 100;
+    c.seed = 3;
+    return c;
+}
+
 static double train_once(mn_test_ctx *t, int threads, float *weights_out, size_t *nw)
 {
     const int n_tx = 2, n_rx = 1;
@@ -150,13 +164,7 @@ static double train_once(mn_test_ctx *t, int threads, float *weights_out, size_t
     mn_threads_set(threads);
     mn_rng r;
     mn_rng_seed(&r, 11);
-    mn_pim_train_cfg c = mn_pim_train_default();
-    c.steps = 600;
-    c.batch = 4;
-    c.window = 1100;
-    c.eval_every = 100;
-    c.clr_half = 100;
-    c.seed = 3;
+    mn_pim_train_cfg c = short_cfg(600);
     mn_pim_net q;
     double ape = NAN;
     mn_span sp[3];
@@ -390,13 +398,7 @@ MN_TEST(pim_pa_learns_a_nonlinear_residue)
         py += creal(y * conj(y));
     }
     const double bound_db = 10.0 * log10(py / n / (beta * beta * 2.0));
-    mn_pim_train_cfg c = mn_pim_train_default();
-    c.steps = 1200;
-    c.batch = 4;
-    c.window = 1100;
-    c.eval_every = 100;
-    c.clr_half = 100;
-    c.seed = 3;
+    mn_pim_train_cfg c = short_cfg(1200);
     mn_span sp[3];
     MN_CHECK_OK(t, mn_pim_split(sp, n, (const double[3]){0.7, 0.15, 0.15}, 1100));
     mn_pim_net q;
