@@ -6,12 +6,13 @@
 # the validation split), then report test NMSE beside the published figures.  Skips with a
 # message when the data is absent (a user's clone does not have it).
 #
-# Usage: tools/validate.sh [BUILD_DIR]   (STEPS=N overrides the neural training steps)
+# Usage: tools/validate.sh [BUILD_DIR]   (STEPS=N sets every neural model's training steps:
+#        4,000 for light and dynamic otherwise, and pa's default of 8,000)
 set -eu
 BUILD=${1:-build}
 MN=$BUILD/mimonet
 DATA=${MN_DATASETS:-../shared/datasets}/opendpd
-STEPS=${STEPS:-4000}
+STEPS=${STEPS:-}
 if [ ! -d "$DATA" ]; then
   echo "validate: $DATA not found; nothing to validate (set MN_DATASETS to the datasets folder)"
   exit 0
@@ -56,8 +57,8 @@ for set in APA_200MHz DPA_200MHz; do
     case $model in
       # 30 taps span 31-38 ns at these rates; lags add the envelope's past (Morgan's GMP).
       gmp) extra="--memory 30 --order 5 --lag 8" ;;
-      pa) extra="" ;; # its defaults: 8,000 steps of 8 windows
-      *) extra="--steps $STEPS --batch 8 --window 2048" ;;
+      pa) extra="${STEPS:+--steps $STEPS}" ;; # otherwise its defaults: 8,000 steps of 8 windows
+      *) extra="--steps ${STEPS:-4000} --batch 8 --window 2048" ;;
     esac
     # shellcheck disable=SC2086
     run "$set" $model $model "$OUT/out.csv" "$d/test_output.csv" $extra
@@ -71,7 +72,8 @@ for set in APA_200MHz DPA_200MHz; do
     --out "$OUT/res.npy" --force --quiet
   "$MN" pim cancel --model "$OUT/$set.gmp.safetensors" --tx "$d/test_input.csv" --rx "$d/test_output.csv" \
     --out "$OUT/res_test.npy" --force --quiet
-  run "$set" pa gmp+pa "$OUT/res.npy" "$OUT/res_test.npy"
+  # shellcheck disable=SC2086
+  run "$set" pa gmp+pa "$OUT/res.npy" "$OUT/res_test.npy" ${STEPS:+--steps $STEPS}
   printf '%-11s %-8s %8s %10s %9.2f dB  %s\n' "$set" "gmp+pa" "$((gp + $(field params)))" \
     "$((gm + $(field macs_per_sample)))" "$(echo "$gn $(field nmse_db)" | awk '{print $1 + $2}')" \
     "(pa on the GMP's residual: $(field nmse_db | awk '{printf "%.2f", $1}') dB of it)"
@@ -79,4 +81,6 @@ done
 # The recordings' noise floor, which bounds every row (tools/opendpd_floor.py; needs numpy).
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   /usr/bin/python3 tools/opendpd_floor.py "$(dirname "$DATA")"
+else
+  echo "validate: the noise-floor estimate (tools/opendpd_floor.py) needs Debian's python3-numpy; skipped"
 fi
