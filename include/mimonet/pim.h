@@ -35,6 +35,16 @@ int mn_pim_model_light(mn_model *m, int n_tx, int n_rx);
  * polynomial for mostly linear links with few antennas, such as a PA (docs/pim.md).
  * Returns the output node or -1 (unknown name: MN_ERR_INVALID recorded). */
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx);
+/* Sizes a kind leaves to its user; 0 keeps the kind's own.  Only junction has one:
+ *   sources  the PIM sources it looks for, J in 1..64 (default 8).  Eight fit the default
+ *            site; on another site's geometry training found the sources reliably only with
+ *            16, at twice the parameters and MACs (docs/pim.md, "Other sites"). */
+typedef struct {
+    int sources;
+} mn_pim_model_opts;
+/* mn_pim_model_declare with opts (NULL: the defaults).  A size the kind does not have, or one
+ * out of range, is MN_ERR_INVALID (recorded in m->status, -1 returned). */
+int mn_pim_model_declare_opts(mn_model *m, const char *kind, int n_tx, int n_rx, const mn_pim_model_opts *opts);
 /* The names mn_pim_model_declare knows, as "light, large, ..." for messages and help. */
 const char *mn_pim_model_kinds(void);
 bool mn_pim_model_known(const char *kind);
@@ -99,6 +109,10 @@ typedef struct {
  * samples (window > 2 * border).  Weights are initialized from rng. */
 mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx, int max_B,
                             int window, mn_rng *rng);
+/* The same with the kind's sizes (mn_pim_model_opts; NULL: the defaults).  The checkpoint
+ * records the architecture, so loading needs no options. */
+mn_status mn_pim_net_create_opts(mn_pim_net *q, const char *kind, const mn_pim_model_opts *opts, int n_tx, int n_rx,
+                                 int max_B, int window, mn_rng *rng);
 /* Let prediction run windows of up to T samples (T > 2 border), one at a time, through the
  * fused executor (mn_model_infer_io) whenever it runs the model, or through junction's own
  * tiled executor (pim/jx.c, for the threads mn_threads_get() gives now), instead of max_B

@@ -403,6 +403,7 @@ static void remove_stale_temporaries(const char *ckpt)
 /* What every leg of a neural pim train run shares. */
 typedef struct {
     const char *cmd, *kind;
+    mn_pim_model_opts mo; /* the kind's sizes (--sources) */
     const pim_data *d;
     const mn_span *sp;   /* train, val, test */
     mn_pim_train_cfg tc; /* steps, batch, window, rates, patience, checkpoint_every */
@@ -433,7 +434,8 @@ static mn_status train_leg(canceller *c, const train_ctx *x, uint64_t seed, cons
     res->best_val_ape_db = NAN;
     mn_rng rng;
     mn_rng_seed(&rng, seed);
-    mn_status st = mn_pim_net_create(&c->net, x->kind, x->d->tx.nch, x->d->rx.nch, x->tc.batch, x->tc.window, &rng);
+    mn_status st =
+        mn_pim_net_create_opts(&c->net, x->kind, &x->mo, x->d->tx.nch, x->d->rx.nch, x->tc.batch, x->tc.window, &rng);
     if (st != MN_OK) return st;
     fill_from_net(c);
     mn_pim_train_cfg tc = x->tc;
@@ -611,6 +613,7 @@ static int cmd_train(int argc, char **argv)
     const char *curve = NULL, *ckpt = NULL;
     bool json = false, force = false, quiet = false, help = false, resume = false;
     int threads = 0, batch = 0, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = -1, restarts = 1;
+    int sources = 0;
     int64_t steps = 0, eval_every = 100, ckpt_every = 100, probe = 0;
     struct restarts rs = {0};
     char model_help[160];
@@ -630,6 +633,7 @@ static int cmd_train(int argc, char **argv)
         {"--lr-max", MN_OPT_DOUBLE, &lr_max, 1e-8, 1, "cyclical LR upper bound (default 1e-2)", false},
         {"--lr-min", MN_OPT_DOUBLE, &lr_min, 0, 1, "cyclical LR lower bound (default 1e-3)", false},
         {"--patience", MN_OPT_INT, &patience, 0, 1000000, "validations without improvement before stopping (default: one LR cycle + 2, 8 at 3000 steps; 0 off)", false},
+        {"--sources", MN_OPT_INT, &sources, 1, 64, "junction: PIM sources the model looks for (default 8; docs/pim.md \"Other sites\")", false},
         {"--memory", MN_OPT_INT, &memory, 1, 64, "gmp/fir: memory taps per antenna (default 4)", false},
         {"--order", MN_OPT_INT, &order, 1, 8, "gmp: odd orders 3..2K+1 (default K = 2)", false},
         {"--cross", MN_OPT_INT, &cross, 0, 64, "gmp: neighbouring-antenna cross terms (default 1)", false},
@@ -664,6 +668,8 @@ static int cmd_train(int argc, char **argv)
     if (classical && restarts > 1)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--restarts applies to neural models; a %s fit is closed-form", kind);
     if (probe && restarts < 2) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--probe sets --restarts' probe: add --restarts N");
+    if (sources && strcmp(kind, "junction"))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--sources sizes the junction model; the %s model has none", kind);
     if (!batch) batch = mn_pim_model_default_batch(kind);
     if (!steps) steps = mn_pim_model_default_steps(kind);
     if (restarts > 1) {
@@ -722,7 +728,8 @@ static int cmd_train(int argc, char **argv)
             goto done;
         }
         if (st == MN_OK) {
-            train_ctx x = {.cmd = cmd, .kind = kind, .d = &d, .sp = sp, .tc = mn_pim_train_default(), .quiet = quiet};
+            train_ctx x = {.cmd = cmd, .kind = kind, .mo = {.sources = sources}, .d = &d, .sp = sp,
+                           .tc = mn_pim_train_default(), .quiet = quiet};
             x.tc.steps = steps;
             x.tc.batch = batch;
             x.tc.window = window;

@@ -298,7 +298,20 @@ bool mn_pim_model_known(const char *kind)
 
 int mn_pim_model_declare(mn_model *m, const char *kind, int n_tx, int n_rx)
 {
-    if (!strcmp(kind, "junction")) return mn_pim_model_junction(m, n_tx, n_rx, 8, 15, 48, 63);
+    return mn_pim_model_declare_opts(m, kind, n_tx, n_rx, NULL);
+}
+
+int mn_pim_model_declare_opts(mn_model *m, const char *kind, int n_tx, int n_rx, const mn_pim_model_opts *opts)
+{
+    const int sources = opts ? opts->sources : 0;
+    if (sources && (strcmp(kind, "junction") || sources < 1 || sources > 64)) {
+        if (m->status == MN_OK)
+            m->status = strcmp(kind, "junction")
+                            ? mn_error(MN_ERR_INVALID, "the %s model has no number of sources (junction has)", kind)
+                            : mn_error(MN_ERR_INVALID, "junction: %d sources (1..64)", sources);
+        return -1;
+    }
+    if (!strcmp(kind, "junction")) return mn_pim_model_junction(m, n_tx, n_rx, sources ? sources : 8, 15, 48, 63);
     if (!strcmp(kind, "pa")) return model_pa(m, n_tx, n_rx, 4, 3, 8, 9, 24, 31);
     if (!strcmp(kind, "poly")) return model_poly(m, n_tx, n_rx, 28, 32);
     if (!strcmp(kind, "poly-large")) return model_poly(m, n_tx, n_rx, 44, 64);

@@ -36,6 +36,12 @@ static mn_status net_finish(mn_pim_net *q, int max_B, int window, mn_rng *rng)
 mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx, int max_B,
                             int window, mn_rng *rng)
 {
+    return mn_pim_net_create_opts(q, kind, NULL, n_tx, n_rx, max_B, window, rng);
+}
+
+mn_status mn_pim_net_create_opts(mn_pim_net *q, const char *kind, const mn_pim_model_opts *opts, int n_tx, int n_rx,
+                                 int max_B, int window, mn_rng *rng)
+{
     memset(q, 0, sizeof *q);
     mn_model_init(&q->model);
     if (n_tx < 1 || n_rx < 1 || max_B < 1 || max_B > 64)
@@ -45,7 +51,11 @@ mn_status mn_pim_net_create(mn_pim_net *q, const char *kind, int n_tx, int n_rx,
     q->n_tx = n_tx;
     q->n_rx = n_rx;
     q->in_scale = q->out_scale = 1.0f;
-    if (mn_pim_model_declare(&q->model, kind, n_tx, n_rx) < 0) return q->model.status;
+    if (mn_pim_model_declare_opts(&q->model, kind, n_tx, n_rx, opts) < 0) {
+        mn_status st = q->model.status;
+        mn_model_free(&q->model);
+        return st;
+    }
     mn_status st = net_finish(q, max_B, window, rng);
     if (st == MN_OK) mn_pim_model_prior(&q->model, kind);
     if (st != MN_OK) {

@@ -346,7 +346,8 @@ mn_status pim_state_load(pim_state *s, const char *path, mn_pim_net *q, float *b
         snprintf(why, sizeof why, "a %s model for %lld Tx -> %lld Rx, this run a %s for %d -> %d", kind, ntx, nrx,
                  q->kind, q->n_tx, q->n_rx);
     else if (strcmp(arch, mine))
-        snprintf(why, sizeof why, "another layout of the %s model (an earlier version's)", kind);
+        snprintf(why, sizeof why, "another layout of the %s model (%s)", kind,
+                 strcmp(kind, "junction") ? "an earlier version's" : "other --sources, or an earlier version's");
     else if (f.n != id->n || f.data_hash != id->data_hash)
         snprintf(why, sizeof why, "other data (%lld samples, hash %016" PRIx64 "; these: %lld, %016" PRIx64 ")",
                  (long long)f.n, f.data_hash, (long long)id->n, id->data_hash);

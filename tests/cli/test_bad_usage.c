@@ -113,6 +113,11 @@ static const bad_case cases[] = {
     {"pim train --data @d --out @m.safetensors --checkpoint @d/tx.npy --force", 2, "also an input", 0},
     {"pim train --data @d --out @m.safetensors --checkpoint @m.safetensors", 2, "also an input or --out", 0},
     {"pim train --data @d --out @m.safetensors --model gmp --resume", 2, "closed-form", 0},
+    /* ---- pim train: --sources (junction's size) */
+    {"pim train --data @d --out @m.safetensors --model light --sources 4", 2, "--sources sizes the junction model", 0},
+    {"pim train --data @d --out @m.safetensors --model gmp --sources 4", 2, "--sources sizes the junction model", 0},
+    {"pim train --data @d --out @m.safetensors --model junction --sources 0", 2, "--sources must be between", 0},
+    {"pim train --data @d --out @m.safetensors --model junction --sources 65", 2, "--sources must be between", 0},
     /* ---- pim train: --restarts */
     {"pim train --data @d --out @m.safetensors --model gmp --restarts 2", 2, "applies to neural models", 0},
     {"pim train --data @d --out @m.safetensors --probe 100", 2, "add --restarts N", 0},

@@ -363,6 +363,29 @@ MN_TEST(model_pim_budgets)
                      few[i].n_tx, few[i].n_rx, got, few[i].want);
         mn_model_free(&m);
     }
+    /* junction with --sources 16 (J 16) by hand: drive 64 x 32 = 2,048; split 4 x 16 x 2 x 15 =
+     * 1,920; product maps 2 x 96 x 16 = 3,072; envelope gain 32 x 48 + 48 = 1,584 and 48 x 16 +
+     * 16 = 784; post filters 64 x 63 = 4,032; output 64 x 32 + 32 = 2,080: 15,520.  Sources 0
+     * keeps the default (7,032); a kind without sources, or 65 of them, is refused. */
+    static const struct { const char *kind; int sources; size_t want; } sized[] = {
+        {"junction", 16, 15520}, {"junction", 0, 7032}, {"light", 4, 0}, {"junction", 65, 0}, {"junction", -1, 0}};
+    for (size_t i = 0; i < sizeof sized / sizeof *sized; i++) {
+        mn_model m;
+        mn_model_init(&m);
+        const mn_pim_model_opts o = {.sources = sized[i].sources};
+        const int y = mn_pim_model_declare_opts(&m, sized[i].kind, 32, 16, &o);
+        if (sized[i].want) {
+            MN_CHECK(t, y > 0);
+            MN_CHECK_OK(t, mn_model_build(&m, 1, 128, NULL));
+            size_t got = mn_params_count_trainable(&m.params);
+            MN_CHECK_MSG(t, got == sized[i].want, "%s, %d sources: %zu params (want %zu)", sized[i].kind,
+                         sized[i].sources, got, sized[i].want);
+        } else {
+            MN_CHECK_MSG(t, y == -1 && m.status == MN_ERR_INVALID && strstr(mn_error_msg(), "sources"),
+                         "%s with %d sources: %d, '%s'", sized[i].kind, sized[i].sources, y, mn_error_msg());
+        }
+        mn_model_free(&m);
+    }
     mn_model m;
     mn_model_init(&m);
     MN_CHECK(t, mn_pim_model_declare(&m, "nope", 2, 1) == -1 && m.status == MN_ERR_INVALID);

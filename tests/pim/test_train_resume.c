@@ -174,6 +174,24 @@ MN_TEST(pim_train_early_stop_patience)
     mn_free(rx);
 }
 
+/* Train q on the task until step 12, checkpointing to ck (MN_ERR_INTERRUPTED then), and leave
+ * *c set to resume that run. */
+static mn_status run_to_step_12(mn_pim_net *q, const float complex *tx, const float complex *rx, const mn_span *sp,
+                                const char *ck, mn_pim_train_cfg *c)
+{
+    *c = base_cfg();
+    c->checkpoint = ck;
+    stopper s = {.stop_at = 12};
+    c->progress = stop_at;
+    c->progress_user = &s;
+    mn_pim_train_result r;
+    mn_status st = mn_pim_train(q, tx, rx, NS, sp[0], sp[1], c, &r);
+    c->progress = NULL;
+    c->progress_user = NULL;
+    c->resume = true;
+    return st;
+}
+
 MN_TEST(pim_train_resume_refuses_another_run)
 {
     float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
@@ -181,15 +199,9 @@ MN_TEST(pim_train_resume_refuses_another_run)
     const char *ck = mn_test_path(t, "state.ckpt");
     run a;
     MN_CHECK_OK(t, start(&a, 1));
-    mn_pim_train_cfg c = base_cfg();
-    c.checkpoint = ck;
-    stopper s = {.stop_at = 12};
-    c.progress = stop_at;
-    c.progress_user = &s;
+    mn_pim_train_cfg c;
     mn_pim_train_result r;
-    MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r) == MN_ERR_INTERRUPTED);
-    c.progress = NULL;
-    c.resume = true;
+    MN_CHECK(t, run_to_step_12(&a.q, tx, rx, a.sp, ck, &c) == MN_ERR_INTERRUPTED);
     float *before = mn_malloc(a.q.model.params.total * sizeof(float));
     memcpy(before, a.q.model.params.w, a.q.model.params.total * sizeof(float));
     size_t nw = a.q.model.params.total;
@@ -233,6 +245,44 @@ MN_TEST(pim_train_resume_refuses_another_run)
     MN_CHECK(t, mn_pim_train(&a.q, tx, rx, NS, a.sp[0], a.sp[1], &c, &r) == MN_ERR_INVALID); /* resume, no file */
     mn_free(before);
     mn_pim_net_free(&a.q);
+    mn_free(tx);
+    mn_free(rx);
+}
+
+/* A junction run with 3 sources, resumed by a net with 2: refused as another layout, the
+ * message naming --sources, and the net untouched. */
+MN_TEST(pim_train_resume_refuses_other_sources)
+{
+    float complex *tx = mn_malloc(sizeof *tx * NTX * NS), *rx = mn_malloc(sizeof *rx * NRX * NS);
+    MN_CHECK(t, tx && rx);
+    if (!tx || !rx) {
+        mn_free(tx);
+        mn_free(rx);
+        return;
+    }
+    make_task(tx, rx, 23);
+    const char *ck = mn_test_path(t, "state.ckpt");
+    mn_span sp[3];
+    MN_CHECK_OK(t, mn_pim_split(sp, NS, (const double[3]){0.75, 0.25, 0}, 1100));
+    mn_rng g;
+    mn_rng_seed(&g, 1);
+    mn_pim_net a, b;
+    MN_CHECK_OK(t, mn_pim_net_create_opts(&a, "junction", &(mn_pim_model_opts){.sources = 3}, NTX, NRX, 2, 1100, &g));
+    mn_pim_train_cfg c;
+    mn_pim_train_result r;
+    MN_CHECK(t, run_to_step_12(&a, tx, rx, sp, ck, &c) == MN_ERR_INTERRUPTED);
+    MN_CHECK_OK(t, mn_pim_net_create_opts(&b, "junction", &(mn_pim_model_opts){.sources = 2}, NTX, NRX, 2, 1100, &g));
+    float *before = mn_malloc(b.model.params.total * sizeof(float));
+    MN_CHECK(t, before != NULL);
+    if (before) memcpy(before, b.model.params.w, b.model.params.total * sizeof(float));
+    MN_CHECK(t, mn_pim_train(&b, tx, rx, NS, sp[0], sp[1], &c, &r) == MN_ERR_INVALID);
+    MN_CHECK_MSG(t, strstr(mn_error_msg(), "--sources") != NULL, "'%s'", mn_error_msg());
+    MN_CHECK(t, before && memcmp(before, b.model.params.w, b.model.params.total * sizeof(float)) == 0);
+    /* the same sources resume */
+    MN_CHECK_OK(t, mn_pim_train(&a, tx, rx, NS, sp[0], sp[1], &c, &r));
+    mn_free(before);
+    mn_pim_net_free(&a);
+    mn_pim_net_free(&b);
     mn_free(tx);
     mn_free(rx);
 }
