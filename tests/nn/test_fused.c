@@ -73,16 +73,23 @@ static double compare_all(mn_test_ctx *t, mn_model *m, const char *what, mn_rng 
     return worst;
 }
 
+/* The light model, 32 -> 16, built for B windows of T samples from rng, with non-trivial norm
+ * statistics: the set-up most tests here start from. */
+static void light_built(mn_test_ctx *t, mn_model *m, int B, int T, mn_rng *rng)
+{
+    mn_model_init(m);
+    MN_CHECK(t, mn_pim_model_light(m, 32, 16) > 0);
+    MN_CHECK_OK(t, mn_model_build(m, B, T, rng));
+    randomize_norms(m, rng);
+}
+
 MN_TEST(fused_light_matches_naive)
 {
     mn_rng rng;
     mn_rng_seed(&rng, t->seed ^ 0xf05ed);
     mn_model m;
-    mn_model_init(&m);
-    MN_CHECK(t, mn_pim_model_light(&m, 32, 16) > 0);
-    MN_CHECK_OK(t, mn_model_build(&m, 3, 1500, &rng));
+    light_built(t, &m, 3, 1500, &rng);
     MN_CHECK(t, m.fused != NULL);
-    randomize_norms(&m, &rng);
     if (t->verbose) printf("    best kernels here: %s\n", mn_fused_isa(&m));
     double e = compare_all(t, &m, "light", &rng);
     if (t->verbose) printf("    light: worst max|fused - naive| / max|naive| = %.3g\n", e);
@@ -154,10 +161,7 @@ MN_TEST(fused_weights_never_stale)
     mn_rng rng;
     mn_rng_seed(&rng, t->seed ^ 0x57a1e);
     mn_model m;
-    mn_model_init(&m);
-    mn_pim_model_light(&m, 32, 16);
-    MN_CHECK_OK(t, mn_model_build(&m, 2, 600, &rng));
-    randomize_norms(&m, &rng);
+    light_built(t, &m, 2, 600, &rng);
     const int B = 2, T = 600;
     float *x = randn(&rng, (size_t)B * 64 * T, 1.0);
     size_t n = 0;
@@ -190,11 +194,8 @@ MN_TEST(fused_thread_invariance)
     mn_rng rng;
     mn_rng_seed(&rng, t->seed ^ 0x7e4d);
     mn_model m;
-    mn_model_init(&m);
-    mn_pim_model_light(&m, 32, 16);
     mn_threads_set(3); /* the plan's scratch covers at least this many threads */
-    MN_CHECK_OK(t, mn_model_build(&m, 3, 1500, &rng));
-    randomize_norms(&m, &rng);
+    light_built(t, &m, 3, 1500, &rng);
     const int B = 3, T = 1500; /* 12 tiles of work: every thread gets some */
     float *x = randn(&rng, (size_t)B * 64 * T, 1.0);
     for (int k = 0; k < N_ISA; k++) {
@@ -291,10 +292,7 @@ MN_TEST(fused_infer_io_equals_infer)
     mn_rng rng;
     mn_rng_seed(&rng, t->seed ^ 0x10a);
     mn_model m;
-    mn_model_init(&m);
-    mn_pim_model_light(&m, 32, 16);
-    MN_CHECK_OK(t, mn_model_build(&m, 1, 64, &rng));
-    randomize_norms(&m, &rng);
+    light_built(t, &m, 1, 64, &rng);
     if (!mn_model_fused_usable(&m, 2000)) {
         MN_CHECK(t, mn_model_infer_io(&m, 2000, &(mn_infer_io){io_load, io_store, NULL}) == MN_ERR_UNSUPPORTED);
         mn_model_free(&m);
