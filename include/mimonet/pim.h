@@ -308,7 +308,11 @@ mn_status mn_pim_report_write(const char *dir, const mn_pim_report *r);
  *   self     u |u|^(2k),               k = 1..K     (odd orders 3, 5, ..., 2K+1)
  *   lagging  u |x_a[n - m - l]|^2,     l = 1..L     (GMP envelope cross-terms in time)
  *   cross    u |x_(a+p mod A)[n - m]|^2, p = 1..P   (neighbouring antennas)
- * so a GMP has A * M * (linear + K + L + P) columns.  Every Rx channel shares the basis and has
+ * With a lead D > 0 the taps run over m in [-D, M): D taps look ahead, for recordings whose
+ * output is aligned a fraction of a sample early (measured PA data; see docs/pim.md).  The
+ * model then needs tx up to D samples after the output sample, and a stream's output comes D
+ * samples late (mn_pim_canceller_latency).  Column order (a, m + D, j).
+ * So a GMP has A * (M + D) * (linear + K + L + P) columns.  Every Rx channel shares the basis and has
  * its own coefficients.  The fit is done in double: Gram matrix Phi^H Phi accumulated in blocks
  * (never the whole Phi), columns scaled to unit norm, ridge lambda on that unit diagonal,
  * Cholesky solve (zposv), unscaled. */
@@ -318,9 +322,12 @@ typedef struct {
     int K;        /* nonlinear self orders (0 for fir) */
     int L;        /* lagging envelope terms */
     int P;        /* neighbouring-antenna cross terms */
+    int lead;     /* taps ahead of the sample, 0 .. MN_PIM_GMP_MAX_LEAD (0: causal) */
     bool linear;  /* include the linear term */
     double ridge; /* lambda relative to the unit-normalized Gram diagonal (default 1e-7) */
 } mn_pim_gmp_cfg;
+
+#define MN_PIM_GMP_MAX_LEAD 64
 
 typedef struct {
     mn_pim_gmp_cfg cfg;
@@ -334,7 +341,8 @@ long mn_pim_gmp_macs_per_sample(const mn_pim_gmp_cfg *c);
 /* Fit on samples [span.begin, span.end) of tx [n_tx, n] -> rx [n_rx, n]. */
 mn_status mn_pim_gmp_fit(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float complex *tx,
                          const float complex *rx, int64_t n, mn_span span);
-/* out [n_rx, n] for tx [n_tx, n]; samples before the memory depth use zeros (as a stream). */
+/* out [n_rx, n] for tx [n_tx, n]; samples before the signal's start (and, with a lead, after its
+ * end) are zeros, as in a stream. */
 mn_status mn_pim_gmp_predict(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n);
 /* Checkpoint as safetensors: "coef.hi" and "coef.lo" [n_rx, ncols, 2] (re, im), F32 each, whose
  * sum restores the double coefficients to ~48 bits; metadata mimonet.format = "pim-gmp" and
@@ -352,8 +360,8 @@ void mn_pim_gmp_free(mn_pim_gmp *g);
  *     mn_pim_canceller_flush(q, tail);                             // [n_rx, latency]
  *
  * The output is rx - predicted PIM, delayed by mn_pim_canceller_latency(q) samples D: a neural
- * model looks D = border samples ahead (its receptive field is two-sided), a GMP looks only back
- * (D = 0).  The first D outputs of a stream are zeros, and flush emits the last D samples (the
+ * model looks D = border samples ahead (its receptive field is two-sided), a GMP D = its lead
+ * (0 for a causal one).  The first D outputs of a stream are zeros, and flush emits the last D samples (the
  * end of the signal padded as a whole-signal pass pads it).  So the stream's outputs after the
  * first D are what mn_pim_net_predict / mn_pim_gmp_predict give for the whole signal at once,
  * whatever the block sizes: exactly for a GMP, and to float rounding (~1e-7 relative) for a

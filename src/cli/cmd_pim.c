@@ -162,7 +162,9 @@ static void fill_from_gmp(canceller *c)
     c->neural = false;
     c->n_tx = c->gmp.cfg.n_tx;
     c->n_rx = c->gmp.cfg.n_rx;
-    c->border = c->gmp.cfg.M + c->gmp.cfg.L; /* memory depth: the first samples lack history */
+    /* The first samples lack history (memory depth), the last ones a lead's future. */
+    c->border = c->gmp.cfg.M + c->gmp.cfg.L;
+    if (c->gmp.cfg.lead > c->border) c->border = c->gmp.cfg.lead;
     c->params = 2L * c->gmp.ncols * c->n_rx;
     c->macs = mn_pim_gmp_macs_per_sample(&c->gmp.cfg);
     snprintf(c->kind, sizeof c->kind, "%s", c->gmp.cfg.K == 0 ? "fir" : "gmp");
@@ -613,7 +615,7 @@ static int cmd_train(int argc, char **argv)
     const char *curve = NULL, *ckpt = NULL;
     bool json = false, force = false, quiet = false, help = false, resume = false;
     int threads = 0, batch = 0, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = -1, restarts = 1;
-    int sources = 0;
+    int sources = 0, lead = -1;
     int64_t steps = 0, eval_every = 100, ckpt_every = 100, probe = 0;
     struct restarts rs = {0};
     char model_help[160];
@@ -638,6 +640,7 @@ static int cmd_train(int argc, char **argv)
         {"--order", MN_OPT_INT, &order, 1, 8, "gmp: odd orders 3..2K+1 (default K = 2)", false},
         {"--cross", MN_OPT_INT, &cross, 0, 64, "gmp: neighbouring-antenna cross terms (default 1)", false},
         {"--lag", MN_OPT_INT, &lag, 0, 16, "gmp: lagging envelope terms (default 0)", false},
+        {"--lead", MN_OPT_INT, &lead, 0, MN_PIM_GMP_MAX_LEAD, "gmp/fir: taps ahead of the sample, for output aligned early; delays pim cancel by as many samples (default 0)", false},
         {"--ridge", MN_OPT_DOUBLE, &ridge, 0, 1, "gmp/fir: ridge on normalized columns (default 1e-7)", false},
         {"--seed", MN_OPT_U64, &seed, 0, -1, "random seed (default 1)", false},
         {"--restarts", MN_OPT_INT, &restarts, 1, 64, "train seeds SEED.. SEED+N-1 to --probe, keep the best on validation (default 1)", false},
@@ -668,6 +671,10 @@ static int cmd_train(int argc, char **argv)
     if (classical && restarts > 1)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--restarts applies to neural models; a %s fit is closed-form", kind);
     if (probe && restarts < 2) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--probe sets --restarts' probe: add --restarts N");
+    if (lead >= 0 && !classical)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--lead sets a gmp/fir basis; the %s model's receptive field is "
+                           "two-sided already", kind);
+    if (lead < 0) lead = 0;
     if (sources && strcmp(kind, "junction"))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--sources sizes the junction model; the %s model has none", kind);
     if (!batch) batch = mn_pim_model_default_batch(kind);
@@ -710,8 +717,8 @@ static int cmd_train(int argc, char **argv)
     if (classical) {
         mn_pim_gmp_cfg gc = {.n_tx = d.tx.nch, .n_rx = d.rx.nch, .M = memory, .K = !strcmp(kind, "fir") ? 0 : order,
                              .L = !strcmp(kind, "fir") ? 0 : lag, .P = !strcmp(kind, "fir") ? 0 : (cross < d.tx.nch ? cross : d.tx.nch - 1),
-                             .linear = true, .ridge = ridge};
-        st = mn_pim_split(sp, n, frac, 2L * (memory + lag) + 2);
+                             .lead = lead, .linear = true, .ridge = ridge};
+        st = mn_pim_split(sp, n, frac, 2L * (memory + lag + lead) + 2);
         if (st == MN_OK) {
             if (!quiet) fprintf(stderr, "%s: fitting %s with %d columns on %lld samples\n", cmd, kind,
                                 mn_pim_gmp_columns(&gc), (long long)(sp[0].end - sp[0].begin));

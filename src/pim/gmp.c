@@ -6,6 +6,7 @@
 #include "mimonet/pim.h"
 
 #include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
+#include "net_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -25,7 +26,10 @@
 
 static int terms_per_tap(const mn_pim_gmp_cfg *c) { return (c->linear ? 1 : 0) + c->K + c->L + c->P; }
 
-int mn_pim_gmp_columns(const mn_pim_gmp_cfg *c) { return c->n_tx * c->M * terms_per_tap(c); }
+/* Taps per antenna: M looking back (x[i], ..., x[i-M+1]) and `lead` looking ahead. */
+static int taps(const mn_pim_gmp_cfg *c) { return c->M + c->lead; }
+
+int mn_pim_gmp_columns(const mn_pim_gmp_cfg *c) { return c->n_tx * taps(c) * terms_per_tap(c); }
 
 long mn_pim_gmp_macs_per_sample(const mn_pim_gmp_cfg *c)
 {
@@ -37,28 +41,31 @@ long mn_pim_gmp_macs_per_sample(const mn_pim_gmp_cfg *c)
 static mn_status check_cfg(const mn_pim_gmp_cfg *c)
 {
     if (c->n_tx < 1 || c->n_rx < 1 || c->M < 1 || c->K < 0 || c->L < 0 || c->P < 0 || (c->P > 0 && c->P >= c->n_tx) ||
-        terms_per_tap(c) < 1 || !(c->ridge >= 0))
+        c->lead < 0 || c->lead > MN_PIM_GMP_MAX_LEAD || terms_per_tap(c) < 1 || !(c->ridge >= 0))
         return mn_error(MN_ERR_INVALID,
-                        "GMP basis: n_tx %d, n_rx %d, M %d, K %d, L %d, P %d (need M >= 1, K, L >= 0, "
-                        "0 <= P < n_tx, at least one term)",
-                        c->n_tx, c->n_rx, c->M, c->K, c->L, c->P);
+                        "GMP basis: n_tx %d, n_rx %d, M %d, K %d, L %d, P %d, lead %d (need M >= 1, K, L >= 0, "
+                        "0 <= P < n_tx, 0 <= lead <= %d, at least one term)",
+                        c->n_tx, c->n_rx, c->M, c->K, c->L, c->P, c->lead, MN_PIM_GMP_MAX_LEAD);
     if (mn_pim_gmp_columns(c) > 20000) return mn_error(MN_ERR_INVALID, "GMP basis: %d columns is too many", mn_pim_gmp_columns(c));
     return MN_OK;
 }
 
+/* x_a[i]; zero outside the signal (before its start, and past its end for a lead). */
 static inline double complex tap(const float complex *tx, int64_t n, int a, int64_t i)
 {
-    return i >= 0 ? (double complex)tx[(int64_t)a * n + i] : 0;
+    return i >= 0 && i < n ? (double complex)tx[(int64_t)a * n + i] : 0;
 }
 
 static inline double mag2(double complex z) { return creal(z) * creal(z) + cimag(z) * cimag(z); }
 
-/* The basis row of sample i (see pim.h for the column order). */
+/* The basis row of sample i (see pim.h for the column order): tap m of antenna a is
+ * x_a[i + lead - m]. */
 static void basis_row(double complex *row, const mn_pim_gmp_cfg *c, const float complex *tx, int64_t n, int64_t i)
 {
     int col = 0;
+    i += c->lead;
     for (int a = 0; a < c->n_tx; a++)
-        for (int m = 0; m < c->M; m++) {
+        for (int m = 0; m < taps(c); m++) {
             double complex u = tap(tx, n, a, i - m);
             double p = mag2(u), pk = 1;
             if (c->linear) row[col++] = u;
@@ -94,6 +101,11 @@ static void basis_row(double complex *row, const mn_pim_gmp_cfg *c, const float 
  * (1.0e11 against 3.3e11 for n = 100,000, 32 Tx, M 7, K 3, P 1, 16 Rx).  The other blocks
  * follow by walking down each block diagonal, two rank-one updates per step.
  *
+ * A lead D is the same basis one D samples later: taps x[i + D - m], m = 0 .. M + D - 1, are the
+ * causal basis of memory M + D at time t = i + D.  So the fit runs causally in t over [b + D,
+ * e + D) against Y[t] = rx[t - D], with M + D in place of M below (base rows past the signal's
+ * end are zeros, as for predict).
+ *
  * Work split: the samples go in blocks of BLOCK rows; per block the threads build the base
  * rows (with M - 1 rows of history), then share M * nstrip independent gemm tasks (shift m,
  * column strip), handed out dynamically (on a shared machine a descheduled thread then holds
@@ -106,11 +118,11 @@ static void basis_row(double complex *row, const mn_pim_gmp_cfg *c, const float 
 void openblas_set_num_threads(int);
 #endif
 
-/* Base row S[t] (U values, order (a, j), stride `terms` per antenna); zeros for t < 0. */
+/* Base row S[t] (U values, order (a, j), stride `terms` per antenna); zeros outside [0, n). */
 static void base_row(double complex *S, const mn_pim_gmp_cfg *c, const float complex *tx, int64_t n, int64_t t)
 {
     const int T = terms_per_tap(c), A = c->n_tx;
-    if (t < 0) {
+    if (t < 0 || t >= n) {
         memset(S, 0, (size_t)A * T * sizeof *S);
         return;
     }
@@ -146,11 +158,12 @@ static void gemm_ah_b(double complex *C, const double complex *A, const double c
 }
 
 /* H [M * U, U + nrx] (row-major) += the first block column of G and the blocks of R over
- * samples [b, e); see the comment above.  Sbuf holds (BLOCK + M - 1) rows of U + nrx. */
+ * times t in [b, e) (the lead's time, see above: Y[t] = rx[t - lead]); M here is all the taps.
+ * Sbuf holds (BLOCK + M - 1) rows of U + nrx. */
 static void accumulate(double complex *H, double complex *Sbuf, int block, const mn_pim_gmp_cfg *c,
                        const float complex *tx, const float complex *rx, int64_t n, int64_t b, int64_t e)
 {
-    const int M = c->M, U = c->n_tx * terms_per_tap(c), nrx = c->n_rx, W = U + nrx;
+    const int M = taps(c), D = c->lead, U = c->n_tx * terms_per_tap(c), nrx = c->n_rx, W = U + nrx;
     /* Column strips of [S | Y] per shift: about 64 columns each, fixed by the sizes alone. */
     const int nstrip = W >= 128 ? W / 64 : 1, ntask = M * nstrip;
 OMP(parallel num_threads(mn_threads_get()))
@@ -162,7 +175,7 @@ OMP(for schedule(dynamic, 64))
             const int64_t t = s0 - (M - 1) + r;
             double complex *row = Sbuf + (size_t)r * W;
             base_row(row, c, tx, n, t);
-            for (int q = 0; q < nrx; q++) row[U + q] = t >= s0 ? (double complex)rx[(int64_t)q * n + t] : 0;
+            for (int q = 0; q < nrx; q++) row[U + q] = t >= s0 ? (double complex)rx[(int64_t)q * n + t - D] : 0;
         }
 OMP(for schedule(dynamic, 1))
         for (int task = 0; task < ntask; task++) {
@@ -185,12 +198,13 @@ mn_status mn_pim_gmp_fit(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float com
     (void)tx; (void)rx; (void)n; (void)span;
     return mn_error(MN_ERR_UNSUPPORTED, "the GMP/FIR baselines need LAPACKE; rebuild with liblapacke-dev installed");
 #else
-    const int P = mn_pim_gmp_columns(c), nrx = c->n_rx, M = c->M, T = terms_per_tap(c);
+    const int P = mn_pim_gmp_columns(c), nrx = c->n_rx, M = taps(c), T = terms_per_tap(c);
     const int U = c->n_tx * T, W = U + nrx;
-    const int64_t b = span.begin, e = span.end, len = e - b;
-    if (b < 0 || e > n || len < P)
+    const int64_t len = span.end - span.begin;
+    if (span.begin < 0 || span.end > n || len < P)
         return mn_error(MN_ERR_SHAPE, "GMP fit: %lld training samples for %d basis columns (need at least as many)",
                         (long long)len, P);
+    const int64_t b = span.begin + c->lead, e = span.end + c->lead; /* in the lead's time */
     /* 2048 rows keep a block of [S | Y] (about 4.7 MB at U 128, n_rx 16) near the caches. */
     const int block = len < 2048 ? (int)len : 2048;
     g->cfg = *c;
@@ -295,12 +309,22 @@ done:
 
 mn_status mn_pim_gmp_predict(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n)
 {
-    const int P = g->ncols, nrx = g->cfg.n_rx;
     if (!g->coef) return mn_error(MN_ERR_INVALID, "GMP predict: model not fitted");
     /* One basis row per thread, allocated before the parallel region. */
-    int nth = mn_threads_get();
-    double complex *rows = mn_malloc((size_t)nth * P * sizeof *rows);
+    const int nth = mn_threads_get();
+    double complex *rows = mn_malloc((size_t)nth * g->ncols * sizeof *rows);
     if (!rows) return mn_error(MN_ERR_NOMEM, "GMP predict: %d basis rows", nth);
+    mn_status st = pim_gmp_predict_rows(g, out, tx, n, rows, nth);
+    mn_free(rows);
+    return st;
+}
+
+mn_status pim_gmp_predict_rows(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n,
+                               double complex *rows, int nth)
+{
+    const int P = g->ncols, nrx = g->cfg.n_rx;
+    if (!g->coef) return mn_error(MN_ERR_INVALID, "GMP predict: model not fitted");
+    if (nth > mn_threads_get()) nth = mn_threads_get();
 OMP(parallel num_threads(nth))
     {
         int tid = 0;
@@ -319,7 +343,6 @@ OMP(for schedule(static))
             }
         }
     }
-    mn_free(rows);
     return MN_OK;
 }
 
@@ -352,8 +375,9 @@ mn_status mn_pim_gmp_save(const mn_pim_gmp *g, const char *path)
         lo[2 * i + 1] = (float)(im - (double)hi[2 * i + 1]);
     }
     char cfg[256];
-    snprintf(cfg, sizeof cfg, "{\"n_tx\":%d,\"n_rx\":%d,\"M\":%d,\"K\":%d,\"L\":%d,\"P\":%d,\"linear\":%s,\"ridge\":%.17g}",
-             c->n_tx, c->n_rx, c->M, c->K, c->L, c->P, c->linear ? "true" : "false", c->ridge);
+    snprintf(cfg, sizeof cfg,
+             "{\"n_tx\":%d,\"n_rx\":%d,\"M\":%d,\"K\":%d,\"L\":%d,\"P\":%d,\"lead\":%d,\"linear\":%s,\"ridge\":%.17g}",
+             c->n_tx, c->n_rx, c->M, c->K, c->L, c->P, c->lead, c->linear ? "true" : "false", c->ridge);
     const char *k[3] = {"mimonet.format", "mimonet.version", "mimonet.basis"};
     const char *v[3] = {"pim-gmp", MN_VERSION_STRING, cfg};
     st = mn_safetensors_save(path, &p, k, v, 3);
@@ -383,6 +407,9 @@ mn_status mn_pim_gmp_load(mn_pim_gmp *g, const char *path)
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, keys[i]);
         *dst[i] = cJSON_IsNumber(v) ? v->valueint : -1;
     }
+    /* Files written before the lead existed have none: a causal basis. */
+    const cJSON *lj = cJSON_GetObjectItemCaseSensitive(b, "lead");
+    c.lead = !lj ? 0 : cJSON_IsNumber(lj) ? lj->valueint : -1;
     c.linear = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "linear"));
     const cJSON *rj = cJSON_GetObjectItemCaseSensitive(b, "ridge");
     c.ridge = cJSON_IsNumber(rj) ? rj->valuedouble : 0;

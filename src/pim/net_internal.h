@@ -64,4 +64,9 @@ void pim_io_load(const pim_io *io, float *dst, size_t ds, int t, int n);
  * wanted ones to io->out. */
 void pim_io_store(const pim_io *io, const float *src, size_t ss, int t, int n);
 
+/* mn_pim_gmp_predict with the caller's workspace: rows holds nth basis rows of g->ncols values
+ * (the streaming canceller allocates it once), and at most nth threads run. */
+mn_status pim_gmp_predict_rows(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n,
+                               double complex *rows, int nth);
+
 #endif

@@ -15,9 +15,9 @@
  * signal's first sample (then the model pads the edge as a whole-signal pass does).
  * pim_net_predict_src (pim/net.c) does the windowing.
  *
- * GMP (causal, memory M - 1 + L, D = 0).  The basis of sample t looks back M - 1 + L samples;
- * H keeps that many, and samples before the stream's start are zeros in both the stream and a
- * whole-signal pass.
+ * GMP (memory M - 1 + L, lead D).  The basis of sample t looks back M - 1 + L samples and ahead
+ * D (0 for a causal GMP); H keeps M - 1 + L + D, and samples before the stream's start (and after
+ * its end, at flush) are zeros in both the stream and a whole-signal pass.
  *
  * Everything is allocated by open; process/flush only copy and compute. */
 #include "mimonet/io.h"
@@ -45,6 +45,8 @@ struct mn_pim_canceller {
     float complex *R;    /* [n_rx, D]: rx samples [p - D, p) */
     float complex *pred; /* GMP: [n_rx, hist + C], a chunk's predictions (a neural model's go straight to out) */
     float complex *G;    /* GMP: [n_tx, hist + C], tx [h0, p) of the chunk as one row each */
+    double complex *rows; /* GMP: a basis row per thread (nth of them) */
+    int nth;
     int64_t h0, p;
     bool have_rx; /* the stream's blocks came with rx (flush then subtracts too) */
 };
@@ -85,8 +87,8 @@ static mn_status setup(mn_pim_canceller *q)
         if (!g->coef) return mn_error(MN_ERR_INVALID, "streaming canceller: GMP model not fitted");
         q->n_tx = g->cfg.n_tx;
         q->n_rx = g->cfg.n_rx;
-        q->D = 0;
-        q->hist = (int64_t)g->cfg.M - 1 + g->cfg.L;
+        q->D = g->cfg.lead;
+        q->hist = (int64_t)g->cfg.M - 1 + g->cfg.L + g->cfg.lead;
         q->C = 8192;
         snprintf(q->kind, sizeof q->kind, "%s", g->cfg.K == 0 ? "fir" : "gmp");
     }
@@ -96,8 +98,10 @@ static mn_status setup(mn_pim_canceller *q)
     if (!q->neural) {
         q->pred = mn_malloc((size_t)q->n_rx * (q->hist + q->C) * sizeof *q->pred);
         q->G = mn_malloc((size_t)q->n_tx * (q->hist + q->C) * sizeof *q->G);
+        q->nth = mn_threads_get(); /* the threads at open: at most these run, whatever is set later */
+        q->rows = mn_malloc((size_t)q->nth * q->gmp->ncols * sizeof *q->rows);
     }
-    if (!q->H || !q->R || (!q->neural && (!q->pred || !q->G)))
+    if (!q->H || !q->R || (!q->neural && (!q->pred || !q->G || !q->rows)))
         return mn_error(MN_ERR_NOMEM, "streaming canceller: %lld-sample buffers", (long long)(q->hist + q->C));
     mn_pim_canceller_reset(q);
     return MN_OK;
@@ -240,6 +244,7 @@ void mn_pim_canceller_free(mn_pim_canceller *q)
     mn_free(q->R);
     mn_free(q->pred);
     mn_free(q->G);
+    mn_free(q->rows);
     mn_free(q);
 }
 
@@ -261,7 +266,7 @@ static mn_status cancel(mn_pim_canceller *q, float complex *out, int64_t os, int
      * at stride len. */
     const int64_t len = q->p - q->h0;
     pim_src_copy(q->G, len, x, q->n_tx, q->h0, len);
-    mn_status st = mn_pim_gmp_predict(q->gmp, q->pred, q->G, len);
+    mn_status st = pim_gmp_predict_rows(q->gmp, q->pred, q->G, len, q->rows, q->nth);
     if (st != MN_OK) return st;
     for (int r = 0; r < q->n_rx; r++) {
         float complex *o = out + r * os + z;

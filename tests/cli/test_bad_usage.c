@@ -118,6 +118,10 @@ static const bad_case cases[] = {
     {"pim train --data @d --out @m.safetensors --model gmp --sources 4", 2, "--sources sizes the junction model", 0},
     {"pim train --data @d --out @m.safetensors --model junction --sources 0", 2, "--sources must be between", 0},
     {"pim train --data @d --out @m.safetensors --model junction --sources 65", 2, "--sources must be between", 0},
+    /* ---- pim train: --lead (gmp/fir taps ahead) */
+    {"pim train --data @d --out @m.safetensors --model light --lead 2", 2, "--lead sets a gmp/fir basis", 0},
+    {"pim train --data @d --out @m.safetensors --model gmp --lead -1", 2, "--lead must be between", 0},
+    {"pim train --data @d --out @m.safetensors --model fir --lead 65", 2, "--lead must be between", 0},
     /* ---- pim train: --restarts */
     {"pim train --data @d --out @m.safetensors --model gmp --restarts 2", 2, "applies to neural models", 0},
     {"pim train --data @d --out @m.safetensors --probe 100", 2, "add --restarts N", 0},

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "mimonet/io.h"
 #include "mimonet/pim.h"
 
 MN_TEST(pim_gmp_column_count)
@@ -92,11 +93,13 @@ MN_TEST(pim_gmp_recovers_known_coefficients)
  * builds every column from pim.h's definition, forms Phi^H Phi and Phi^H Y by plain loops,
  * scales to unit-norm columns, adds the same ridge, and solves by its own complex Cholesky. */
 
-/* Column (a, m, j) of pim.h at sample i; j runs over linear, k = 1..K, l = 1..L, p = 1..P. */
+/* Column (a, m, j) of pim.h at sample i, m in [0, M + lead) the tap x[i + lead - m]; j runs over
+ * linear, k = 1..K, l = 1..L, p = 1..P.  Zero outside the signal. */
 static double complex ref_column(const mn_pim_gmp_cfg *c, const float complex *tx, int64_t n, int a, int m, int j,
                                  int64_t i)
 {
-#define REF_X(ant, idx) ((idx) >= 0 ? (double complex)tx[(int64_t)(ant) * n + (idx)] : 0)
+#define REF_X(ant, idx) ((idx) >= 0 && (idx) < n ? (double complex)tx[(int64_t)(ant) * n + (idx)] : 0)
+    m -= c->lead;
     double complex u = REF_X(a, i - m);
     if (c->linear) {
         if (j == 0) return u;
@@ -114,15 +117,15 @@ static double complex ref_column(const mn_pim_gmp_cfg *c, const float complex *t
 static int ref_fit(double complex *coef, const mn_pim_gmp_cfg *c, const float complex *tx, const float complex *rx,
                    int64_t n, int64_t b, int64_t e)
 {
-    const int T = (c->linear ? 1 : 0) + c->K + c->L + c->P, C = c->n_tx * c->M * T, nrx = c->n_rx;
+    const int T = (c->linear ? 1 : 0) + c->K + c->L + c->P, MD = c->M + c->lead, C = c->n_tx * MD * T, nrx = c->n_rx;
     double complex *phi = mn_malloc(sizeof *phi * (size_t)C), *G = mn_calloc((size_t)C * C, sizeof *G),
                    *R = mn_calloc((size_t)C * nrx, sizeof *R);
     double *d = mn_malloc(sizeof *d * (size_t)C);
     if (!phi || !G || !R || !d) return -1;
     for (int64_t i = b; i < e; i++) {
         for (int a = 0; a < c->n_tx; a++)
-            for (int m = 0; m < c->M; m++)
-                for (int j = 0; j < T; j++) phi[(a * c->M + m) * T + j] = ref_column(c, tx, n, a, m, j, i);
+            for (int m = 0; m < MD; m++)
+                for (int j = 0; j < T; j++) phi[(a * MD + m) * T + j] = ref_column(c, tx, n, a, m, j, i);
         for (int p = 0; p < C; p++) {
             for (int q = 0; q < C; q++) G[p * C + q] += conj(phi[p]) * phi[q];
             for (int r = 0; r < nrx; r++) R[p * nrx + r] += conj(phi[p]) * (double complex)rx[(int64_t)r * n + i];
@@ -175,7 +178,8 @@ MN_TEST(pim_gmp_fit_matches_reference_normal_equations)
     return;
 #endif
     /* Spans that start after, inside and at the memory depth (history from the data, partly
-     * zero, all zero), several 2048-row blocks, and every kind of term. */
+     * zero, all zero), several 2048-row blocks, and every kind of term; leads whose taps run
+     * past the span's end into the data, and past the signal's end (zeros). */
     struct {
         mn_pim_gmp_cfg c;
         int64_t n, b, e;
@@ -184,6 +188,8 @@ MN_TEST(pim_gmp_fit_matches_reference_normal_equations)
         {{.n_tx = 2, .n_rx = 1, .M = 1, .K = 1, .L = 2, .P = 1, .linear = false, .ridge = 1e-9}, 300, 0, 300},
         {{.n_tx = 4, .n_rx = 3, .M = 5, .K = 1, .L = 0, .P = 2, .linear = false, .ridge = 1e-9}, 4600, 2, 4500},
         {{.n_tx = 1, .n_rx = 2, .M = 4, .K = 0, .L = 0, .P = 0, .linear = true, .ridge = 1e-9}, 500, 0, 497},
+        {{.n_tx = 2, .n_rx = 2, .M = 3, .K = 1, .L = 1, .P = 1, .lead = 2, .linear = true, .ridge = 1e-9}, 600, 0, 600},
+        {{.n_tx = 1, .n_rx = 1, .M = 2, .K = 2, .L = 2, .P = 0, .lead = 5, .linear = true, .ridge = 1e-9}, 3000, 7, 2990},
     };
     mn_rng r;
     mn_rng_seed(&r, t->seed + 17);
@@ -286,4 +292,82 @@ MN_TEST(pim_gmp_fit_alloc_failure_sweep)
     MN_CHECK(t, ok);
     mn_free(tx);
     mn_free(rx);
+}
+
+/* A recording whose output is aligned early: rx[i] depends on tx[i + 1] and tx[i + 2].  With
+ * white tx no causal basis can know those samples; a lead of 2 holds them, and its fit is exact.
+ * The model file keeps the lead, and a file written before the lead existed loads as causal. */
+MN_TEST(pim_gmp_lead_fits_an_early_output)
+{
+#ifndef MN_HAVE_LAPACKE
+    MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
+    return;
+#endif
+    const int64_t n = 3000;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 23);
+    float complex *tx = mn_malloc(sizeof *tx * n), *rx = mn_malloc(sizeof *rx * n), *pred = mn_malloc(sizeof *pred * n);
+    for (int64_t i = 0; i < n; i++) tx[i] = CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r)) * (float)M_SQRT1_2;
+    for (int64_t i = 0; i < n; i++) {
+        double complex a = i + 2 < n ? (double complex)tx[i + 2] : 0, b = i + 1 < n ? (double complex)tx[i + 1] : 0;
+        rx[i] = (float complex)(0.8 * a + CMPLX(0, 0.2) * b * creal(b * conj(b)) + 0.3 * (double complex)tx[i]);
+    }
+    mn_pim_gmp_cfg c = {.n_tx = 1, .n_rx = 1, .M = 4, .K = 1, .linear = true, .ridge = 1e-10};
+    double ape[2];
+    mn_pim_gmp g[2];
+    for (int k = 0; k < 2; k++) {
+        c.lead = 2 * k;
+        MN_CHECK_OK(t, mn_pim_gmp_fit(&g[k], &c, tx, rx, n, (mn_span){0, n}));
+        MN_CHECK(t, g[k].ncols == (4 + 2 * k) * 2);
+        MN_CHECK_OK(t, mn_pim_gmp_predict(&g[k], pred, tx, n));
+        mn_pim_metrics m;
+        MN_CHECK_OK(t, mn_pim_metrics_compute(&m, NULL, rx, pred, 1, n, n, 8));
+        ape[k] = m.ape_db;
+    }
+    /* Causal: only the 0.3 tx[i] term, 0.09 of the power 0.64 + 0.24 + 0.09 (E|x|^6 = 6 for a unit
+     * complex Gaussian): 0.42 dB. */
+    MN_CHECK_MSG(t, ape[0] < 1.5, "causal GMP on an early output: APE %.2f dB", ape[0]);
+    MN_CHECK_MSG(t, ape[1] > 60, "lead 2 on an early output: APE %.2f dB", ape[1]);
+
+    /* The file keeps the lead: the same predictions after a round trip. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s", mn_test_path(t, "lead.safetensors"));
+    MN_CHECK_OK(t, mn_pim_gmp_save(&g[1], path));
+    mn_pim_gmp h;
+    MN_CHECK_OK(t, mn_pim_gmp_load(&h, path));
+    MN_CHECK(t, h.cfg.lead == 2 && h.ncols == g[1].ncols);
+    mn_pim_gmp_free(&h);
+
+    /* A file of the earlier format (no "lead" in its basis) is a causal GMP. */
+    mn_params p;
+    mn_params_init_table(&p);
+    int64_t shape[3] = {1, g[0].ncols, 2};
+    int ih = mn_params_add(&p, "coef.hi", 3, shape, MN_INIT_ZEROS, 0, 1, false);
+    int il = mn_params_add(&p, "coef.lo", 3, shape, MN_INIT_ZEROS, 0, 1, false);
+    MN_CHECK(t, ih >= 0 && il >= 0);
+    MN_CHECK_OK(t, mn_params_alloc(&p));
+    float *hi = mn_params_w(&p, ih);
+    for (int i = 0; i < g[0].ncols; i++) {
+        hi[2 * i] = (float)creal(g[0].coef[i]);
+        hi[2 * i + 1] = (float)cimag(g[0].coef[i]);
+    }
+    const char *keys[2] = {"mimonet.format", "mimonet.basis"};
+    const char *vals[2] = {"pim-gmp", "{\"n_tx\":1,\"n_rx\":1,\"M\":4,\"K\":1,\"L\":0,\"P\":0,\"linear\":true,\"ridge\":1e-10}"};
+    snprintf(path, sizeof path, "%s", mn_test_path(t, "old.safetensors"));
+    MN_CHECK_OK(t, mn_safetensors_save(path, &p, keys, vals, 2));
+    mn_params_free(&p);
+    MN_CHECK_OK(t, mn_pim_gmp_load(&h, path));
+    MN_CHECK(t, h.cfg.lead == 0 && h.cfg.M == 4 && h.ncols == g[0].ncols);
+    mn_pim_gmp_free(&h);
+
+    /* Out-of-range leads are refused. */
+    c.lead = -1;
+    MN_CHECK(t, mn_pim_gmp_fit(&h, &c, tx, rx, n, (mn_span){0, n}) == MN_ERR_INVALID);
+    c.lead = MN_PIM_GMP_MAX_LEAD + 1;
+    MN_CHECK(t, mn_pim_gmp_fit(&h, &c, tx, rx, n, (mn_span){0, n}) == MN_ERR_INVALID);
+    mn_pim_gmp_free(&g[0]);
+    mn_pim_gmp_free(&g[1]);
+    mn_free(tx);
+    mn_free(rx);
+    mn_free(pred);
 }
