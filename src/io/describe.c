@@ -109,11 +109,6 @@ static mn_status describe_sigmf(const char *path, mn_io_text *t)
 }
 
 /* Metadata values worth printing in full: the architecture summary and friends. */
-static bool meta_key_is_summary(const char *k)
-{
-    return strstr(k, "arch") || strstr(k, "model") || strstr(k, "config");
-}
-
 static mn_status describe_safetensors(const char *path, mn_io_text *t)
 {
     mn_params p;
@@ -142,10 +137,13 @@ static mn_status describe_safetensors(const char *path, mn_io_text *t)
             const cJSON *m;
             cJSON_ArrayForEach(m, root) mn_io_text_printf(t, " %s", m->string ? m->string : "?");
             mn_io_text_printf(t, "\n");
+            /* Every value (a model's kind, channels, scales, GMP basis, ...); long ones, such as
+             * an architecture, cut at 600 characters. */
             cJSON_ArrayForEach(m, root)
             {
-                if (m->string && cJSON_IsString(m) && meta_key_is_summary(m->string))
-                    mn_io_text_printf(t, "%s: %.600s\n", m->string, m->valuestring);
+                if (m->string && cJSON_IsString(m))
+                    mn_io_text_printf(t, "%s: %.600s%s\n", m->string, m->valuestring,
+                                      strlen(m->valuestring) > 600 ? " ..." : "");
             }
         } else {
             mn_io_text_printf(t, "metadata: (not a JSON object)\n");

@@ -130,7 +130,7 @@ MN_TEST(io_describe_files)
                  "mat: %s", buf);
 #endif
 
-    /* safetensors: tensors with shapes, the parameter count, metadata keys, the architecture */
+    /* safetensors: tensors with shapes, the parameter count, metadata keys and their values */
     mn_params p;
     mn_params_init_table(&p);
     const int64_t s1[2] = {8, 3}, s2[1] = {8};
@@ -143,7 +143,7 @@ MN_TEST(io_describe_files)
     MN_CHECK_OK(t, mn_describe_file(mn_test_path(t, "m.safetensors"), buf, sizeof buf));
     MN_CHECK_MSG(t, strstr(buf, "2 tensors") && strstr(buf, "32 parameters") && strstr(buf, "conv.w: [8, 3]") &&
                         strstr(buf, "conv.b: [8]") && strstr(buf, "architecture") && strstr(buf, "seed") &&
-                        strstr(buf, "light: DS-conv 64->32 d1"), "safetensors: %s", buf);
+                        strstr(buf, "light: DS-conv 64->32 d1") && strstr(buf, "seed: 42"), "safetensors: %s", buf);
 
     /* kind from the first bytes when the name does not say */
     char from[4200];
