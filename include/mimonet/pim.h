@@ -103,6 +103,7 @@ typedef struct {
     float *xbuf; /* [max_B, 2 n_tx, window] scratch for prediction */
     int long_T;  /* mn_pim_net_long_windows: windows of up to long_T samples (0: none) */
     struct mn_pim_jx *jx; /* junction's tiled executor for the long windows (pim/jx.c), or NULL */
+    struct mn_pim_base *base; /* a gmp/fir under the model (mn_pim_net_set_base), or NULL */
 } mn_pim_net;
 
 /* Declare and build `kind` for n_tx -> n_rx, for batches up to max_B windows of `window`
@@ -351,6 +352,20 @@ mn_status mn_pim_gmp_save(const mn_pim_gmp *g, const char *path);
 mn_status mn_pim_gmp_load(mn_pim_gmp *g, const char *path);
 void mn_pim_gmp_free(mn_pim_gmp *g);
 
+/* A cascade: a gmp/fir base under a neural model (pim train --base), the model trained on what
+ * the base leaves, rx - base(tx).  Once set, every prediction of the net (mn_pim_net_predict,
+ * _predict_range, the streaming canceller, pim eval and cancel) is the base's plus the
+ * model's, and mn_pim_net_save writes both into one file ("base.coef.hi/lo" and the metadata
+ * "mimonet.base"), which mn_pim_net_load reads back.  The net keeps its own copy of the base.
+ * The base must have the net's channels, and its lead must not exceed the net's border (the
+ * net's look-ahead, which the streaming latency already covers); a refused base leaves the
+ * net as it was, and a failed allocation leaves it without a base.  NULL removes the base.
+ * Training (mn_pim_train, mn_pim_adapt) works on the model alone and refuses a net with a base:
+ * train first, then set the base. */
+mn_status mn_pim_net_set_base(mn_pim_net *q, const mn_pim_gmp *base);
+/* The base of a cascade, or NULL. */
+const mn_pim_gmp *mn_pim_net_base(const mn_pim_net *q);
+
 /* ---------------------------------------------------------------- streaming cancellation
  * A canceller fed in blocks of any size, as a receiver would (issue 6, the streaming API):
  *
@@ -385,7 +400,7 @@ mn_status mn_pim_canceller_from_gmp(mn_pim_canceller **q, mn_pim_gmp *gmp);
 int mn_pim_canceller_n_tx(const mn_pim_canceller *q);
 int mn_pim_canceller_n_rx(const mn_pim_canceller *q);
 int64_t mn_pim_canceller_latency(const mn_pim_canceller *q);
-const char *mn_pim_canceller_kind(const mn_pim_canceller *q); /* "light", ..., "gmp" */
+const char *mn_pim_canceller_kind(const mn_pim_canceller *q); /* "light", ..., "gmp"; "gmp+pa" for a cascade */
 mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx, const float complex *rx,
                                    float complex *out, int64_t n);
 /* The last latency samples, out [n_rx, latency]; the stream then starts over (as after reset). */

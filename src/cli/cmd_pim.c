@@ -146,6 +146,15 @@ static mn_status canceller_predict(canceller *c, float complex *out, const float
     return c->neural ? mn_pim_net_predict(&c->net, out, tx, n) : mn_pim_gmp_predict(&c->gmp, out, tx, n);
 }
 
+/* Scoring border, real parameters and MACs of a GMP (alone, or as a cascade's base). */
+static int gmp_border(const mn_pim_gmp *g)
+{
+    /* The first samples lack history (memory depth), the last ones a lead's future. */
+    return g->cfg.M + g->cfg.L > g->cfg.lead ? g->cfg.M + g->cfg.L : g->cfg.lead;
+}
+static long gmp_params(const mn_pim_gmp *g) { return 2L * g->ncols * g->cfg.n_rx; }
+static const char *gmp_kind(const mn_pim_gmp *g) { return g->cfg.K == 0 ? "fir" : "gmp"; }
+
 static void fill_from_net(canceller *c)
 {
     c->neural = true;
@@ -155,6 +164,13 @@ static void fill_from_net(canceller *c)
     c->params = (long)mn_params_count_trainable(&c->net.model.params);
     c->macs = mn_model_macs_per_sample(&c->net.model);
     snprintf(c->kind, sizeof c->kind, "%s", c->net.kind);
+    const mn_pim_gmp *b = mn_pim_net_base(&c->net);
+    if (b) { /* a cascade: "gmp+pa" */
+        if (gmp_border(b) > c->border) c->border = gmp_border(b);
+        c->params += gmp_params(b);
+        c->macs += mn_pim_gmp_macs_per_sample(&b->cfg);
+        snprintf(c->kind, sizeof c->kind, "%s+%.10s", gmp_kind(b), c->net.kind);
+    }
 }
 
 static void fill_from_gmp(canceller *c)
@@ -162,12 +178,10 @@ static void fill_from_gmp(canceller *c)
     c->neural = false;
     c->n_tx = c->gmp.cfg.n_tx;
     c->n_rx = c->gmp.cfg.n_rx;
-    /* The first samples lack history (memory depth), the last ones a lead's future. */
-    c->border = c->gmp.cfg.M + c->gmp.cfg.L;
-    if (c->gmp.cfg.lead > c->border) c->border = c->gmp.cfg.lead;
-    c->params = 2L * c->gmp.ncols * c->n_rx;
+    c->border = gmp_border(&c->gmp);
+    c->params = gmp_params(&c->gmp);
     c->macs = mn_pim_gmp_macs_per_sample(&c->gmp.cfg);
-    snprintf(c->kind, sizeof c->kind, "%s", c->gmp.cfg.K == 0 ? "fir" : "gmp");
+    snprintf(c->kind, sizeof c->kind, "%s", gmp_kind(&c->gmp));
 }
 
 /* --precision NAME: 0, or a usage error (message printed). */
@@ -612,7 +626,7 @@ static int cmd_train(int argc, char **argv)
 {
     const char *cmd = "pim train";
     const char *dir = NULL, *txs = NULL, *rxs = NULL, *out = NULL, *kind = "light", *split = "0.7,0.1,0.2";
-    const char *curve = NULL, *ckpt = NULL;
+    const char *curve = NULL, *ckpt = NULL, *base_path = NULL;
     bool json = false, force = false, quiet = false, help = false, resume = false;
     int threads = 0, batch = 0, window = 2048, memory = 4, order = 2, cross = 1, lag = 0, patience = -1, restarts = 1;
     int sources = 0, lead = -1;
@@ -635,6 +649,7 @@ static int cmd_train(int argc, char **argv)
         {"--lr-max", MN_OPT_DOUBLE, &lr_max, 1e-8, 1, "cyclical LR upper bound (default 1e-2)", false},
         {"--lr-min", MN_OPT_DOUBLE, &lr_min, 0, 1, "cyclical LR lower bound (default 1e-3)", false},
         {"--patience", MN_OPT_INT, &patience, 0, 1000000, "validations without improvement before stopping (default: one LR cycle + 2, 8 at 3000 steps; 0 off)", false},
+        {"--base", MN_OPT_STR, &base_path, 0, -1, "neural models: a gmp/fir model file; the model learns what it leaves, and --out holds both (docs/pim.md \"Cascades\")", false},
         {"--sources", MN_OPT_INT, &sources, 1, 64, "junction: PIM sources the model looks for (default 8; docs/pim.md \"Other sites\")", false},
         {"--memory", MN_OPT_INT, &memory, 1, 64, "gmp/fir: memory taps per antenna (default 4)", false},
         {"--order", MN_OPT_INT, &order, 1, 8, "gmp: odd orders 3..2K+1 (default K = 2)", false},
@@ -671,6 +686,9 @@ static int cmd_train(int argc, char **argv)
     if (classical && restarts > 1)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--restarts applies to neural models; a %s fit is closed-form", kind);
     if (probe && restarts < 2) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--probe sets --restarts' probe: add --restarts N");
+    if (base_path && classical)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--base puts a neural model on a gmp/fir model; --model %s is not neural",
+                           kind);
     if (lead >= 0 && !classical)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--lead sets a gmp/fir basis; the %s model's receptive field is "
                            "two-sided already", kind);
@@ -714,6 +732,31 @@ static int cmd_train(int argc, char **argv)
     mn_span sp[3];
     double train_s = 0;
     mn_status st;
+    /* --base: the model trains on rx - base(tx); the recording's rx comes back for the test. */
+    mn_pim_gmp base = {0};
+    float complex *rx_orig = NULL;
+    if (base_path) {
+        bool is_gmp = false;
+        st = mn_pim_model_is_gmp(base_path, &is_gmp);
+        if (st == MN_OK && !is_gmp) st = mn_error(MN_ERR_FORMAT, "not a gmp/fir model file");
+        if (st == MN_OK) st = mn_pim_gmp_load(&base, base_path);
+        if (st == MN_OK && (base.cfg.n_tx != d.tx.nch || base.cfg.n_rx != d.rx.nch))
+            st = mn_error(MN_ERR_SHAPE, "a %d x %d model for %d x %d data", base.cfg.n_tx, base.cfg.n_rx, d.tx.nch,
+                          d.rx.nch);
+        float complex *res = st == MN_OK ? mn_malloc((size_t)d.rx.nch * n * sizeof *res) : NULL;
+        if (st == MN_OK && !res) st = mn_error(MN_ERR_NOMEM, "the residual of %lld samples", (long long)n);
+        if (st == MN_OK) st = mn_pim_gmp_predict(&base, res, d.tx.x, n);
+        if (st != MN_OK) {
+            code = mn_cli_fail(mn_cli_input_exit_code(st), cmd, "--base '%s': %s", base_path, mn_error_msg());
+            mn_free(res);
+            mn_pim_gmp_free(&base);
+            free_data(&d);
+            return code;
+        }
+        for (int64_t i = 0; i < (int64_t)d.rx.nch * n; i++) res[i] = d.rx.x[i] - res[i];
+        rx_orig = d.rx.x;
+        d.rx.x = res;
+    }
     if (classical) {
         mn_pim_gmp_cfg gc = {.n_tx = d.tx.nch, .n_rx = d.rx.nch, .M = memory, .K = !strcmp(kind, "fir") ? 0 : order,
                              .L = !strcmp(kind, "fir") ? 0 : lag, .P = !strcmp(kind, "fir") ? 0 : (cross < d.tx.nch ? cross : d.tx.nch - 1),
@@ -768,6 +811,17 @@ static int cmd_train(int argc, char **argv)
         code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
         goto done;
     }
+    if (rx_orig) { /* the cascade: the base under the trained model, scored on the recording's rx */
+        mn_free(d.rx.x);
+        d.rx.x = rx_orig;
+        rx_orig = NULL;
+        st = mn_pim_net_set_base(&c.net, &base);
+        if (st != MN_OK) {
+            code = mn_cli_fail(MN_EXIT_USAGE, cmd, "--base '%s': %s", base_path, mn_error_msg());
+            goto done;
+        }
+        fill_from_net(&c);
+    }
     st = c.neural ? mn_pim_net_save(&c.net, out, NULL, NULL, 0) : mn_pim_gmp_save(&c.gmp, out);
     if (st != MN_OK) {
         code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "%s", mn_error_msg());
@@ -787,6 +841,11 @@ static int cmd_train(int argc, char **argv)
     mn_free(r.per_ch);
     if (!quiet && code == 0) fprintf(stderr, "%s: wrote %s\n", cmd, out);
 done:
+    if (rx_orig) {
+        mn_free(d.rx.x);
+        d.rx.x = rx_orig;
+    }
+    mn_pim_gmp_free(&base);
     canceller_free(&c);
     free_data(&d);
     return code;

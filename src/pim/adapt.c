@@ -157,6 +157,11 @@ done:
 mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *tx, const float complex *rx, int64_t n,
                        int64_t lo, int64_t hi, const mn_pim_adapt_cfg *c, mn_pim_adapt_result *res)
 {
+    if (q->base) {
+        if (res) memset(res, 0, sizeof *res);
+        return mn_error(MN_ERR_UNSUPPORTED, "adapt: the %s model has a gmp/fir base; adapting a cascade is not "
+                        "supported", q->kind);
+    }
     if (c->method == MN_PIM_ADAPT_LS) {
         if (res) memset(res, 0, sizeof *res);
         if (lo < 0 || hi > n || hi <= lo)

@@ -346,7 +346,77 @@ OMP(for schedule(static))
     return MN_OK;
 }
 
-/* Metadata helpers for the checkpoint. */
+/* ---------------------------------------------------------------- files
+ * A GMP file holds "coef.hi" and "coef.lo" [n_rx, ncols, 2] and the basis as JSON in the
+ * metadata ("mimonet.basis"); a neural model with a GMP base holds the same under "base."
+ * and "mimonet.base" (pim/net.c). */
+
+int pim_gmp_basis_json(const mn_pim_gmp_cfg *c, char *buf, size_t n)
+{
+    return snprintf(buf, n,
+                    "{\"n_tx\":%d,\"n_rx\":%d,\"M\":%d,\"K\":%d,\"L\":%d,\"P\":%d,\"lead\":%d,\"linear\":%s,"
+                    "\"ridge\":%.17g}",
+                    c->n_tx, c->n_rx, c->M, c->K, c->L, c->P, c->lead, c->linear ? "true" : "false", c->ridge);
+}
+
+mn_status pim_gmp_cfg_from_json(mn_pim_gmp_cfg *out, const char *json)
+{
+    cJSON *b = json ? cJSON_Parse(json) : NULL;
+    if (!b) return mn_error(MN_ERR_FORMAT, "GMP basis: not JSON");
+    mn_pim_gmp_cfg c = {0};
+    const char *keys[6] = {"n_tx", "n_rx", "M", "K", "L", "P"};
+    int *dst[6] = {&c.n_tx, &c.n_rx, &c.M, &c.K, &c.L, &c.P};
+    for (int i = 0; i < 6; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, keys[i]);
+        *dst[i] = cJSON_IsNumber(v) ? v->valueint : -1;
+    }
+    /* Files written before the lead existed have none: a causal basis. */
+    const cJSON *lj = cJSON_GetObjectItemCaseSensitive(b, "lead");
+    c.lead = !lj ? 0 : cJSON_IsNumber(lj) ? lj->valueint : -1;
+    c.linear = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "linear"));
+    const cJSON *rj = cJSON_GetObjectItemCaseSensitive(b, "ridge");
+    c.ridge = cJSON_IsNumber(rj) ? rj->valuedouble : 0;
+    cJSON_Delete(b);
+    mn_status st = check_cfg(&c);
+    if (st == MN_OK) *out = c;
+    return st;
+}
+
+void pim_gmp_coef_to_f32(const mn_pim_gmp *g, float *hi, float *lo)
+{
+    for (size_t i = 0; i < (size_t)g->cfg.n_rx * g->ncols; i++) {
+        double re = creal(g->coef[i]), im = cimag(g->coef[i]);
+        hi[2 * i] = (float)re;
+        hi[2 * i + 1] = (float)im;
+        lo[2 * i] = (float)(re - (double)hi[2 * i]);
+        lo[2 * i + 1] = (float)(im - (double)hi[2 * i + 1]);
+    }
+}
+
+mn_status pim_gmp_coef_from_f32(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float *hi, const float *lo)
+{
+    g->cfg = *c;
+    g->ncols = mn_pim_gmp_columns(c);
+    g->coef = mn_malloc((size_t)c->n_rx * g->ncols * sizeof *g->coef);
+    if (!g->coef) return mn_error(MN_ERR_NOMEM, "GMP coefficients");
+    for (size_t i = 0; i < (size_t)c->n_rx * g->ncols; i++)
+        g->coef[i] = CMPLX((double)hi[2 * i] + (double)lo[2 * i], (double)hi[2 * i + 1] + (double)lo[2 * i + 1]);
+    return MN_OK;
+}
+
+mn_status pim_gmp_copy(mn_pim_gmp *dst, const mn_pim_gmp *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (!src->coef) return mn_error(MN_ERR_INVALID, "GMP: model not fitted");
+    const size_t n = (size_t)src->cfg.n_rx * src->ncols;
+    dst->coef = mn_malloc(n * sizeof *dst->coef);
+    if (!dst->coef) return mn_error(MN_ERR_NOMEM, "GMP coefficients");
+    memcpy(dst->coef, src->coef, n * sizeof *dst->coef);
+    dst->cfg = src->cfg;
+    dst->ncols = src->ncols;
+    return MN_OK;
+}
+
 static const char *meta_str(const cJSON *m, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, k);
@@ -366,18 +436,9 @@ mn_status mn_pim_gmp_save(const mn_pim_gmp *g, const char *path)
         mn_params_free(&p);
         return st;
     }
-    float *hi = mn_params_w(&p, ih), *lo = mn_params_w(&p, il);
-    for (size_t i = 0; i < (size_t)c->n_rx * g->ncols; i++) {
-        double re = creal(g->coef[i]), im = cimag(g->coef[i]);
-        hi[2 * i] = (float)re;
-        hi[2 * i + 1] = (float)im;
-        lo[2 * i] = (float)(re - (double)hi[2 * i]);
-        lo[2 * i + 1] = (float)(im - (double)hi[2 * i + 1]);
-    }
+    pim_gmp_coef_to_f32(g, mn_params_w(&p, ih), mn_params_w(&p, il));
     char cfg[256];
-    snprintf(cfg, sizeof cfg,
-             "{\"n_tx\":%d,\"n_rx\":%d,\"M\":%d,\"K\":%d,\"L\":%d,\"P\":%d,\"lead\":%d,\"linear\":%s,\"ridge\":%.17g}",
-             c->n_tx, c->n_rx, c->M, c->K, c->L, c->P, c->lead, c->linear ? "true" : "false", c->ridge);
+    pim_gmp_basis_json(c, cfg, sizeof cfg);
     const char *k[3] = {"mimonet.format", "mimonet.version", "mimonet.basis"};
     const char *v[3] = {"pim-gmp", MN_VERSION_STRING, cfg};
     st = mn_safetensors_save(path, &p, k, v, 3);
@@ -394,44 +455,19 @@ mn_status mn_pim_gmp_load(mn_pim_gmp *g, const char *path)
     cJSON *meta = meta_txt ? cJSON_Parse(meta_txt) : NULL;
     mn_free(meta_txt);
     const char *fmt = meta_str(meta, "mimonet.format"), *basis = meta_str(meta, "mimonet.basis");
-    cJSON *b = basis ? cJSON_Parse(basis) : NULL;
+    mn_pim_gmp_cfg c;
+    if (!fmt || !basis) st = mn_error(MN_ERR_FORMAT, "%s: not a mimonet GMP/FIR model (metadata mimonet.basis missing)", path);
+    else if ((st = pim_gmp_cfg_from_json(&c, basis)) != MN_OK) st = mn_error(st, "%s: %s", path, mn_error_msg());
     cJSON_Delete(meta);
-    if (!fmt || !b) {
-        cJSON_Delete(b);
-        return mn_error(MN_ERR_FORMAT, "%s: not a mimonet GMP/FIR model (metadata mimonet.basis missing)", path);
-    }
-    mn_pim_gmp_cfg c = {0};
-    const char *keys[6] = {"n_tx", "n_rx", "M", "K", "L", "P"};
-    int *dst[6] = {&c.n_tx, &c.n_rx, &c.M, &c.K, &c.L, &c.P};
-    for (int i = 0; i < 6; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, keys[i]);
-        *dst[i] = cJSON_IsNumber(v) ? v->valueint : -1;
-    }
-    /* Files written before the lead existed have none: a causal basis. */
-    const cJSON *lj = cJSON_GetObjectItemCaseSensitive(b, "lead");
-    c.lead = !lj ? 0 : cJSON_IsNumber(lj) ? lj->valueint : -1;
-    c.linear = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "linear"));
-    const cJSON *rj = cJSON_GetObjectItemCaseSensitive(b, "ridge");
-    c.ridge = cJSON_IsNumber(rj) ? rj->valuedouble : 0;
-    cJSON_Delete(b);
-    st = check_cfg(&c);
-    if (st != MN_OK) return mn_error(st, "%s: %s", path, mn_error_msg());
-    g->cfg = c;
-    g->ncols = mn_pim_gmp_columns(&c);
+    if (st != MN_OK) return st;
     mn_params p;
     mn_params_init_table(&p);
-    int64_t shape[3] = {c.n_rx, g->ncols, 2};
+    int64_t shape[3] = {c.n_rx, mn_pim_gmp_columns(&c), 2};
     int ih = mn_params_add(&p, "coef.hi", 3, shape, MN_INIT_ZEROS, 0, 1, false);
     int il = mn_params_add(&p, "coef.lo", 3, shape, MN_INIT_ZEROS, 0, 1, false);
     st = ih < 0 || il < 0 ? MN_ERR_NOMEM : mn_params_alloc(&p);
     if (st == MN_OK) st = mn_safetensors_load(&p, path, NULL);
-    g->coef = st == MN_OK ? mn_malloc((size_t)c.n_rx * g->ncols * sizeof *g->coef) : NULL;
-    if (st == MN_OK && !g->coef) st = mn_error(MN_ERR_NOMEM, "%s: GMP coefficients", path);
-    if (st == MN_OK) {
-        const float *hi = mn_params_w(&p, ih), *lo = mn_params_w(&p, il);
-        for (size_t i = 0; i < (size_t)c.n_rx * g->ncols; i++)
-            g->coef[i] = CMPLX((double)hi[2 * i] + (double)lo[2 * i], (double)hi[2 * i + 1] + (double)lo[2 * i + 1]);
-    }
+    if (st == MN_OK) st = pim_gmp_coef_from_f32(g, &c, mn_params_w(&p, ih), mn_params_w(&p, il));
     mn_params_free(&p);
     if (st != MN_OK) mn_pim_gmp_free(g);
     return st;

@@ -68,28 +68,69 @@ mn_status mn_pim_net_create_opts(mn_pim_net *q, const char *kind, const mn_pim_m
     return MN_OK;
 }
 
+/* The model's tensors, then a base's "base.coef.hi" and "base.coef.lo" [n_rx, ncols, 2] (the
+ * layout of a GMP file), as one table for a cascade's file; *ih indexes base.coef.hi. */
+static mn_status cascade_table(mn_params *t, const mn_params *own, const mn_pim_gmp_cfg *c, int *ih)
+{
+    mn_params_init_table(t);
+    int k = 0;
+    for (int i = 0; i < own->n && k >= 0; i++) {
+        const mn_param_def *d = &own->defs[i];
+        k = mn_params_add(t, d->name, d->ndim, d->shape, d->init, d->scale, d->fan_in, d->trainable);
+    }
+    const int64_t shape[3] = {c->n_rx, mn_pim_gmp_columns(c), 2};
+    if (k >= 0) k = *ih = mn_params_add(t, "base.coef.hi", 3, shape, MN_INIT_ZEROS, 0, 1, false);
+    if (k >= 0) k = mn_params_add(t, "base.coef.lo", 3, shape, MN_INIT_ZEROS, 0, 1, false);
+    mn_status st = k < 0 ? (mn_status)-k : mn_params_alloc(t);
+    if (st != MN_OK) mn_params_free(t);
+    return st;
+}
+
+/* Each of own's tensors between own and t (whose first tensors are own's). */
+static void copy_own(mn_params *t, const mn_params *own, bool to_t)
+{
+    for (int i = 0; i < own->n; i++) {
+        float *a = mn_params_w(t, i), *b = mn_params_w(own, i);
+        memcpy(to_t ? a : b, to_t ? b : a, own->defs[i].numel * sizeof(float));
+    }
+}
+
 mn_status mn_pim_net_save(const mn_pim_net *q, const char *path, const char *const *keys,
                           const char *const *values, int n_extra)
 {
-    enum { N_OWN = 8, MAX_META = 40 };
+    enum { N_OWN = 9, MAX_META = 40 };
     if (n_extra < 0 || n_extra > MAX_META - N_OWN)
         return mn_error(MN_ERR_INVALID, "checkpoint: %d metadata pairs", n_extra);
     char *arch = mn_model_to_json(&q->model);
     if (!arch) return mn_error(MN_ERR_NOMEM, "checkpoint metadata");
-    char ntx[16], nrx[16], isc[32], osc[32];
+    char ntx[16], nrx[16], isc[32], osc[32], basis[256];
     snprintf(ntx, sizeof ntx, "%d", q->n_tx);
     snprintf(nrx, sizeof nrx, "%d", q->n_rx);
     snprintf(isc, sizeof isc, "%.9g", (double)q->in_scale);
     snprintf(osc, sizeof osc, "%.9g", (double)q->out_scale);
     const char *k[MAX_META] = {"mimonet.format", "mimonet.version", "mimonet.kind", "mimonet.n_tx",
                                "mimonet.n_rx", "mimonet.in_scale", "mimonet.out_scale",
-                               "mimonet.architecture"};
-    const char *v[MAX_META] = {"pim-canceller", MN_VERSION_STRING, q->kind, ntx, nrx, isc, osc, arch};
+                               "mimonet.architecture", "mimonet.base"};
+    const char *v[MAX_META] = {"pim-canceller", MN_VERSION_STRING, q->kind, ntx, nrx, isc, osc, arch, basis};
+    const int own = q->base ? N_OWN : N_OWN - 1; /* mimonet.base only for a cascade */
     for (int i = 0; i < n_extra; i++) {
-        k[N_OWN + i] = keys[i];
-        v[N_OWN + i] = values[i];
+        k[own + i] = keys[i];
+        v[own + i] = values[i];
     }
-    mn_status st = mn_safetensors_save(path, &q->model.params, k, v, N_OWN + n_extra);
+    mn_status st;
+    if (!q->base) st = mn_safetensors_save(path, &q->model.params, k, v, own + n_extra);
+    else {
+        mn_params t;
+        int ih = 0;
+        pim_gmp_basis_json(&q->base->g.cfg, basis, sizeof basis);
+        st = cascade_table(&t, &q->model.params, &q->base->g.cfg, &ih);
+        if (st == MN_OK) {
+            copy_own(&t, &q->model.params, true);
+            pim_gmp_coef_to_f32(&q->base->g, mn_params_w(&t, ih), mn_params_w(&t, ih + 1));
+            st = mn_safetensors_save(path, &t, k, v, own + n_extra);
+            mn_params_free(&t);
+        }
+    }
     mn_free(arch);
     return st;
 }
@@ -115,7 +156,12 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
     const char *fmt = meta_str(meta, "mimonet.format"), *kind = meta_str(meta, "mimonet.kind");
     const char *ntx = meta_str(meta, "mimonet.n_tx"), *nrx = meta_str(meta, "mimonet.n_rx");
     const char *isc = meta_str(meta, "mimonet.in_scale"), *osc = meta_str(meta, "mimonet.out_scale");
-    const char *arch = meta_str(meta, "mimonet.architecture");
+    const char *arch = meta_str(meta, "mimonet.architecture"), *base = meta_str(meta, "mimonet.base");
+    mn_pim_gmp_cfg bc;
+    if (base && pim_gmp_cfg_from_json(&bc, base) != MN_OK) {
+        cJSON_Delete(meta);
+        return mn_error(MN_ERR_FORMAT, "%s: the cascade's base: %s", path, mn_error_msg());
+    }
     if (!fmt || strcmp(fmt, "pim-canceller") || !kind || !ntx || !nrx || !isc || !osc || !arch ||
         strlen(kind) >= sizeof q->kind) {
         cJSON_Delete(meta);
@@ -127,13 +173,29 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
     q->in_scale = strtof(isc, NULL);
     q->out_scale = strtof(osc, NULL);
     st = mn_model_from_json(&q->model, arch);
-    cJSON_Delete(meta);
+    const bool cascade = base != NULL;
+    cJSON_Delete(meta); /* the strings above point into it */
     if (st == MN_OK && (q->n_tx < 1 || q->n_rx < 1 || mn_model_in_channels(&q->model) != 2 * q->n_tx ||
                         mn_model_out_channels(&q->model) != 2 * q->n_rx || !(q->in_scale > 0) ||
                         !(q->out_scale > 0)))
         st = mn_error(MN_ERR_FORMAT, "%s: metadata disagrees with the architecture", path);
     if (st == MN_OK) st = net_finish(q, max_B, window, NULL);
-    if (st == MN_OK) st = mn_safetensors_load(&q->model.params, path, NULL);
+    if (st == MN_OK && !cascade) st = mn_safetensors_load(&q->model.params, path, NULL);
+    if (st == MN_OK && cascade) {
+        /* The model's tensors and the base's, read as one table, then each to its owner. */
+        mn_params t;
+        mn_pim_gmp g = {0};
+        int ih = 0;
+        st = cascade_table(&t, &q->model.params, &bc, &ih);
+        if (st == MN_OK) {
+            st = mn_safetensors_load(&t, path, NULL);
+            if (st == MN_OK) copy_own(&t, &q->model.params, false);
+            if (st == MN_OK) st = pim_gmp_coef_from_f32(&g, &bc, mn_params_w(&t, ih), mn_params_w(&t, ih + 1));
+            mn_params_free(&t);
+        }
+        if (st == MN_OK) st = mn_pim_net_set_base(q, &g);
+        mn_pim_gmp_free(&g);
+    }
     if (st != MN_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", mn_error_msg());
@@ -240,8 +302,9 @@ mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t ou
     return pim_net_predict_src(q, out, out_stride, &src, lo, hi, edges, NULL);
 }
 
-mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_stride, const pim_src *x, int64_t lo,
-                              int64_t hi, unsigned edges, const pim_src *sub)
+/* The model's part of pim_net_predict_src. */
+static mn_status model_predict_src(mn_pim_net *q, float complex *out, int64_t out_stride, const pim_src *x, int64_t lo,
+                                   int64_t hi, unsigned edges, const pim_src *sub)
 {
     const int64_t x0 = x->x0, x1 = x->x1;
     if (x->xm < x0 || x->xm > x1) return mn_error(MN_ERR_INVALID, "predict: pieces [%lld, %lld) and [%lld, %lld)",
@@ -315,6 +378,85 @@ OMP(parallel for schedule(static) num_threads(mn_threads_get()) if (par))
     return MN_OK;
 }
 
+/* out (n_rx rows of stride os, from absolute sample lo) += the base's prediction of [lo, hi), or
+ * -= it where out already holds sub minus the model's (the canceller's rx - PIM).  The base
+ * reaches hb samples back and lead ahead: x must hold them, or the signal's edge (zeros
+ * beyond, as a whole-signal pass has).  In chunks of PIM_BASE_CHUNK outputs through the
+ * base's own buffers: no allocation. */
+static mn_status base_apply(struct mn_pim_base *b, int n_tx, int n_rx, float complex *out, int64_t os, const pim_src *x,
+                            int64_t lo, int64_t hi, unsigned edges, bool subtract)
+{
+    const bool left = edges & MN_PIM_EDGE_START, right = edges & MN_PIM_EDGE_END;
+    if ((!left && lo - b->hb < x->x0) || (!right && hi + b->lead > x->x1))
+        return mn_error(MN_ERR_INVALID, "predict: the base's outputs [%lld, %lld) need samples [%lld, %lld); [%lld, %lld) given",
+                        (long long)lo, (long long)hi, (long long)(lo - b->hb), (long long)(hi + b->lead),
+                        (long long)x->x0, (long long)x->x1);
+    for (int64_t c0 = lo; c0 < hi; c0 += PIM_BASE_CHUNK) {
+        const int64_t c1 = hi - c0 < PIM_BASE_CHUNK ? hi : c0 + PIM_BASE_CHUNK;
+        const int64_t a0 = c0 - b->hb > x->x0 ? c0 - b->hb : x->x0, a1 = c1 + b->lead < x->x1 ? c1 + b->lead : x->x1;
+        const int64_t len = a1 - a0;
+        pim_src_copy(b->tx, len, x, n_tx, a0, len);
+        mn_status st = pim_gmp_predict_rows(&b->g, b->pred, b->tx, len, b->rows, b->nth);
+        if (st != MN_OK) return st;
+        for (int r = 0; r < n_rx; r++) {
+            float complex *o = out + (int64_t)r * os + (c0 - lo);
+            const float complex *p = b->pred + (int64_t)r * len + (c0 - a0);
+            if (subtract)
+                for (int64_t i = 0; i < c1 - c0; i++) o[i] -= p[i];
+            else
+                for (int64_t i = 0; i < c1 - c0; i++) o[i] += p[i];
+        }
+    }
+    return MN_OK;
+}
+
+mn_status pim_net_predict_src(mn_pim_net *q, float complex *out, int64_t out_stride, const pim_src *x, int64_t lo,
+                              int64_t hi, unsigned edges, const pim_src *sub)
+{
+    mn_status st = model_predict_src(q, out, out_stride, x, lo, hi, edges, sub);
+    if (st == MN_OK && q->base && hi > lo)
+        st = base_apply(q->base, q->n_tx, q->n_rx, out, out_stride, x, lo, hi, edges, sub != NULL);
+    return st;
+}
+
+mn_status mn_pim_net_set_base(mn_pim_net *q, const mn_pim_gmp *g)
+{
+    if (g && (!g->coef || g->cfg.n_tx != q->n_tx || g->cfg.n_rx != q->n_rx))
+        return mn_error(MN_ERR_SHAPE, "base: a %d x %d %s for a %d x %d model", g->cfg.n_tx, g->cfg.n_rx,
+                        g->coef ? "GMP" : "GMP that is not fitted", q->n_tx, q->n_rx);
+    if (g && g->cfg.lead > q->border)
+        return mn_error(MN_ERR_INVALID, "base: its lead of %d samples exceeds the %s model's look-ahead of %d", g->cfg.lead,
+                        q->kind, q->border);
+    struct mn_pim_base *b = q->base;
+    if (b) {
+        mn_pim_gmp_free(&b->g);
+        mn_free(b->tx);
+        mn_free(b->pred);
+        mn_free(b->rows);
+        mn_free(b);
+        q->base = NULL;
+    }
+    if (!g) return MN_OK;
+    b = mn_calloc(1, sizeof *b);
+    if (!b) return mn_error(MN_ERR_NOMEM, "base");
+    b->hb = g->cfg.M - 1 + g->cfg.L;
+    b->lead = g->cfg.lead;
+    b->nth = mn_threads_get(); /* the threads now: at most these run, whatever is set later */
+    const size_t span = (size_t)PIM_BASE_CHUNK + b->hb + b->lead;
+    mn_status st = pim_gmp_copy(&b->g, g);
+    if (st == MN_OK) {
+        b->tx = mn_malloc(span * q->n_tx * sizeof *b->tx);
+        b->pred = mn_malloc(span * q->n_rx * sizeof *b->pred);
+        b->rows = mn_malloc((size_t)b->nth * g->ncols * sizeof *b->rows);
+        if (!b->tx || !b->pred || !b->rows) st = mn_error(MN_ERR_NOMEM, "base: buffers of %zu samples", span);
+    }
+    q->base = b;
+    if (st != MN_OK) (void)mn_pim_net_set_base(q, NULL);
+    return st;
+}
+
+const mn_pim_gmp *mn_pim_net_base(const mn_pim_net *q) { return q->base ? &q->base->g : NULL; }
+
 mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float complex *tx, int64_t n)
 {
     if (n < 1) return mn_error(MN_ERR_INVALID, "predict: empty signal");
@@ -329,4 +471,5 @@ void mn_pim_net_free(mn_pim_net *q)
     mn_pim_jx_free(q->jx);
     q->jx = NULL;
     q->long_T = 0;
+    (void)mn_pim_net_set_base(q, NULL);
 }

@@ -69,4 +69,25 @@ void pim_io_store(const pim_io *io, const float *src, size_t ss, int t, int n);
 mn_status pim_gmp_predict_rows(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n,
                                double complex *rows, int nth);
 
+/* GMP files (pim/gmp.c), shared with a neural model's base (pim/net.c): the basis as JSON
+ * (snprintf's return), parsed back and checked; the double coefficients as float hi + lo pairs
+ * [n_rx, ncols, 2] each, and back (allocating g->coef); a deep copy. */
+int pim_gmp_basis_json(const mn_pim_gmp_cfg *c, char *buf, size_t n);
+mn_status pim_gmp_cfg_from_json(mn_pim_gmp_cfg *c, const char *json);
+void pim_gmp_coef_to_f32(const mn_pim_gmp *g, float *hi, float *lo);
+mn_status pim_gmp_coef_from_f32(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float *hi, const float *lo);
+mn_status pim_gmp_copy(mn_pim_gmp *dst, const mn_pim_gmp *src);
+
+/* A cascade's base (mn_pim_net_set_base): the GMP, and what applying it takes without an
+ * allocation per call: tx and predictions of BASE_CHUNK outputs plus the basis's reach back
+ * (hb = M - 1 + L) and ahead (lead), and a basis row per thread. */
+#define PIM_BASE_CHUNK 4096
+struct mn_pim_base {
+    mn_pim_gmp g;
+    int hb, lead;
+    float complex *tx, *pred; /* [n_tx | n_rx, PIM_BASE_CHUNK + hb + lead] */
+    double complex *rows;     /* [nth, ncols] */
+    int nth;
+};
+
 #endif

@@ -15,6 +15,9 @@
  * signal's first sample (then the model pads the edge as a whole-signal pass does).
  * pim_net_predict_src (pim/net.c) does the windowing.
  *
+ * A cascade (a neural model over a GMP base, mn_pim_net_set_base) is a neural model whose
+ * history also covers the base's M - 1 + L samples before the oldest output.
+ *
  * GMP (memory M - 1 + L, lead D).  The basis of sample t looks back M - 1 + L samples and ahead
  * D (0 for a causal GMP); H keeps M - 1 + L + D, and samples before the stream's start (and after
  * its end, at flush) are zeros in both the stream and a whole-signal pass.
@@ -64,6 +67,10 @@ static mn_status setup(mn_pim_canceller *q)
         q->n_rx = m->n_rx;
         q->D = m->border;
         q->hist = 2 * (int64_t)m->border;
+        /* A cascade's base reaches M - 1 + L back from the oldest output (and its lead, at most
+         * the border, ahead): pim_net_predict_src applies it. */
+        const mn_pim_gmp *b = mn_pim_net_base(m);
+        if (b && m->border + b->cfg.M - 1 + b->cfg.L > q->hist) q->hist = (int64_t)m->border + b->cfg.M - 1 + b->cfg.L;
         q->C = (int64_t)m->max_B * (m->window - 2 * m->border); /* one batched forward per chunk */
         /* Where the fused executor runs the model, or junction's (pim/jx.c): one long window a
          * chunk instead, through mn_model_infer_io or jx (mn_pim_net_long_windows; a borrowed
@@ -81,7 +88,8 @@ static mn_status setup(mn_pim_canceller *q)
             }
             q->C = (int64_t)m->long_T - 2 * m->border;
         }
-        snprintf(q->kind, sizeof q->kind, "%s", m->kind);
+        if (b) snprintf(q->kind, sizeof q->kind, "%s+%.10s", b->cfg.K == 0 ? "fir" : "gmp", m->kind); /* a cascade */
+        else snprintf(q->kind, sizeof q->kind, "%s", m->kind);
     } else {
         mn_pim_gmp *g = q->gmp;
         if (!g->coef) return mn_error(MN_ERR_INVALID, "streaming canceller: GMP model not fitted");

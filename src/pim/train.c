@@ -96,6 +96,9 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     double t0 = mn_time_sec();
     memset(res, 0, sizeof *res);
     res->best_val_ape_db = NAN;
+    if (q->base)
+        return mn_error(MN_ERR_INVALID, "train: the net has a base; train the model on what the base leaves, "
+                        "then set the base (mn_pim_net_set_base)");
     res->checkpoint_step = -1;
     pim_state state = {0};
     mn_params_init_table(&state.tab);

@@ -118,6 +118,12 @@ static const bad_case cases[] = {
     {"pim train --data @d --out @m.safetensors --model gmp --sources 4", 2, "--sources sizes the junction model", 0},
     {"pim train --data @d --out @m.safetensors --model junction --sources 0", 2, "--sources must be between", 0},
     {"pim train --data @d --out @m.safetensors --model junction --sources 65", 2, "--sources must be between", 0},
+    /* ---- pim train: --base (a cascade: a neural model on a gmp/fir model) */
+    {"pim train --data @d --out @m.safetensors --model gmp --base @gmp.safetensors", 2, "--base puts a neural model", 0},
+    {"pim train --data @d --out @m.safetensors --base @light.safetensors", 2, "not a gmp/fir model file", 0},
+    {"pim train --data @d --out @m.safetensors --base @plain.safetensors", 2, "--base", 0},
+    {"pim train --data @d --out @m.safetensors --base @nothere.safetensors", 2, "nothere.safetensors", 0},
+    {"pim train --tx @tx3.npy --rx @d/rx.npy --out @m.safetensors --base @gmp.safetensors", 2, "a 2 x 1 model for 3 x 1 data", 0},
     /* ---- pim train: --lead (gmp/fir taps ahead) */
     {"pim train --data @d --out @m.safetensors --model light --lead 2", 2, "--lead sets a gmp/fir basis", 0},
     {"pim train --data @d --out @m.safetensors --model gmp --lead -1", 2, "--lead must be between", 0},

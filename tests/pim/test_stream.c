@@ -3,6 +3,7 @@
  * and flush allocate nothing; a GMP streams with no latency; rx = NULL streams the prediction. */
 #include "mn_test.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -202,9 +203,12 @@ static const char *cli_path(void)
 
 /* `pim cancel` streams: for several --block sizes, and for an npy and a CSV input (read whole),
  * its output is rx - the whole-signal prediction of the saved model: a light model (two-sided,
- * latency = its border), or a GMP with 3 taps of lead (latency 3). */
-static void cancel_cli_matches(mn_test_ctx *t, bool gmp)
+ * latency = its border), a GMP with 3 taps of lead (latency 3), or the light model over that
+ * GMP (a cascade, one file). */
+enum { CLI_LIGHT, CLI_GMP, CLI_CASCADE };
+static void cancel_cli_matches(mn_test_ctx *t, int mode)
 {
+    const bool gmp = mode != CLI_LIGHT;
     const char *cli = cli_path();
     if (!cli) {
         MN_CHECK_MSG(t, 0, "no mimonet binary: build it (make) and set MN_CLI to its path");
@@ -216,7 +220,7 @@ static void cancel_cli_matches(mn_test_ctx *t, bool gmp)
     mn_rng_seed(&r, t->seed + 7);
     mn_pim_net q = {0};
     mn_pim_gmp g = {0};
-    if (!gmp) {
+    if (mode != CLI_GMP) {
         MN_CHECK_OK(t, mn_pim_net_create(&q, "light", ntx, nrx, 4, 256, &r));
         q.in_scale = 1.3f;
         q.out_scale = 0.6f;
@@ -231,16 +235,16 @@ static void cancel_cli_matches(mn_test_ctx *t, bool gmp)
         mn_pim_gmp_cfg cfg = {.n_tx = ntx, .n_rx = nrx, .M = 2, .K = 1, .L = 1, .P = 1, .lead = 3, .linear = true,
                               .ridge = 1e-7};
         MN_CHECK_OK(t, mn_pim_gmp_fit(&g, &cfg, tx.x, rx.x, n, (mn_span){0, n}));
-        MN_CHECK_OK(t, mn_pim_gmp_predict(&g, pred, tx.x, n));
-    } else
-        MN_CHECK_OK(t, mn_pim_net_predict(&q, pred, tx.x, n));
+        if (mode == CLI_CASCADE) MN_CHECK_OK(t, mn_pim_net_set_base(&q, &g));
+    }
+    MN_CHECK_OK(t, mode == CLI_GMP ? mn_pim_gmp_predict(&g, pred, tx.x, n) : mn_pim_net_predict(&q, pred, tx.x, n));
     char model[4400], txp[4400], rxp[4400], rxc[4400], outp[4400]; /* mn_test_path reuses its buffer */
     snprintf(model, sizeof model, "%s", mn_test_path(t, "m.safetensors"));
     snprintf(txp, sizeof txp, "%s", mn_test_path(t, "tx.npy"));
     snprintf(rxp, sizeof rxp, "%s", mn_test_path(t, "rx.npy"));
     snprintf(rxc, sizeof rxc, "%s", mn_test_path(t, "rx.csv"));
     snprintf(outp, sizeof outp, "%s", mn_test_path(t, "out.npy"));
-    MN_CHECK_OK(t, gmp ? mn_pim_gmp_save(&g, model) : mn_pim_net_save(&q, model, NULL, NULL, 0));
+    MN_CHECK_OK(t, mode == CLI_GMP ? mn_pim_gmp_save(&g, model) : mn_pim_net_save(&q, model, NULL, NULL, 0));
     MN_CHECK_OK(t, mn_npy_write_c64(txp, &tx, false));
     MN_CHECK_OK(t, mn_npy_write_c64(rxp, &rx, false));
     MN_CHECK_OK(t, mn_csv_write(rxc, &rx));
@@ -264,8 +268,8 @@ static void cancel_cli_matches(mn_test_ctx *t, bool gmp)
             double m = cabs((double complex)(rx.x[i] - pred[i]));
             scale = m > scale ? m : scale;
         }
-        MN_CHECK_MSG(t, worst <= 1e-6 * scale && scale > 0, "%s, --block %s%s: max diff %.3g", gmp ? "gmp" : "light",
-                     blocks[k % 4], k == 4 ? " (CSV rx)" : "", worst);
+        MN_CHECK_MSG(t, worst <= 1e-6 * scale && scale > 0, "mode %d, --block %s%s: max diff %.3g", mode, blocks[k % 4],
+                     k == 4 ? " (CSV rx)" : "", worst);
     }
     mn_signal_free(&got);
     mn_signal_free(&tx);
@@ -277,10 +281,91 @@ static void cancel_cli_matches(mn_test_ctx *t, bool gmp)
 
 MN_TEST(pim_cancel_cli_streams_the_whole_signal_result)
 {
-    cancel_cli_matches(t, false);
+    cancel_cli_matches(t, CLI_LIGHT);
 #ifdef MN_HAVE_LAPACKE
-    cancel_cli_matches(t, true);
+    cancel_cli_matches(t, CLI_GMP);
+    cancel_cli_matches(t, CLI_CASCADE);
 #endif
+}
+
+/* Number `key` of the JSON object in file path (NAN if absent); *kind receives "model". */
+static double json_number(const char *path, const char *key, char *kind, size_t kn)
+{
+    char *text = NULL;
+    size_t len = 0;
+    double v = NAN;
+    if (mn_file_read_all(path, 1 << 20, &text, &len) != MN_OK) return v;
+    cJSON *o = cJSON_Parse(text);
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key), *m = cJSON_GetObjectItemCaseSensitive(o, "model");
+    if (cJSON_IsNumber(x)) v = x->valuedouble;
+    if (kind) snprintf(kind, kn, "%s", cJSON_IsString(m) ? m->valuestring : "");
+    cJSON_Delete(o);
+    mn_free(text);
+    return v;
+}
+
+/* pim train --base: a light model trained on what a GMP leaves, written as one cascade file.
+ * Its test metrics count both parts, pim eval of the file gives the same figure, and the file's
+ * base is the GMP that was given. */
+MN_TEST(pim_train_cli_base_writes_a_cascade)
+{
+#ifndef MN_HAVE_LAPACKE
+    MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
+    return;
+#endif
+    const char *cli = cli_path();
+    if (!cli) {
+        MN_CHECK_MSG(t, 0, "no mimonet binary: build it (make) and set MN_CLI to its path");
+        return;
+    }
+    const int64_t n = 12000; /* validation: 1,200 samples, a window */
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 31);
+    mn_signal tx = {0}, rx = {0};
+    MN_CHECK_OK(t, mn_signal_alloc(&tx, 2, n));
+    MN_CHECK_OK(t, mn_signal_alloc(&rx, 1, n));
+    fill(tx.x, 2 * n, &r);
+    /* the next sample of antenna 0 (a lead), a cubic of antenna 1, and noise */
+    for (int64_t i = 0; i < n; i++) {
+        float complex a = i + 1 < n ? tx.x[i + 1] : 0, b = tx.x[n + i];
+        rx.x[i] = 0.5f * a + 0.2f * b * (crealf(b) * crealf(b) + cimagf(b) * cimagf(b)) +
+                  0.01f * CMPLXF((float)mn_rng_normal(&r), (float)mn_rng_normal(&r));
+    }
+    char dir[4400], cmd[24000];
+    snprintf(dir, sizeof dir, "%s", mn_test_tmpdir(t));
+    MN_CHECK_OK(t, mn_npy_write_c64(mn_test_path(t, "tx.npy"), &tx, false));
+    MN_CHECK_OK(t, mn_npy_write_c64(mn_test_path(t, "rx.npy"), &rx, false));
+    char abs[4400]; /* the test may have found the CLI by a relative path: it runs from dir */
+    MN_CHECK(t, realpath(cli, abs) != NULL);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' pim train --tx tx.npy --rx rx.npy --model gmp --memory 3 --order 1 --lead 2 "
+             "--out g.safetensors --quiet --json > g.json && '%s' pim train --tx tx.npy --rx rx.npy --model light "
+             "--base g.safetensors --steps 40 --batch 2 --window 1100 --threads 1 --out c.safetensors --quiet --json > c.json "
+             "&& '%s' pim eval --model c.safetensors --tx tx.npy --rx rx.npy --json > e.json",
+             dir, abs, abs, abs);
+    MN_CHECK_MSG(t, system(cmd) == 0, "%s", cmd);
+    char kind[32], ekind[32];
+    const double ape = json_number(mn_test_path(t, "c.json"), "ape_db", kind, sizeof kind);
+    const double params = json_number(mn_test_path(t, "c.json"), "params", NULL, 0);
+    const double eape = json_number(mn_test_path(t, "e.json"), "ape_db", ekind, sizeof ekind);
+    const double gape = json_number(mn_test_path(t, "g.json"), "ape_db", NULL, 0);
+    MN_CHECK_MSG(t, !strcmp(kind, "gmp+light") && !strcmp(ekind, "gmp+light"), "model '%s', eval '%s'", kind, ekind);
+    MN_CHECK_MSG(t, isfinite(ape) && ape == eape, "train's test APE %.6f, eval's %.6f", ape, eape);
+    /* The GMP alone explains the signal to its noise (34 dB): the cascade is not far from it. */
+    MN_CHECK_MSG(t, gape > 30 && ape > gape - 3, "gmp %.2f dB, cascade %.2f dB", gape, ape);
+    mn_pim_net l;
+    mn_pim_gmp g;
+    MN_CHECK_OK(t, mn_pim_net_load(&l, mn_test_path(t, "c.safetensors"), 1, 1100));
+    MN_CHECK_OK(t, mn_pim_gmp_load(&g, mn_test_path(t, "g.safetensors")));
+    const mn_pim_gmp *b = mn_pim_net_base(&l);
+    MN_CHECK(t, b && b->ncols == g.ncols && b->cfg.lead == 2);
+    if (b && b->ncols == g.ncols)
+        MN_CHECK(t, !memcmp(b->coef, g.coef, sizeof *g.coef * (size_t)g.ncols));
+    MN_CHECK_MSG(t, params == (double)mn_params_count_trainable(&l.model.params) + 2.0 * g.ncols,
+                 "params %.0f: light %zu + gmp %d", params, mn_params_count_trainable(&l.model.params), 2 * g.ncols);
+    mn_pim_gmp_free(&g);
+    mn_pim_net_free(&l);
+    mn_signal_free(&tx);
+    mn_signal_free(&rx);
 }
 
 /* Every allocation of opening a canceller from a model file can fail cleanly; process then
@@ -315,4 +400,107 @@ MN_TEST(pim_stream_open_alloc_failure_sweep)
 {
     open_alloc_failure_sweep(t, "light");
     open_alloc_failure_sweep(t, "junction");
+}
+
+/* ------------------------------------------------------------------ cascades */
+
+/* A cascade (mn_pim_net_set_base): a light model over a GMP with a lead of 2.  Its prediction
+ * is the model's plus the base's, to the bit; the file keeps both; the stream equals the whole
+ * signal without allocating; training, adaptation and unfit bases are refused; removing the
+ * base gives the model alone back. */
+MN_TEST(pim_cascade_is_the_base_plus_the_model)
+{
+#ifndef MN_HAVE_LAPACKE
+    MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
+    return;
+#endif
+    const int ntx = 2, nrx = 2;
+    const int64_t n = 6000;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 11);
+    mn_pim_net q;
+    MN_CHECK_OK(t, mn_pim_net_create(&q, "light", ntx, nrx, 1, 1024, &r));
+    const int window = 2 * q.border + 4;
+    mn_pim_net_free(&q);
+    MN_CHECK_OK(t, mn_pim_net_create(&q, "light", ntx, nrx, 1, window, &r));
+    q.in_scale = 0.8f;
+    q.out_scale = 3.0f;
+    float complex *tx = mn_malloc(sizeof *tx * ntx * n), *rx = mn_malloc(sizeof *rx * nrx * n),
+                  *pm = mn_malloc(sizeof *pm * nrx * n), *pg = mn_malloc(sizeof *pg * nrx * n),
+                  *pc = mn_malloc(sizeof *pc * nrx * n), *s = mn_malloc(sizeof *s * nrx * (n + q.border));
+    fill(tx, ntx * n, &r);
+    fill(rx, nrx * n, &r);
+    mn_pim_gmp g, far, narrow;
+    /* memory 12: the base reaches further back than the model (13 samples against 8) */
+    mn_pim_gmp_cfg cfg = {.n_tx = ntx, .n_rx = nrx, .M = 12, .K = 1, .L = 2, .P = 1, .lead = 2, .linear = true, .ridge = 1e-7};
+    MN_CHECK_OK(t, mn_pim_gmp_fit(&g, &cfg, tx, rx, n, (mn_span){0, n}));
+    MN_CHECK_OK(t, mn_pim_net_predict(&q, pm, tx, n));
+    MN_CHECK_OK(t, mn_pim_gmp_predict(&g, pg, tx, n));
+    MN_CHECK_OK(t, mn_pim_net_set_base(&q, &g));
+    MN_CHECK(t, mn_pim_net_base(&q) && mn_pim_net_base(&q)->cfg.lead == 2);
+    MN_CHECK_OK(t, mn_pim_net_predict(&q, pc, tx, n));
+    long differ = 0;
+    for (int64_t i = 0; i < nrx * n; i++) differ += pc[i] != pm[i] + pg[i];
+    MN_CHECK_MSG(t, differ == 0, "%ld of %lld samples are not model + base", differ, (long long)(nrx * n));
+
+    /* One file; loaded, the same predictions. */
+    char path[4400];
+    snprintf(path, sizeof path, "%s", mn_test_path(t, "cascade.safetensors"));
+    MN_CHECK_OK(t, mn_pim_net_save(&q, path, NULL, NULL, 0));
+    mn_pim_net l;
+    MN_CHECK_OK(t, mn_pim_net_load(&l, path, 1, window));
+    MN_CHECK(t, mn_pim_net_base(&l) && mn_pim_net_base(&l)->ncols == g.ncols && mn_pim_net_base(&l)->cfg.L == 2);
+    MN_CHECK_OK(t, mn_pim_net_predict(&l, s, tx, n));
+    differ = 0;
+    for (int64_t i = 0; i < nrx * n; i++) differ += s[i] != pc[i];
+    MN_CHECK_MSG(t, differ == 0, "the loaded cascade differs on %ld samples", differ);
+
+    /* The stream: latency = the model's border (>= the lead), no allocation, the whole-signal
+     * result (to float rounding, as for the model alone). */
+    mn_pim_canceller *c = NULL;
+    MN_CHECK_OK(t, mn_pim_canceller_from_net(&c, &l));
+    MN_CHECK(t, c && mn_pim_canceller_latency(c) == l.border && !strcmp(mn_pim_canceller_kind(c), "gmp+light"));
+    for (int round = 0; round < 2 && c; round++) {
+        bool z;
+        double scale;
+        long allocs = stream(t, c, tx, rx, s, n, round ? 4000 : 7, &r);
+        MN_CHECK_MSG(t, allocs == 0, "process/flush made %ld allocations", allocs);
+        double worst = compare(s, rx, pc, nrx, n, l.border, &z, &scale);
+        MN_CHECK_MSG(t, z && worst <= 1e-6 * scale, "round %d: max diff %.3g (scale %.3g)", round, worst, scale);
+    }
+    mn_pim_canceller_free(c);
+
+    /* Training and adaptation work on the model alone. */
+    mn_pim_train_cfg tc = mn_pim_train_default();
+    mn_pim_train_result tr;
+    MN_CHECK(t, mn_pim_train(&q, tx, rx, n, (mn_span){0, 4000}, (mn_span){4000, n}, &tc, &tr) == MN_ERR_INVALID);
+    mn_pim_adapt_cfg ac = mn_pim_adapt_default();
+    MN_CHECK(t, mn_pim_adapt(&q, pg, tx, rx, n, 0, n, &ac, NULL) == MN_ERR_UNSUPPORTED);
+    /* A base that looks further ahead than the model, or has other channels: refused, the
+     * cascade kept. */
+    cfg.lead = q.border + 1;
+    MN_CHECK_OK(t, mn_pim_gmp_fit(&far, &cfg, tx, rx, n, (mn_span){0, n}));
+    MN_CHECK(t, mn_pim_net_set_base(&q, &far) == MN_ERR_INVALID);
+    cfg.lead = 0;
+    cfg.n_rx = 1;
+    MN_CHECK_OK(t, mn_pim_gmp_fit(&narrow, &cfg, tx, rx, n, (mn_span){0, n}));
+    MN_CHECK(t, mn_pim_net_set_base(&q, &narrow) == MN_ERR_SHAPE);
+    MN_CHECK(t, mn_pim_net_base(&q) && mn_pim_net_base(&q)->cfg.lead == 2);
+    /* Without the base: the model alone again. */
+    MN_CHECK_OK(t, mn_pim_net_set_base(&q, NULL));
+    MN_CHECK_OK(t, mn_pim_net_predict(&q, pc, tx, n));
+    differ = 0;
+    for (int64_t i = 0; i < nrx * n; i++) differ += pc[i] != pm[i];
+    MN_CHECK(t, !mn_pim_net_base(&q) && differ == 0);
+    mn_pim_gmp_free(&g);
+    mn_pim_gmp_free(&far);
+    mn_pim_gmp_free(&narrow);
+    mn_pim_net_free(&l);
+    mn_pim_net_free(&q);
+    mn_free(tx);
+    mn_free(rx);
+    mn_free(pm);
+    mn_free(pg);
+    mn_free(pc);
+    mn_free(s);
 }
