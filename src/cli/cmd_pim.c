@@ -743,6 +743,20 @@ static int cmd_train(int argc, char **argv)
         if (st == MN_OK && (base.cfg.n_tx != d.tx.nch || base.cfg.n_rx != d.rx.nch))
             st = mn_error(MN_ERR_SHAPE, "a %d x %d model for %d x %d data", base.cfg.n_tx, base.cfg.n_rx, d.tx.nch,
                           d.rx.nch);
+        if (st == MN_OK && same_file(base_path, out)) st = mn_error(MN_ERR_INVALID, "it is also --out; choose another file");
+        if (st == MN_OK) { /* the model's look-ahead must cover the base's lead: known before training */
+            mn_pim_net probe_net;
+            mn_rng r0;
+            mn_rng_seed(&r0, 0);
+            const mn_pim_model_opts mo = {.sources = sources};
+            st = mn_pim_net_create_opts(&probe_net, kind, &mo, d.tx.nch, d.rx.nch, 1, window, &r0);
+            if (st == MN_OK) {
+                if (base.cfg.lead > probe_net.border)
+                    st = mn_error(MN_ERR_INVALID, "its lead of %d samples exceeds the %s model's look-ahead of %d",
+                                  base.cfg.lead, kind, probe_net.border);
+                mn_pim_net_free(&probe_net);
+            }
+        }
         float complex *res = st == MN_OK ? mn_malloc((size_t)d.rx.nch * n * sizeof *res) : NULL;
         if (st == MN_OK && !res) st = mn_error(MN_ERR_NOMEM, "the residual of %lld samples", (long long)n);
         if (st == MN_OK) st = mn_pim_gmp_predict(&base, res, d.tx.x, n);

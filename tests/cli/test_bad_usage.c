@@ -124,6 +124,8 @@ static const bad_case cases[] = {
     {"pim train --data @d --out @m.safetensors --base @plain.safetensors", 2, "--base", 0},
     {"pim train --data @d --out @m.safetensors --base @nothere.safetensors", 2, "nothere.safetensors", 0},
     {"pim train --tx @tx3.npy --rx @d/rx.npy --out @m.safetensors --base @gmp.safetensors", 2, "a 2 x 1 model for 3 x 1 data", 0},
+    {"pim train --data @d --out @m.safetensors --base @gmp_lead.safetensors", 2, "exceeds the light model's look-ahead of 8", 0},
+    {"pim train --data @d --out @gmp.safetensors --base @gmp.safetensors --force", 2, "also --out", 0},
     /* ---- pim train: --lead (gmp/fir taps ahead) */
     {"pim train --data @d --out @m.safetensors --model light --lead 2", 2, "--lead sets a gmp/fir basis", 0},
     {"pim train --data @d --out @m.safetensors --model gmp --lead -1", 2, "--lead must be between", 0},
@@ -347,7 +349,9 @@ static int make_fixtures(mn_test_ctx *t, const char *cli, const char *dir, int *
 {
     char p[4400], q[4400];
     if (run_setup(cli, dir, "pim simulate --out @d --samples 4000 --tx 2 --rx 1 --seed 3 --quiet --no-plot")) return 1;
-    if (run_setup(cli, dir, "pim train --data @d --out @gmp.safetensors --model gmp --quiet")) return 2;
+    if (run_setup(cli, dir, "pim train --data @d --out @gmp.safetensors --model gmp --quiet") ||
+        run_setup(cli, dir, "pim train --data @d --out @gmp_lead.safetensors --model gmp --lead 12 --quiet"))
+        return 2;
     if (run_setup(cli, dir, "pim train --data @d --out @light.safetensors --window 1025 --steps 1 --split 0.5,0.5,0 --quiet"))
         return 3;
     if (write_sig(dir, "tx3.npy", 3, 4000) || write_sig(dir, "rx3000.npy", 1, 3000) || write_sig(dir, "short_tx.npy", 2, 6) ||
