@@ -58,26 +58,6 @@ static inline double complex tap(const float complex *tx, int64_t n, int a, int6
 
 static inline double mag2(double complex z) { return creal(z) * creal(z) + cimag(z) * cimag(z); }
 
-/* The basis row of sample i (see pim.h for the column order): tap m of antenna a is
- * x_a[i + lead - m]. */
-static void basis_row(double complex *row, const mn_pim_gmp_cfg *c, const float complex *tx, int64_t n, int64_t i)
-{
-    int col = 0;
-    i += c->lead;
-    for (int a = 0; a < c->n_tx; a++)
-        for (int m = 0; m < taps(c); m++) {
-            double complex u = tap(tx, n, a, i - m);
-            double p = mag2(u), pk = 1;
-            if (c->linear) row[col++] = u;
-            for (int k = 1; k <= c->K; k++) {
-                pk *= p;
-                row[col++] = u * pk;
-            }
-            for (int l = 1; l <= c->L; l++) row[col++] = u * mag2(tap(tx, n, a, i - m - l));
-            for (int q = 1; q <= c->P; q++) row[col++] = u * mag2(tap(tx, n, (a + q) % c->n_tx, i - m));
-        }
-}
-
 /* ---------------------------------------------------------------- the fit
  *
  * Shift structure.  Every column is a delayed copy of one of U = n_tx * terms "base" sequences:
@@ -307,40 +287,92 @@ done:
 #endif
 }
 
+/* Prediction, by the shift structure of the fit: the output of sample i is
+ *
+ *     y[i] = sum over taps m of S[i + lead - m] C_m ,
+ *
+ * with S[t] the base row of time t (U = n_tx * terms values, base_row) and C_m [U, n_rx] the
+ * coefficients of tap m.  Per block of GMP_ROWS outputs the base rows of the block and its
+ * taps - 1 samples of reach are formed once, then each tap is one GEMM of GMP_ROWS of them with
+ * C_m, accumulated.  Every GEMM has the same shape (a short last block still runs GMP_ROWS
+ * rows, zeros past the signal), so each sample's sums run through the same kernels in the
+ * same order wherever its block starts: a stream's blocks give the whole signal's bits. */
+#define GMP_ROWS 128
+
+/* Workspace (complex doubles): the coefficients by tap [taps, U, n_rx], then per thread the
+ * base rows of a block [GMP_ROWS + taps - 1, U] and its outputs [GMP_ROWS, n_rx]. */
+static size_t ws_thread(const mn_pim_gmp *g)
+{
+    const size_t U = (size_t)g->cfg.n_tx * terms_per_tap(&g->cfg);
+    return (GMP_ROWS + (size_t)taps(&g->cfg) - 1) * U + (size_t)GMP_ROWS * g->cfg.n_rx;
+}
+
+size_t pim_gmp_predict_ws(const mn_pim_gmp *g, int nth)
+{
+    return (size_t)g->ncols * g->cfg.n_rx + (size_t)nth * ws_thread(g);
+}
+
 mn_status mn_pim_gmp_predict(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n)
 {
     if (!g->coef) return mn_error(MN_ERR_INVALID, "GMP predict: model not fitted");
-    /* One basis row per thread, allocated before the parallel region. */
+    /* Allocated before the parallel region. */
     const int nth = mn_threads_get();
-    double complex *rows = mn_malloc((size_t)nth * g->ncols * sizeof *rows);
-    if (!rows) return mn_error(MN_ERR_NOMEM, "GMP predict: %d basis rows", nth);
-    mn_status st = pim_gmp_predict_rows(g, out, tx, n, rows, nth);
-    mn_free(rows);
+    double complex *ws = mn_malloc(pim_gmp_predict_ws(g, nth) * sizeof *ws);
+    if (!ws) return mn_error(MN_ERR_NOMEM, "GMP predict: workspace for %d threads", nth);
+    mn_status st = pim_gmp_predict_rows(g, out, tx, n, ws, nth);
+    mn_free(ws);
     return st;
 }
 
 mn_status pim_gmp_predict_rows(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n,
-                               double complex *rows, int nth)
+                               double complex *ws, int nth)
 {
-    const int P = g->ncols, nrx = g->cfg.n_rx;
+    const mn_pim_gmp_cfg *c = &g->cfg;
+    const int nrx = c->n_rx, T = terms_per_tap(c), U = c->n_tx * T, NT = taps(c), D = c->lead;
     if (!g->coef) return mn_error(MN_ERR_INVALID, "GMP predict: model not fitted");
     if (nth > mn_threads_get()) nth = mn_threads_get();
+    /* C_m[u = a T + j][q] = coef[q][(a NT + m) T + j] */
+    double complex *C = ws;
+    for (int m = 0; m < NT; m++)
+        for (int a = 0; a < c->n_tx; a++)
+            for (int j = 0; j < T; j++)
+                for (int q = 0; q < nrx; q++)
+                    C[((size_t)m * U + (size_t)a * T + j) * nrx + q] = g->coef[(size_t)q * g->ncols + ((size_t)a * NT + m) * T + j];
+    const int64_t nblk = (n + GMP_ROWS - 1) / GMP_ROWS;
+#ifdef MN_HAVE_CBLAS
+    openblas_set_num_threads(1); /* one single-threaded GEMM per OpenMP thread, as in the fit */
+#endif
 OMP(parallel num_threads(nth))
     {
         int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        double complex *row = rows + (size_t)tid * P;
+        double complex *S = ws + (size_t)g->ncols * nrx + (size_t)tid * ws_thread(g);
+        double complex *res = S + ((size_t)GMP_ROWS + NT - 1) * U;
 OMP(for schedule(static))
-        for (int64_t i = 0; i < n; i++) {
-            basis_row(row, &g->cfg, tx, n, i);
-            for (int q = 0; q < nrx; q++) {
-                const double complex *w = g->coef + (size_t)q * P;
-                double complex acc = 0;
-                for (int k = 0; k < P; k++) acc += w[k] * row[k];
-                out[(int64_t)q * n + i] = (float complex)acc;
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            const int64_t i0 = blk * GMP_ROWS, t0 = i0 + D - (NT - 1);
+            const int m_out = n - i0 < GMP_ROWS ? (int)(n - i0) : GMP_ROWS;
+            /* S row k is time t0 + k (zeros outside the signal) */
+            for (int k = 0; k < GMP_ROWS + NT - 1; k++) base_row(S + (size_t)k * U, c, tx, n, t0 + k);
+            /* res [GMP_ROWS, nrx] = sum_m S[rows NT-1-m ...] C_m: outputs i0 + r use S[i0 + r + D - m] */
+            for (int m = 0; m < NT; m++) {
+                const double complex *A = S + (size_t)(NT - 1 - m) * U, *B = C + (size_t)m * U * nrx;
+#ifdef MN_HAVE_CBLAS
+                const double complex one = 1, beta = m ? 1 : 0;
+                cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, GMP_ROWS, nrx, U, &one, A, U, B, nrx, &beta, res, nrx);
+#else
+                for (int r = 0; r < GMP_ROWS; r++)
+                    for (int q = 0; q < nrx; q++) {
+                        double complex acc = m ? res[(size_t)r * nrx + q] : 0;
+                        for (int u = 0; u < U; u++) acc += A[(size_t)r * U + u] * B[(size_t)u * nrx + q];
+                        res[(size_t)r * nrx + q] = acc;
+                    }
+#endif
             }
+            for (int q = 0; q < nrx; q++)
+                for (int k = 0; k < m_out; k++) out[(int64_t)q * n + i0 + k] = (float complex)res[(size_t)k * nrx + q];
         }
     }
     return MN_OK;

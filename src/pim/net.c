@@ -447,7 +447,7 @@ mn_status mn_pim_net_set_base(mn_pim_net *q, const mn_pim_gmp *g)
     if (st == MN_OK) {
         b->tx = mn_malloc(span * q->n_tx * sizeof *b->tx);
         b->pred = mn_malloc(span * q->n_rx * sizeof *b->pred);
-        b->rows = mn_malloc((size_t)b->nth * g->ncols * sizeof *b->rows);
+        b->rows = mn_malloc(pim_gmp_predict_ws(g, b->nth) * sizeof *b->rows);
         if (!b->tx || !b->pred || !b->rows) st = mn_error(MN_ERR_NOMEM, "base: buffers of %zu samples", span);
     }
     q->base = b;

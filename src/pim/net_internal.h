@@ -64,10 +64,11 @@ void pim_io_load(const pim_io *io, float *dst, size_t ds, int t, int n);
  * wanted ones to io->out. */
 void pim_io_store(const pim_io *io, const float *src, size_t ss, int t, int n);
 
-/* mn_pim_gmp_predict with the caller's workspace: rows holds nth basis rows of g->ncols values
- * (the streaming canceller allocates it once), and at most nth threads run. */
+/* mn_pim_gmp_predict with the caller's workspace of pim_gmp_predict_ws(g, nth) values (the
+ * streaming canceller allocates it once); at most nth threads run. */
+size_t pim_gmp_predict_ws(const mn_pim_gmp *g, int nth);
 mn_status pim_gmp_predict_rows(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n,
-                               double complex *rows, int nth);
+                               double complex *ws, int nth);
 
 /* GMP files (pim/gmp.c), shared with a neural model's base (pim/net.c): the basis as JSON
  * (snprintf's return), parsed back and checked; the double coefficients as float hi + lo pairs
@@ -80,13 +81,13 @@ mn_status pim_gmp_copy(mn_pim_gmp *dst, const mn_pim_gmp *src);
 
 /* A cascade's base (mn_pim_net_set_base): the GMP, and what applying it takes without an
  * allocation per call: tx and predictions of BASE_CHUNK outputs plus the basis's reach back
- * (hb = M - 1 + L) and ahead (lead), and a basis row per thread. */
+ * (hb = M - 1 + L) and ahead (lead), and a predict workspace per thread. */
 #define PIM_BASE_CHUNK 4096
 struct mn_pim_base {
     mn_pim_gmp g;
     int hb, lead;
     float complex *tx, *pred; /* [n_tx | n_rx, PIM_BASE_CHUNK + hb + lead] */
-    double complex *rows;     /* [nth, ncols] */
+    double complex *rows;     /* the predict workspace for nth threads (pim_gmp_predict_ws) */
     int nth;
 };
 

@@ -48,7 +48,7 @@ struct mn_pim_canceller {
     float complex *R;    /* [n_rx, D]: rx samples [p - D, p) */
     float complex *pred; /* GMP: [n_rx, hist + C], a chunk's predictions (a neural model's go straight to out) */
     float complex *G;    /* GMP: [n_tx, hist + C], tx [h0, p) of the chunk as one row each */
-    double complex *rows; /* GMP: a basis row per thread (nth of them) */
+    double complex *rows; /* GMP: the predict workspace for nth threads (pim_gmp_predict_ws) */
     int nth;
     int64_t h0, p;
     bool have_rx; /* the stream's blocks came with rx (flush then subtracts too) */
@@ -107,7 +107,7 @@ static mn_status setup(mn_pim_canceller *q)
         q->pred = mn_malloc((size_t)q->n_rx * (q->hist + q->C) * sizeof *q->pred);
         q->G = mn_malloc((size_t)q->n_tx * (q->hist + q->C) * sizeof *q->G);
         q->nth = mn_threads_get(); /* the threads at open: at most these run, whatever is set later */
-        q->rows = mn_malloc((size_t)q->nth * q->gmp->ncols * sizeof *q->rows);
+        q->rows = mn_malloc(pim_gmp_predict_ws(q->gmp, q->nth) * sizeof *q->rows);
     }
     if (!q->H || !q->R || (!q->neural && (!q->pred || !q->G || !q->rows)))
         return mn_error(MN_ERR_NOMEM, "streaming canceller: %lld-sample buffers", (long long)(q->hist + q->C));
