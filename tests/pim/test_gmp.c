@@ -229,7 +229,7 @@ MN_TEST(pim_gmp_fit_matches_reference_normal_equations)
     }
 }
 
-MN_TEST(pim_gmp_fit_same_for_any_thread_count)
+MN_TEST(pim_gmp_fit_and_predict_same_for_any_thread_count)
 {
 #ifndef MN_HAVE_LAPACKE
     MN_CHECK(t, 1); /* no LAPACKE: no GMP fit */
@@ -257,7 +257,21 @@ MN_TEST(pim_gmp_fit_same_for_any_thread_count)
         MN_CHECK_MSG(t, !memcmp(g[0].coef, g[1].coef, bytes), "1 and 2 threads differ");
         MN_CHECK_MSG(t, !memcmp(g[0].coef, g[2].coef, bytes), "1 and 3 threads differ");
     }
-    for (int k = 0; k < 3; k++) mn_pim_gmp_free(&g[k]);
+    /* Prediction too: blocks of outputs go to threads whole, each through the same GEMMs. */
+    float complex *p[3];
+    for (int k = 0; k < 3; k++) {
+        p[k] = mn_malloc(sizeof *p[k] * (size_t)(c.n_rx * n));
+        mn_threads_set(k + 1);
+        MN_CHECK_OK(t, mn_pim_gmp_predict(&g[0], p[k], tx, n));
+    }
+    mn_threads_set(keep);
+    MN_CHECK_MSG(t, !memcmp(p[0], p[1], sizeof *p[0] * (size_t)(c.n_rx * n)) &&
+                        !memcmp(p[0], p[2], sizeof *p[0] * (size_t)(c.n_rx * n)),
+                 "predictions differ with the thread count");
+    for (int k = 0; k < 3; k++) {
+        mn_free(p[k]);
+        mn_pim_gmp_free(&g[k]);
+    }
     mn_free(tx);
     mn_free(rx);
 }
