@@ -282,7 +282,7 @@ typedef struct {
     const char *name;          /* "light", "gmp", ... */
     const float complex *pred; /* [n_rx, n] prediction over the test segment */
     long params, macs;
-    double train_seconds;
+    double train_seconds;      /* NAN: not known (shown as a dash) */
     const float *curve_step, *curve_loss, *curve_val; /* training curve (may be NULL) */
     int curve_n;
 } mn_pim_report_model;

@@ -31,11 +31,12 @@
 typedef struct {
     mn_signal tx, rx;
     double noise_power; /* from DIR/meta.json; NAN when unknown */
+    double fs;          /* sample rate [Hz]: DIR/meta.json's, or the tx file's (SigMF); 0 when unknown */
     char tx_path[4096], rx_path[4096];
 } pim_data;
 
-/* noise power from a simulator's meta.json ("noise_power"), NAN when absent. */
-static double read_noise_power(const char *dir)
+/* A positive number from a simulator's meta.json (DIR/meta.json), NAN when absent. */
+static double read_meta_number(const char *dir, const char *key)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/meta.json", dir);
@@ -44,7 +45,7 @@ static double read_noise_power(const char *dir)
     if (mn_file_read_all(path, 1 << 20, &txt, &len) != MN_OK) return NAN;
     cJSON *j = cJSON_Parse(txt);
     mn_free(txt);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "noise_power");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
     double p = cJSON_IsNumber(v) ? v->valuedouble : (double)NAN;
     cJSON_Delete(j);
     return p > 0 ? p : (double)NAN;
@@ -60,7 +61,8 @@ static int load_data(const char *cmd, pim_data *d, const char *dir, const char *
     if (dir) {
         snprintf(d->tx_path, sizeof d->tx_path, "%s/tx.npy", dir);
         snprintf(d->rx_path, sizeof d->rx_path, "%s/rx.npy", dir);
-        d->noise_power = read_noise_power(dir);
+        d->noise_power = read_meta_number(dir, "noise_power");
+        d->fs = read_meta_number(dir, "sample_rate_hz");
     } else {
         snprintf(d->tx_path, sizeof d->tx_path, "%s", tx);
         snprintf(d->rx_path, sizeof d->rx_path, "%s", rx);
@@ -72,6 +74,7 @@ static int load_data(const char *cmd, pim_data *d, const char *dir, const char *
         mn_signal_free(&d->rx);
         return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
     }
+    if (!(d->fs > 0)) d->fs = d->tx.sample_rate > 0 ? d->tx.sample_rate : 0;
     if (d->tx.n != d->rx.n) {
         int code = mn_cli_fail(MN_EXIT_USAGE, cmd, "tx has %lld samples but rx has %lld: they must share one time base",
                                (long long)d->tx.n, (long long)d->rx.n);
@@ -239,8 +242,11 @@ typedef struct {
 } eval_result;
 
 /* Predict over span s of the data and score it (border = the canceller's).  With ad, the
- * neural canceller adapts online over s (mn_pim_adapt) and its weights change. */
-static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_span s, const mn_pim_adapt_cfg *ad)
+ * neural canceller adapts online over s (mn_pim_adapt) and its weights change.  With keep,
+ * keep[0] and keep[1] receive the span's rx and the predictions [n_rx, len] (the caller frees
+ * them). */
+static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_span s, const mn_pim_adapt_cfg *ad,
+                          float complex **keep)
 {
     const int64_t n = d->tx.n, len = s.end - s.begin;
     /* adaptation reads the whole signal in place; plain prediction takes a copy of the span */
@@ -261,8 +267,13 @@ static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_sp
     if (st == MN_OK) st = mn_pim_metrics_compute(&r->m, r->per_ch, y, p, c->n_rx, len, len, c->border);
     r->ceiling_db = isfinite(d->noise_power) ? mn_pim_noise_ceiling_db(r->m.power_y, d->noise_power) : (double)NAN;
     mn_free(tx);
-    mn_free(y);
-    mn_free(p);
+    if (keep && st == MN_OK) {
+        keep[0] = y;
+        keep[1] = p;
+    } else {
+        mn_free(y);
+        mn_free(p);
+    }
     return st;
 }
 
@@ -846,7 +857,7 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "%s: note: could not remove the checkpoint '%s': %s\n", cmd, ckpt, strerror(errno));
     eval_result r = {0};
     if (sp[2].end - sp[2].begin > 2 * c.border) {
-        st = evaluate(&r, &c, &d, sp[2], NULL);
+        st = evaluate(&r, &c, &d, sp[2], NULL, NULL);
         r.restarts = restarts > 1 ? &rs : NULL;
         if (st != MN_OK) code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
         else print_result(&c, &r, train_s, json);
@@ -871,6 +882,7 @@ static int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "pim eval";
     const char *model = NULL, *dir = NULL, *txs = NULL, *rxs = NULL, *split = "0.7,0.1,0.2", *prec = "fp32";
+    const char *report = NULL;
     bool json = false, help = false, adapt = false;
     int threads = 0;
     mn_pim_adapt_cfg ad = mn_pim_adapt_default();
@@ -892,6 +904,7 @@ static int cmd_eval(int argc, char **argv)
         {"--split", MN_OPT_STR, &split, 0, -1, "evaluate the TEST part of TRAIN,VAL,TEST (default 0.7,0.1,0.2; 0,0,1 = all)", false},
         {"--precision", MN_OPT_STR, &prec, 0, -1, "inference arithmetic: fp32 (default) or bf16 (neural models, CPUs with AVX512_BF16)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
+        {"--report", MN_OPT_STR, &report, 0, -1, "also write DIR/report.html: the paper's figures for the test part (docs/pim.md \"Report\")", false},
         {"--json", MN_OPT_FLAG, &json, 0, -1, "print one JSON object", false},
         {NULL, 0, NULL, 0, 0, NULL, false},
     };
@@ -921,6 +934,7 @@ static int cmd_eval(int argc, char **argv)
                            "windows are drawn from it", (long long)ad.history, ad.window);
     if (adapt && precision != MN_PRECISION_FP32)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt trains while it predicts, in fp32: drop --precision %s", prec);
+    if (report && !mn_cli_mkdirs(cmd, report)) return MN_EXIT_USAGE;
     canceller c;
     mn_status st = canceller_load(&c, model, 4096);
     if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
@@ -941,14 +955,32 @@ static int cmd_eval(int argc, char **argv)
     }
     mn_span sp[3];
     eval_result r = {0};
+    float complex *kept[2] = {NULL, NULL}; /* --report: the test part's rx and predictions */
     if (d.tx.nch != c.n_tx || d.rx.nch != c.n_rx)
         code = mn_cli_fail(MN_EXIT_USAGE, cmd, "the model maps %d Tx -> %d Rx channels, the data has %d -> %d", c.n_tx,
                            c.n_rx, d.tx.nch, d.rx.nch);
     else if ((st = mn_pim_split(sp, d.tx.n, frac, 2L * c.border + 1)) != MN_OK ||
-             (st = evaluate(&r, &c, &d, sp[2], adapt ? &ad : NULL)) != MN_OK)
+             (st = evaluate(&r, &c, &d, sp[2], adapt ? &ad : NULL, report ? kept : NULL)) != MN_OK)
         code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
-    else
+    else {
         print_result(&c, &r, 0, json);
+        if (report) {
+            const char *slash = strrchr(model, '/');
+            char title[4400];
+            snprintf(title, sizeof title, "%s (%s%s) on %s, the test part of --split %s", slash ? slash + 1 : model, c.kind,
+                     adapt ? ", adapting online" : "", dir ? dir : d.rx_path, split);
+            const mn_pim_report_model rm = {.name = c.kind, .pred = kept[1], .params = c.params, .macs = c.macs,
+                                            .train_seconds = NAN};
+            const mn_pim_report rep = {.title = title, .y = kept[0], .n_rx = c.n_rx, .n = sp[2].end - sp[2].begin,
+                                       .border = c.border, .fs = d.fs, .noise_power = d.noise_power, .models = &rm,
+                                       .n_models = 1};
+            st = mn_pim_report_write(report, &rep);
+            if (st != MN_OK) code = mn_cli_fail(mn_cli_exit_code(st), cmd, "--report %s: %s", report, mn_error_msg());
+            else fprintf(stderr, "%s: wrote %s/report.html\n", cmd, report);
+        }
+    }
+    mn_free(kept[0]);
+    mn_free(kept[1]);
     mn_free(r.per_ch);
     canceller_free(&c);
     free_data(&d);

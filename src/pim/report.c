@@ -188,25 +188,42 @@ __attribute__((format(printf, 2, 3)))
 #endif
 static void tput(text *t, const char *fmt, ...)
 {
-    char buf[2048];
-    va_list ap;
+    if (t->failed) return;
+    va_list ap, aq;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_copy(aq, ap);
+    const int n = vsnprintf(NULL, 0, fmt, ap); /* any length: a title holds the user's paths */
     va_end(ap);
-    if (t->failed || n < 0) return;
-    if (t->len + (size_t)n + 1 > t->cap) {
+    if (n < 0) t->failed = true;
+    if (!t->failed && t->len + (size_t)n + 1 > t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 8192;
         while (cap < t->len + (size_t)n + 1) cap *= 2;
         char *p = mn_realloc(t->s, cap);
-        if (!p) {
-            t->failed = true;
-            return;
+        if (!p) t->failed = true;
+        else {
+            t->s = p;
+            t->cap = cap;
         }
-        t->s = p;
-        t->cap = cap;
     }
-    memcpy(t->s + t->len, buf, (size_t)n + 1);
-    t->len += (size_t)n;
+    if (!t->failed) {
+        vsnprintf(t->s + t->len, (size_t)n + 1, fmt, aq);
+        t->len += (size_t)n;
+    }
+    va_end(aq);
+}
+
+/* s with &, <, > and " escaped for HTML, appended to t. */
+static void tput_escaped(text *t, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': tput(t, "&amp;"); break;
+        case '<': tput(t, "&lt;"); break;
+        case '>': tput(t, "&gt;"); break;
+        case '"': tput(t, "&quot;"); break;
+        default: tput(t, "%c", *s);
+        }
+    }
 }
 
 mn_status mn_pim_report_write(const char *dir, const mn_pim_report *r)
@@ -232,17 +249,23 @@ mn_status mn_pim_report_write(const char *dir, const mn_pim_report *r)
              "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}"
              "th{background:#eee}td:first-child{text-align:left}img{max-width:100%%;border:1px solid #ddd;margin:6px 0}"
              ".note{color:#555;font-size:90%%}</style></head><body>\n");
-    tput(&t, "<h1>PIM cancellation report</h1>\n<p>%s. Test segment: %lld samples per Rx channel, %d Rx channels; "
-             "%d samples excluded at each end (receptive field).</p>\n",
-         r->title ? r->title : "", (long long)r->n, r->n_rx, r->border);
+    tput(&t, "<h1>PIM cancellation report</h1>\n<p>");
+    tput_escaped(&t, r->title);
+    tput(&t, ". Test segment: %lld samples per Rx channel, %d Rx channels; %d samples excluded at each end "
+             "(receptive field).</p>\n",
+         (long long)r->n, r->n_rx, r->border);
     tput(&t, "<h2>Models on the held-out test segment</h2>\n<table><tr><th>model</th><th>APE pooled [dB]</th>"
              "<th>APE mean [dB]</th><th>NMSE [dB]</th><th>parameters</th><th>MAC/sample</th><th>fit time [s]</th></tr>\n");
     for (int k = 0; k < r->n_models; k++) {
         const mn_pim_report_model *m = &r->models[k];
         mn_pim_metrics mt;
         if (mn_pim_metrics_compute(&mt, NULL, r->y, m->pred, r->n_rx, r->n, r->n, r->border) != MN_OK) continue;
-        tput(&t, "<tr><td>%s</td><td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%ld</td><td>%ld</td><td>%.1f</td></tr>\n",
-             m->name, mt.ape_db, mt.ape_mean_db, mt.nmse_db, m->params, m->macs, m->train_seconds);
+        char fit[32] = "&ndash;"; /* not known (a model scored by pim eval) */
+        if (isfinite(m->train_seconds)) snprintf(fit, sizeof fit, "%.1f", m->train_seconds);
+        tput(&t, "<tr><td>");
+        tput_escaped(&t, m->name);
+        tput(&t, "</td><td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%ld</td><td>%ld</td><td>%s</td></tr>\n", mt.ape_db,
+             mt.ape_mean_db, mt.nmse_db, m->params, m->macs, fit);
     }
     tput(&t, "</table>\n");
     if (isfinite(r->noise_power)) {

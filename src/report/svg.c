@@ -112,12 +112,13 @@ static mn_status doc_close(sbuf *b, char **out, const char *what)
     return MN_OK;
 }
 
+/* xstep_min > 0: x ticks at least that far apart (1 for bar groups, which sit at integers). */
 static void draw_axes(sbuf *b, const mn_plot_cfg *cfg, double H, double L, double T, double pw, double ph,
-                      double xmin, double xmax, double ymin, double ymax)
+                      double xmin, double xmax, double ymin, double ymax, double xstep_min)
 {
 #define XP(x) (L + ((x) - xmin) / (xmax - xmin) * pw)
 #define YP(y) (T + (ymax - (y)) / (ymax - ymin) * ph)
-    double xs = mn_report_nice_step(xmin, xmax, 8), ys = mn_report_nice_step(ymin, ymax, 8);
+    double xs = fmax(mn_report_nice_step(xmin, xmax, 8), xstep_min), ys = mn_report_nice_step(ymin, ymax, 8);
     int xd = decimals(xs), yd = decimals(ys);
     put(b, "<g stroke=\"#e0e0e0\" stroke-width=\"1\">\n");
     /* tick i sits at i * step, for i from ceil(min / step) to floor(max / step) */
@@ -186,7 +187,7 @@ static mn_status render(char **out, const mn_plot_cfg *cfg, const mn_plot_series
 #define YP(y) (T + (ymax - (y)) / (ymax - ymin) * ph)
     sbuf b = {0};
     doc_open(&b, cfg, W, H, L, T, pw, ph);
-    draw_axes(&b, cfg, H, L, T, pw, ph, xmin, xmax, ymin, ymax);
+    draw_axes(&b, cfg, H, L, T, pw, ph, xmin, xmax, ymin, ymax, 0);
     /* series: one polyline per run of finite points */
     put(&b, "<g clip-path=\"url(#plotarea)\" fill=\"none\" stroke-linejoin=\"round\">\n");
     for (int k = 0; k < n_series; k++) {
@@ -281,8 +282,10 @@ char *mn_report_svg_bars(const mn_plot_cfg *cfg, const float *values, int n_seri
     const double L = 80, T = cfg->title ? 50 : 20, pw = W - L - 20, ph = H - T - 60;
     sbuf b = {0};
     doc_open(&b, cfg, W, H, L, T, pw, ph);
-    draw_axes(&b, cfg, H, L, T, pw, ph, xmin, xmax, ymin, ymax);
-    double slot = pw / n_groups, bw = 0.8 * slot / n_series;
+    draw_axes(&b, cfg, H, L, T, pw, ph, xmin, xmax, ymin, ymax, 1);
+    /* bars at most 60 px wide, each group's centred on its slot (a single Rx channel would
+     * otherwise fill the plot) */
+    double slot = pw / n_groups, bw = fmin(0.8 * slot / n_series, 60.0);
     double y0 = T + (ymax - fmax(ymin, 0.0)) / (ymax - ymin) * ph; /* bars grow from 0 */
     put(&b, "<g clip-path=\"url(#plotarea)\">\n");
     for (int k = 0; k < n_series; k++)
@@ -290,7 +293,7 @@ char *mn_report_svg_bars(const mn_plot_cfg *cfg, const float *values, int n_seri
             double v = (double)values[(size_t)k * n_groups + g];
             if (!isfinite(v)) continue;
             double yv = T + (ymax - v) / (ymax - ymin) * ph;
-            double x = L + g * slot + 0.1 * slot + k * bw;
+            double x = L + g * slot + 0.5 * (slot - n_series * bw) + k * bw;
             put(&b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n", x, fmin(yv, y0),
                 bw * 0.95, fabs(y0 - yv), palette[k % 8]);
         }
@@ -356,7 +359,7 @@ char *mn_report_svg_heatmap(const mn_plot_cfg *cfg, const float *z, int nx, int 
                 put(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"10\" fill=\"%s\">%.1f</text>\n",
                     x + cw / 2, y + chh / 2 + 4, (v - lo) / (hi - lo) > 0.6 ? "black" : "white", v);
         }
-    draw_axes(&b, cfg, H, L, T, pw, ph, xmin, xmax, ymin, ymax);
+    draw_axes(&b, cfg, H, L, T, pw, ph, xmin, xmax, ymin, ymax, 0);
     put(&b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"black\"/>\n", L, T, pw, ph);
     /* colour bar */
     double bx = L + pw + 30;
