@@ -1,5 +1,5 @@
 #!/bin/sh
-# Render a PIM report page (report.html from `mimonet demo` or `pim train --report`) in headless
+# Render a PIM report page (report.html from `mimonet demo` or `pim eval --report`) in headless
 # Chromium and save a screenshot, to check that the page renders and to look at it.
 #
 # Usage: tools/report_screenshot.sh REPORT_DIR [OUT.png]     (default OUT: REPORT_DIR/report.png)
