@@ -423,38 +423,51 @@ MN_TEST(pim_train_cli_survives_sigkill_and_sigint)
     snprintf(path, sizeof path, "%s/ref.safetensors.ckpt", dir);
     MN_CHECK_MSG(t, access(path, F_OK) != 0, "the checkpoint of a finished run was left behind");
 
-    /* SIGKILL at random moments; each time the checkpoint (if any yet) must load, and never move back. */
+    /* SIGKILL at random moments; each time the checkpoint (if any yet) must load, and never move back.
+     * The delays scale with the reference run's time; when the machine got faster since (a shared
+     * machine), a run may end before three kills land: that attempt's files go and the next one
+     * kills sooner. */
     mn_rng g;
     mn_rng_seed(&g, t->seed ^ 0xdeadULL);
     long last_step = 0;
     int kills = 0, resumed = 0, finished = 0;
-    for (int i = 0; i < 6 && !finished; i++) {
-        bool have = access(ck, F_OK) == 0;
-        resumed += have;
-        pid_t pid = spawn(cli, dir, "b.safetensors", have);
-        sleep_s(t_ref * (0.1 + 0.6 * mn_rng_uniform(&g)) * (double)(200 - last_step) / 200.0);
-        kill(pid, SIGKILL);
-        int code = reap(pid);
-        if (code == 0) {
-            finished = 1; /* it completed before the kill landed */
-            break;
+    double scale = t_ref;
+    for (int attempt = 0; attempt < 4 && (kills < 3 || resumed < 2); attempt++, scale /= 3) {
+        const char *old_files[] = {"b.safetensors", "b.safetensors.csv"};
+        for (int f = 0; f < 2; f++) {
+            snprintf(path, sizeof path, "%s/%s", dir, old_files[f]);
+            (void)unlink(path);
         }
-        MN_CHECK_MSG(t, code == -SIGKILL, "run %d ended with %d", i, code);
-        kills++;
-        if (finished_before_kill(dir, "b.safetensors", ck)) {
-            finished = 1;
-            break;
+        last_step = 0;
+        kills = resumed = finished = 0;
+        for (int i = 0; i < 6 && !finished; i++) {
+            bool have = access(ck, F_OK) == 0;
+            resumed += have;
+            pid_t pid = spawn(cli, dir, "b.safetensors", have);
+            sleep_s(scale * (0.1 + 0.6 * mn_rng_uniform(&g)) * (double)(200 - last_step) / 200.0);
+            kill(pid, SIGKILL);
+            int code = reap(pid);
+            if (code == 0) {
+                finished = 1; /* it completed before the kill landed */
+                break;
+            }
+            MN_CHECK_MSG(t, code == -SIGKILL, "run %d ended with %d", i, code);
+            kills++;
+            if (finished_before_kill(dir, "b.safetensors", ck)) {
+                finished = 1;
+                break;
+            }
+            if (access(ck, F_OK) == 0) {
+                mn_pim_ckpt_info info;
+                mn_status st = mn_pim_train_ckpt_info(ck, &info);
+                MN_CHECK_MSG(t, st == MN_OK, "checkpoint after kill %d does not load: %s", i, mn_error_msg());
+                MN_CHECK_MSG(t, st != MN_OK || info.step >= last_step, "checkpoint went back from step %ld to %ld",
+                             last_step, info.step);
+                if (st == MN_OK) last_step = info.step;
+            }
         }
-        if (access(ck, F_OK) == 0) {
-            mn_pim_ckpt_info info;
-            mn_status st = mn_pim_train_ckpt_info(ck, &info);
-            MN_CHECK_MSG(t, st == MN_OK, "checkpoint after kill %d does not load: %s", i, mn_error_msg());
-            MN_CHECK_MSG(t, st != MN_OK || info.step >= last_step, "checkpoint went back from step %ld to %ld", last_step,
-                         info.step);
-            if (st == MN_OK) last_step = info.step;
-        }
+        if (!finished) MN_CHECK(t, reap(spawn(cli, dir, "b.safetensors", access(ck, F_OK) == 0)) == 0);
     }
-    if (!finished) MN_CHECK(t, reap(spawn(cli, dir, "b.safetensors", access(ck, F_OK) == 0)) == 0);
     MN_CHECK_MSG(t, kills >= 3 && resumed >= 2, "only %d kills, %d resumes landed", kills, resumed);
     char a[4400], b[4400];
     snprintf(a, sizeof a, "%s/ref.safetensors", dir);
@@ -575,29 +588,40 @@ MN_TEST(pim_train_cli_restarts_keep_the_best_seed)
     cJSON_Delete(o);
     MN_CHECK(t, mn_test_count_files(dir, ".seed") == 0 && mn_test_count_files(dir, ".ckpt") == 0);
 
-    /* SIGKILL at random moments, then --resume: the same model and curve. */
+    /* SIGKILL at random moments, then --resume: the same model and curve.  The delays scale with
+     * the reference run's time; when the machine got faster since (a shared machine), a run may
+     * end before two kills land: that attempt's files go and the next one kills sooner. */
     mn_rng g;
     mn_rng_seed(&g, t->seed ^ 0xbeefULL);
     int kills = 0, finished = 0;
     const char *again[] = {"--restarts", "3", "--probe", "70", "--seed", seed_s, NULL};
-    for (int i = 0; i < 8 && !finished; i++) {
-        bool have = mn_test_count_files(dir, "k.safetensors.ckpt") > 0;
-        pid_t pid = spawn_x(cli, dir, "k.safetensors", have, again, NULL);
-        sleep_s(t_ref * (0.05 + 0.4 * mn_rng_uniform(&g)));
-        kill(pid, SIGKILL);
-        int code = reap(pid);
-        if (code == 0) finished = 1;
-        else {
-            MN_CHECK_MSG(t, code == -SIGKILL, "run %d ended with %d", i, code);
-            kills++;
-            char ck[4400];
-            snprintf(ck, sizeof ck, "%s/k.safetensors.ckpt", dir);
-            finished = finished_before_kill(dir, "k.safetensors", ck) && mn_test_count_files(dir, ".seed") == 0;
+    double scale = t_ref;
+    for (int attempt = 0; attempt < 4 && kills < 2; attempt++, scale /= 3) {
+        const char *old_files[] = {"k.safetensors", "k.safetensors.csv"};
+        for (int f = 0; f < 2; f++) {
+            snprintf(a, sizeof a, "%s/%s", dir, old_files[f]);
+            (void)unlink(a);
         }
+        kills = finished = 0;
+        for (int i = 0; i < 8 && !finished; i++) {
+            bool have = mn_test_count_files(dir, "k.safetensors.ckpt") > 0;
+            pid_t pid = spawn_x(cli, dir, "k.safetensors", have, again, NULL);
+            sleep_s(scale * (0.05 + 0.4 * mn_rng_uniform(&g)));
+            kill(pid, SIGKILL);
+            int code = reap(pid);
+            if (code == 0) finished = 1;
+            else {
+                MN_CHECK_MSG(t, code == -SIGKILL, "run %d ended with %d", i, code);
+                kills++;
+                char ck[4400];
+                snprintf(ck, sizeof ck, "%s/k.safetensors.ckpt", dir);
+                finished = finished_before_kill(dir, "k.safetensors", ck) && mn_test_count_files(dir, ".seed") == 0;
+            }
+        }
+        if (!finished)
+            MN_CHECK(t, reap(spawn_x(cli, dir, "k.safetensors", mn_test_count_files(dir, "k.safetensors.ckpt") > 0,
+                                     again, NULL)) == 0);
     }
-    if (!finished)
-        MN_CHECK(t, reap(spawn_x(cli, dir, "k.safetensors", mn_test_count_files(dir, "k.safetensors.ckpt") > 0, again,
-                                 NULL)) == 0);
     MN_CHECK_MSG(t, kills >= 2, "only %d kills landed", kills);
     snprintf(a, sizeof a, "%s/r.safetensors", dir);
     snprintf(b, sizeof b, "%s/k.safetensors", dir);
