@@ -67,6 +67,8 @@ char *mn_report_svg_heatmap(const mn_plot_cfg *cfg, const float *z, int nx, int 
 /* "Nice" tick spacing for a range: the smallest of {1, 2, 2.5, 5} x 10^k that gives at most
  * max_ticks intervals over [lo, hi] (hi > lo, max_ticks >= 1). */
 double mn_report_nice_step(double lo, double hi, int max_ticks);
+/* The XML/HTML entity that stands for c (&amp; &lt; &gt; &quot;), or NULL when c is itself. */
+const char *mn_report_entity(char c);
 
 #ifdef __cplusplus
 }

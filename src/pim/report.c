@@ -216,13 +216,9 @@ static void tput(text *t, const char *fmt, ...)
 static void tput_escaped(text *t, const char *s)
 {
     for (; s && *s; s++) {
-        switch (*s) {
-        case '&': tput(t, "&amp;"); break;
-        case '<': tput(t, "&lt;"); break;
-        case '>': tput(t, "&gt;"); break;
-        case '"': tput(t, "&quot;"); break;
-        default: tput(t, "%c", *s);
-        }
+        const char *e = mn_report_entity(*s);
+        if (e) tput(t, "%s", e);
+        else tput(t, "%c", *s);
     }
 }
 

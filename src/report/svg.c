@@ -46,17 +46,24 @@ static void put(sbuf *b, const char *fmt, ...)
     }
 }
 
+const char *mn_report_entity(char c)
+{
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    default: return NULL;
+    }
+}
+
 /* XML-escaped text. */
 static void put_text(sbuf *b, const char *t)
 {
     for (; t && *t; t++) {
-        switch (*t) {
-        case '&': put(b, "&amp;"); break;
-        case '<': put(b, "&lt;"); break;
-        case '>': put(b, "&gt;"); break;
-        case '"': put(b, "&quot;"); break;
-        default: put(b, "%c", *t);
-        }
+        const char *e = mn_report_entity(*t);
+        if (e) put(b, "%s", e);
+        else put(b, "%c", *t);
     }
 }
 
