@@ -292,19 +292,24 @@ done:
  *     y[i] = sum over taps m of S[i + lead - m] C_m ,
  *
  * with S[t] the base row of time t (U = n_tx * terms values, base_row) and C_m [U, n_rx] the
- * coefficients of tap m.  Per block of GMP_ROWS outputs the base rows of the block and its
- * taps - 1 samples of reach are formed once, then each tap is one GEMM of GMP_ROWS of them with
- * C_m, accumulated.  Every GEMM has the same shape (a short last block still runs GMP_ROWS
- * rows, zeros past the signal), so each sample's sums run through the same kernels in the
+ * coefficients of tap m.  Per block of R outputs (gmp_rows) the base rows of the block and its
+ * taps - 1 samples of reach are formed once, then each tap is one GEMM of R of them with
+ * C_m, accumulated.  Every GEMM of a model has the same shape (a short last block still runs
+ * all its rows, zeros past the signal), so each sample's sums run through the same kernels in the
  * same order wherever its block starts: a stream's blocks give the whole signal's bits. */
-#define GMP_ROWS 128
+/* Outputs per block: 128, or 1024 for small products (a 1 x 1 PA model: U 14, one Rx), where
+ * each BLAS call costs more than its arithmetic and its buffer lock serializes the threads. */
+static int gmp_rows(const mn_pim_gmp *g)
+{
+    return (size_t)g->cfg.n_tx * terms_per_tap(&g->cfg) * g->cfg.n_rx >= 64 ? 128 : 1024;
+}
 
 /* Workspace (complex doubles): the coefficients by tap [taps, U, n_rx], then per thread the
- * base rows of a block [GMP_ROWS + taps - 1, U] and its outputs [GMP_ROWS, n_rx]. */
+ * base rows of a block [rows + taps - 1, U] and its outputs [rows, n_rx]. */
 static size_t ws_thread(const mn_pim_gmp *g)
 {
-    const size_t U = (size_t)g->cfg.n_tx * terms_per_tap(&g->cfg);
-    return (GMP_ROWS + (size_t)taps(&g->cfg) - 1) * U + (size_t)GMP_ROWS * g->cfg.n_rx;
+    const size_t U = (size_t)g->cfg.n_tx * terms_per_tap(&g->cfg), R = (size_t)gmp_rows(g);
+    return (R + (size_t)taps(&g->cfg) - 1) * U + R * g->cfg.n_rx;
 }
 
 size_t pim_gmp_predict_ws(const mn_pim_gmp *g, int nth)
@@ -328,7 +333,7 @@ mn_status pim_gmp_predict_rows(mn_pim_gmp *g, float complex *out, const float co
                                double complex *ws, int nth)
 {
     const mn_pim_gmp_cfg *c = &g->cfg;
-    const int nrx = c->n_rx, T = terms_per_tap(c), U = c->n_tx * T, NT = taps(c), D = c->lead;
+    const int nrx = c->n_rx, T = terms_per_tap(c), U = c->n_tx * T, NT = taps(c), D = c->lead, R = gmp_rows(g);
     if (!g->coef) return mn_error(MN_ERR_INVALID, "GMP predict: model not fitted");
     if (nth > mn_threads_get()) nth = mn_threads_get();
     /* C_m[u = a T + j][q] = coef[q][(a NT + m) T + j] */
@@ -338,7 +343,7 @@ mn_status pim_gmp_predict_rows(mn_pim_gmp *g, float complex *out, const float co
             for (int j = 0; j < T; j++)
                 for (int q = 0; q < nrx; q++)
                     C[((size_t)m * U + (size_t)a * T + j) * nrx + q] = g->coef[(size_t)q * g->ncols + ((size_t)a * NT + m) * T + j];
-    const int64_t nblk = (n + GMP_ROWS - 1) / GMP_ROWS;
+    const int64_t nblk = (n + R - 1) / R;
 #ifdef MN_HAVE_CBLAS
     openblas_set_num_threads(1); /* one single-threaded GEMM per OpenMP thread, as in the fit */
 #endif
@@ -349,21 +354,21 @@ OMP(parallel num_threads(nth))
         tid = omp_get_thread_num();
 #endif
         double complex *S = ws + (size_t)g->ncols * nrx + (size_t)tid * ws_thread(g);
-        double complex *res = S + ((size_t)GMP_ROWS + NT - 1) * U;
+        double complex *res = S + ((size_t)R + NT - 1) * U;
 OMP(for schedule(static))
         for (int64_t blk = 0; blk < nblk; blk++) {
-            const int64_t i0 = blk * GMP_ROWS, t0 = i0 + D - (NT - 1);
-            const int m_out = n - i0 < GMP_ROWS ? (int)(n - i0) : GMP_ROWS;
+            const int64_t i0 = blk * R, t0 = i0 + D - (NT - 1);
+            const int m_out = n - i0 < R ? (int)(n - i0) : R;
             /* S row k is time t0 + k (zeros outside the signal) */
-            for (int k = 0; k < GMP_ROWS + NT - 1; k++) base_row(S + (size_t)k * U, c, tx, n, t0 + k);
-            /* res [GMP_ROWS, nrx] = sum_m S[rows NT-1-m ...] C_m: outputs i0 + r use S[i0 + r + D - m] */
+            for (int k = 0; k < R + NT - 1; k++) base_row(S + (size_t)k * U, c, tx, n, t0 + k);
+            /* res [R, nrx] = sum_m S[rows NT-1-m ...] C_m: outputs i0 + r use S[i0 + r + D - m] */
             for (int m = 0; m < NT; m++) {
                 const double complex *A = S + (size_t)(NT - 1 - m) * U, *B = C + (size_t)m * U * nrx;
 #ifdef MN_HAVE_CBLAS
                 const double complex one = 1, beta = m ? 1 : 0;
-                cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, GMP_ROWS, nrx, U, &one, A, U, B, nrx, &beta, res, nrx);
+                cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, nrx, U, &one, A, U, B, nrx, &beta, res, nrx);
 #else
-                for (int r = 0; r < GMP_ROWS; r++)
+                for (int r = 0; r < R; r++)
                     for (int q = 0; q < nrx; q++) {
                         double complex acc = m ? res[(size_t)r * nrx + q] : 0;
                         for (int u = 0; u < U; u++) acc += A[(size_t)r * U + u] * B[(size_t)u * nrx + q];
