@@ -121,6 +121,7 @@ static void base_row(double complex *S, const mn_pim_gmp_cfg *c, const float com
     }
 }
 
+#ifdef MN_HAVE_LAPACKE /* the fit's helpers: without LAPACKE there is no fit */
 /* C[U, w] += A^H B for A [rows, U] and B [rows, w], all with leading dimension ld (row-major). */
 static void gemm_ah_b(double complex *C, const double complex *A, const double complex *B, int rows, int U, int w,
                       int ld)
@@ -167,6 +168,8 @@ OMP(for schedule(dynamic, 1))
         }
     }
 }
+
+#endif
 
 mn_status mn_pim_gmp_fit(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float complex *tx, const float complex *rx,
                          int64_t n, mn_span span)
