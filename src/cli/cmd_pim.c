@@ -878,11 +878,100 @@ done:
 
 /* ------------------------------------------------------------------ pim eval */
 
+/* "light (m.safetensors)": a model's kind and file name, for the report's table. */
+static void report_name(char *buf, size_t n, const canceller *c, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    snprintf(buf, n, "%s (%.256s)", c->kind, slash ? slash + 1 : path);
+}
+
+/* pim eval --report DIR [--compare A,B,...]: the figures of the evaluated model (kept: the test
+ * part's rx and its predictions), and a table row for it and for each compared model, all
+ * scored on the same samples (the largest border of them).  0 or an exit code. */
+enum { MAX_COMPARE = 16 };
+typedef char compare_path[4096];
+
+/* --compare A,B,...: the readable model files into paths (*nc of them); 0 or an exit code. */
+static int parse_compare(const char *cmd, const char *compare, compare_path *paths, int *nc)
+{
+    *nc = 0;
+    for (const char *p = compare; p && *p;) {
+        const char *e = strchr(p, ',');
+        const size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == 0 || l >= sizeof paths[0] || *nc == MAX_COMPARE)
+            return mn_cli_fail(MN_EXIT_USAGE, cmd, "--compare '%s': up to %d model files, comma-separated", compare,
+                               MAX_COMPARE);
+        memcpy(paths[*nc], p, l);
+        paths[*nc][l] = '\0';
+        if (access(paths[*nc], R_OK) != 0)
+            return mn_cli_fail(MN_EXIT_USAGE, cmd, "--compare: cannot read '%s': %s", paths[*nc], strerror(errno));
+        ++*nc;
+        p = e ? e + 1 : p + l;
+    }
+    return 0;
+}
+
+static int write_eval_report(const char *cmd, const char *dir, const char *model, compare_path *paths, int nc,
+                             const canceller *c, const pim_data *d, const char *source, mn_span s, const char *split,
+                             bool adapt, float complex *const *kept)
+{
+    const int64_t n = d->tx.n, len = s.end - s.begin;
+    mn_pim_report_model rm[1 + MAX_COMPARE];
+    char names[1 + MAX_COMPARE][320];
+    float complex *pred[MAX_COMPARE] = {NULL}, *tx = NULL;
+    int code = 0, border = c->border;
+    report_name(names[0], sizeof names[0], c, model);
+    rm[0] = (mn_pim_report_model){.name = names[0], .pred = kept[1], .params = c->params, .macs = c->macs,
+                                  .train_seconds = NAN};
+    if (nc > 0 && code == 0) {
+        tx = mn_malloc((size_t)d->tx.nch * len * sizeof *tx);
+        if (!tx) code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "out of memory for the test part");
+        for (int a = 0; a < d->tx.nch && tx; a++) memcpy(tx + a * len, d->tx.x + a * n + s.begin, (size_t)len * sizeof *tx);
+    }
+    for (int k = 0; k < nc && code == 0; k++) {
+        canceller o;
+        mn_status st = canceller_load(&o, paths[k], 4096);
+        if (st != MN_OK) {
+            code = mn_cli_fail(mn_cli_input_exit_code(st), cmd, "--compare: %s", mn_error_msg());
+            break;
+        }
+        if (o.n_tx != c->n_tx || o.n_rx != c->n_rx)
+            code = mn_cli_fail(MN_EXIT_USAGE, cmd, "--compare: '%s' maps %d Tx -> %d Rx channels, the data has %d -> %d",
+                               paths[k], o.n_tx, o.n_rx, c->n_tx, c->n_rx);
+        pred[k] = code ? NULL : mn_malloc((size_t)o.n_rx * len * sizeof *pred[k]);
+        if (!code && !pred[k]) code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "out of memory for the test part");
+        if (!code && (st = canceller_predict(&o, pred[k], tx, len)) != MN_OK)
+            code = mn_cli_fail(mn_cli_exit_code(st), cmd, "--compare '%s': %s", paths[k], mn_error_msg());
+        if (!code) {
+            report_name(names[1 + k], sizeof names[1 + k], &o, paths[k]);
+            rm[1 + k] = (mn_pim_report_model){.name = names[1 + k], .pred = pred[k], .params = o.params, .macs = o.macs,
+                                              .train_seconds = NAN};
+            if (o.border > border) border = o.border;
+        }
+        canceller_free(&o);
+    }
+    if (code == 0 && !mn_cli_mkdirs(cmd, dir)) code = MN_EXIT_USAGE;
+    if (code == 0) {
+        char title[4400];
+        snprintf(title, sizeof title, "%s%s on %.2048s, the test part of --split %.256s", names[0],
+                 adapt ? ", adapting online" : "", source, split);
+        const mn_pim_report rep = {.title = title, .y = kept[0], .n_rx = c->n_rx, .n = len, .border = border, .fs = d->fs,
+                                   .noise_power = d->noise_power, .models = rm, .n_models = 1 + nc};
+        mn_status st = mn_pim_report_write(dir, &rep);
+        if (st != MN_OK) code = mn_cli_fail(mn_cli_exit_code(st), cmd, "--report %s: %s", dir, mn_error_msg());
+        else fprintf(stderr, "%s: wrote %s/report.html\n", cmd, dir);
+    }
+    for (int k = 0; k < nc; k++) mn_free(pred[k]);
+    mn_free(tx);
+    return code;
+}
+
+
 static int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "pim eval";
     const char *model = NULL, *dir = NULL, *txs = NULL, *rxs = NULL, *split = "0.7,0.1,0.2", *prec = "fp32";
-    const char *report = NULL;
+    const char *report = NULL, *compare = NULL;
     bool json = false, help = false, adapt = false;
     int threads = 0;
     mn_pim_adapt_cfg ad = mn_pim_adapt_default();
@@ -905,6 +994,7 @@ static int cmd_eval(int argc, char **argv)
         {"--precision", MN_OPT_STR, &prec, 0, -1, "inference arithmetic: fp32 (default) or bf16 (neural models, CPUs with AVX512_BF16)", false},
         {"--threads", MN_OPT_INT, &threads, 0, 1024, "threads (default: all cores)", false},
         {"--report", MN_OPT_STR, &report, 0, -1, "also write DIR/report.html: the paper's figures for the test part (docs/pim.md \"Report\")", false},
+        {"--compare", MN_OPT_STR, &compare, 0, -1, "--report: more model files, comma-separated, scored on the same test part in its table", false},
         {"--json", MN_OPT_FLAG, &json, 0, -1, "print one JSON object", false},
         {NULL, 0, NULL, 0, 0, NULL, false},
     };
@@ -934,7 +1024,14 @@ static int cmd_eval(int argc, char **argv)
                            "windows are drawn from it", (long long)ad.history, ad.window);
     if (adapt && precision != MN_PRECISION_FP32)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt trains while it predicts, in fp32: drop --precision %s", prec);
-    if (report && !mn_cli_mkdirs(cmd, report)) return MN_EXIT_USAGE;
+    if (compare && !report) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--compare adds models to --report's table: add --report DIR");
+    /* Before the evaluation: the folder (made only when the page is written) and the models to compare. */
+    struct stat rst;
+    if (report && stat(report, &rst) == 0 && !S_ISDIR(rst.st_mode))
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--report '%s' exists and is not a folder", report);
+    static compare_path cmp_paths[MAX_COMPARE]; /* 64 KB: not on the stack */
+    int n_cmp = 0;
+    if (parse_compare(cmd, compare, cmp_paths, &n_cmp)) return MN_EXIT_USAGE;
     canceller c;
     mn_status st = canceller_load(&c, model, 4096);
     if (st != MN_OK) return mn_cli_fail(mn_cli_input_exit_code(st), cmd, "%s", mn_error_msg());
@@ -964,20 +1061,9 @@ static int cmd_eval(int argc, char **argv)
         code = mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
     else {
         print_result(&c, &r, 0, json);
-        if (report) {
-            const char *slash = strrchr(model, '/');
-            char title[4400];
-            snprintf(title, sizeof title, "%s (%s%s) on %s, the test part of --split %s", slash ? slash + 1 : model, c.kind,
-                     adapt ? ", adapting online" : "", dir ? dir : d.rx_path, split);
-            const mn_pim_report_model rm = {.name = c.kind, .pred = kept[1], .params = c.params, .macs = c.macs,
-                                            .train_seconds = NAN};
-            const mn_pim_report rep = {.title = title, .y = kept[0], .n_rx = c.n_rx, .n = sp[2].end - sp[2].begin,
-                                       .border = c.border, .fs = d.fs, .noise_power = d.noise_power, .models = &rm,
-                                       .n_models = 1};
-            st = mn_pim_report_write(report, &rep);
-            if (st != MN_OK) code = mn_cli_fail(mn_cli_exit_code(st), cmd, "--report %s: %s", report, mn_error_msg());
-            else fprintf(stderr, "%s: wrote %s/report.html\n", cmd, report);
-        }
+        if (report)
+            code = write_eval_report(cmd, report, model, cmp_paths, n_cmp, &c, &d, dir ? dir : d.rx_path, sp[2], split,
+                                     adapt, kept);
     }
     mn_free(kept[0]);
     mn_free(kept[1]);

@@ -126,6 +126,11 @@ static const bad_case cases[] = {
     {"pim train --tx @tx3.npy --rx @d/rx.npy --out @m.safetensors --base @gmp.safetensors", 2, "a 2 x 1 model for 3 x 1 data", 0},
     {"pim train --data @d --out @m.safetensors --base @gmp_lead.safetensors", 2, "exceeds the light model's look-ahead of 8", 0},
     {"pim train --data @d --out @gmp.safetensors --base @gmp.safetensors --force", 2, "also --out", 0},
+    /* ---- pim eval: --report and --compare */
+    {"pim eval --model @gmp.safetensors --data @d --compare @gmp.safetensors", 2, "add --report DIR", 0},
+    {"pim eval --model @gmp.safetensors --data @d --report @rep --compare @nothere.safetensors", 2, "nothere.safetensors", 0},
+    {"pim eval --model @gmp.safetensors --data @d --report @rep --compare ,", 2, "comma-separated", 0},
+    {"pim eval --model @gmp.safetensors --data @d --report @file.txt", 2, "file.txt", 0},
     /* ---- pim train: --lead (gmp/fir taps ahead) */
     {"pim train --data @d --out @m.safetensors --model light --lead 2", 2, "--lead sets a gmp/fir basis", 0},
     {"pim train --data @d --out @m.safetensors --model gmp --lead -1", 2, "--lead must be between", 0},

@@ -306,7 +306,8 @@ static double json_number(const char *path, const char *key, char *kind, size_t 
 
 /* pim train --base: a light model trained on what a GMP leaves, written as one cascade file.
  * Its test metrics count both parts, pim eval of the file gives the same figure, and the file's
- * base is the GMP that was given.  pim eval --report writes the page and figures for it. */
+ * base is the GMP that was given.  pim eval --report writes the page and figures for it, with
+ * --compare's models in its table. */
 MN_TEST(pim_train_cli_base_writes_a_cascade)
 {
 #ifndef MN_HAVE_LAPACKE
@@ -342,7 +343,7 @@ MN_TEST(pim_train_cli_base_writes_a_cascade)
              "--base g.safetensors --steps 40 --batch 2 --window 1100 --threads 1 --out c.safetensors --quiet --json > c.json "
              "&& '%s' pim eval --model c.safetensors --tx tx.npy --rx rx.npy --json > e.json "
              "&& cp c.safetensors 'c<1>.safetensors' && '%s' pim eval --model 'c<1>.safetensors' --tx tx.npy --rx rx.npy "
-             "--report rep 2>/dev/null > /dev/null",
+             "--report rep --compare g.safetensors,c.safetensors 2>/dev/null > /dev/null",
              dir, abs, abs, abs, abs);
     MN_CHECK_MSG(t, system(cmd) == 0, "%s", cmd);
     char kind[32], ekind[32];
@@ -364,13 +365,15 @@ MN_TEST(pim_train_cli_base_writes_a_cascade)
         MN_CHECK(t, !memcmp(b->coef, g.coef, sizeof *g.coef * (size_t)g.ncols));
     MN_CHECK_MSG(t, params == (double)mn_params_count_trainable(&l.model.params) + 2.0 * g.ncols,
                  "params %.0f: light %zu + gmp %d", params, mn_params_count_trainable(&l.model.params), 2 * g.ncols);
-    /* pim eval --report: the page names the cascade and its file (escaped), the figures exist */
+    /* pim eval --report --compare: the page names the cascade and its file (escaped) and the
+     * compared models, and the figures exist */
     char *html = NULL;
     size_t hl = 0;
     MN_CHECK_OK(t, mn_file_read_all(mn_test_path(t, "rep/report.html"), 1 << 22, &html, &hl));
-    MN_CHECK_MSG(t, html && strstr(html, "<td>gmp+light</td>") && strstr(html, "c&lt;1&gt;.safetensors") &&
-                        !strstr(html, "c<1>") && strstr(html, "&ndash;"),
-                 "report.html does not name the model as expected");
+    MN_CHECK_MSG(t, html && strstr(html, "<td>gmp+light (c&lt;1&gt;.safetensors)</td>") && !strstr(html, "c<1>") &&
+                        strstr(html, "<td>gmp (g.safetensors)</td>") && strstr(html, "<td>gmp+light (c.safetensors)</td>") &&
+                        strstr(html, "&ndash;"),
+                 "report.html does not name the models as expected");
     mn_free(html);
     const char *figs[] = {"rep/heatmap.svg", "rep/time.svg", "rep/psd.svg", "rep/channels.svg"};
     for (int k = 0; k < 4; k++) MN_CHECK_MSG(t, access(mn_test_path(t, figs[k]), R_OK) == 0, "no %s", figs[k]);
