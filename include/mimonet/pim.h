@@ -337,6 +337,8 @@ typedef struct {
 } mn_pim_gmp;
 
 int mn_pim_gmp_columns(const mn_pim_gmp_cfg *c);
+/* "fir" (no nonlinear orders) or "gmp". */
+const char *mn_pim_gmp_kind(const mn_pim_gmp_cfg *c);
 /* Multiply-accumulates per output sample, counted as real MACs (a complex MAC is 4). */
 long mn_pim_gmp_macs_per_sample(const mn_pim_gmp_cfg *c);
 /* Fit on samples [span.begin, span.end) of tx [n_tx, n] -> rx [n_rx, n]. */
@@ -365,6 +367,8 @@ void mn_pim_gmp_free(mn_pim_gmp *g);
 mn_status mn_pim_net_set_base(mn_pim_net *q, const mn_pim_gmp *base);
 /* The base of a cascade, or NULL. */
 const mn_pim_gmp *mn_pim_net_base(const mn_pim_net *q);
+/* What a net is called in tables and messages: its kind, or "gmp+pa" for a cascade. */
+void mn_pim_net_label(const mn_pim_net *q, char *buf, size_t n);
 
 /* ---------------------------------------------------------------- streaming cancellation
  * A canceller fed in blocks of any size, as a receiver would (issue 6, the streaming API):

@@ -156,7 +156,6 @@ static int gmp_border(const mn_pim_gmp *g)
     return g->cfg.M + g->cfg.L > g->cfg.lead ? g->cfg.M + g->cfg.L : g->cfg.lead;
 }
 static long gmp_params(const mn_pim_gmp *g) { return 2L * g->ncols * g->cfg.n_rx; }
-static const char *gmp_kind(const mn_pim_gmp *g) { return g->cfg.K == 0 ? "fir" : "gmp"; }
 
 static void fill_from_net(canceller *c)
 {
@@ -166,13 +165,12 @@ static void fill_from_net(canceller *c)
     c->border = c->net.border;
     c->params = (long)mn_params_count_trainable(&c->net.model.params);
     c->macs = mn_model_macs_per_sample(&c->net.model);
-    snprintf(c->kind, sizeof c->kind, "%s", c->net.kind);
+    mn_pim_net_label(&c->net, c->kind, sizeof c->kind);
     const mn_pim_gmp *b = mn_pim_net_base(&c->net);
-    if (b) { /* a cascade: "gmp+pa" */
+    if (b) { /* a cascade */
         if (gmp_border(b) > c->border) c->border = gmp_border(b);
         c->params += gmp_params(b);
         c->macs += mn_pim_gmp_macs_per_sample(&b->cfg);
-        snprintf(c->kind, sizeof c->kind, "%s+%.10s", gmp_kind(b), c->net.kind);
     }
 }
 
@@ -184,7 +182,7 @@ static void fill_from_gmp(canceller *c)
     c->border = gmp_border(&c->gmp);
     c->params = gmp_params(&c->gmp);
     c->macs = mn_pim_gmp_macs_per_sample(&c->gmp.cfg);
-    snprintf(c->kind, sizeof c->kind, "%s", gmp_kind(&c->gmp));
+    snprintf(c->kind, sizeof c->kind, "%s", mn_pim_gmp_kind(&c->gmp.cfg));
 }
 
 /* --precision NAME: 0, or a usage error (message printed). */

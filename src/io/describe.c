@@ -108,7 +108,6 @@ static mn_status describe_sigmf(const char *path, mn_io_text *t)
     return st;
 }
 
-/* Metadata values worth printing in full: the architecture summary and friends. */
 static mn_status describe_safetensors(const char *path, mn_io_text *t)
 {
     mn_params p;

@@ -31,6 +31,8 @@ static int taps(const mn_pim_gmp_cfg *c) { return c->M + c->lead; }
 
 int mn_pim_gmp_columns(const mn_pim_gmp_cfg *c) { return c->n_tx * taps(c) * terms_per_tap(c); }
 
+const char *mn_pim_gmp_kind(const mn_pim_gmp_cfg *c) { return c->K == 0 ? "fir" : "gmp"; }
+
 long mn_pim_gmp_macs_per_sample(const mn_pim_gmp_cfg *c)
 {
     /* 4 real MACs per complex coefficient and Rx, plus ~2 per basis column to form it. */

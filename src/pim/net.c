@@ -457,6 +457,12 @@ mn_status mn_pim_net_set_base(mn_pim_net *q, const mn_pim_gmp *g)
 
 const mn_pim_gmp *mn_pim_net_base(const mn_pim_net *q) { return q->base ? &q->base->g : NULL; }
 
+void mn_pim_net_label(const mn_pim_net *q, char *buf, size_t n)
+{
+    if (q->base) snprintf(buf, n, "%s+%s", mn_pim_gmp_kind(&q->base->g.cfg), q->kind);
+    else snprintf(buf, n, "%s", q->kind);
+}
+
 mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float complex *tx, int64_t n)
 {
     if (n < 1) return mn_error(MN_ERR_INVALID, "predict: empty signal");

@@ -69,8 +69,7 @@ static mn_status setup(mn_pim_canceller *q)
         q->hist = 2 * (int64_t)m->border;
         /* A cascade's base reaches M - 1 + L back from the oldest output (and its lead, at most
          * the border, ahead): pim_net_predict_src applies it. */
-        const mn_pim_gmp *b = mn_pim_net_base(m);
-        if (b && m->border + b->cfg.M - 1 + b->cfg.L > q->hist) q->hist = (int64_t)m->border + b->cfg.M - 1 + b->cfg.L;
+        if (m->base && m->border + m->base->hb > q->hist) q->hist = (int64_t)m->border + m->base->hb;
         q->C = (int64_t)m->max_B * (m->window - 2 * m->border); /* one batched forward per chunk */
         /* Where the fused executor runs the model, or junction's (pim/jx.c): one long window a
          * chunk instead, through mn_model_infer_io or jx (mn_pim_net_long_windows; a borrowed
@@ -88,8 +87,7 @@ static mn_status setup(mn_pim_canceller *q)
             }
             q->C = (int64_t)m->long_T - 2 * m->border;
         }
-        if (b) snprintf(q->kind, sizeof q->kind, "%s+%.10s", b->cfg.K == 0 ? "fir" : "gmp", m->kind); /* a cascade */
-        else snprintf(q->kind, sizeof q->kind, "%s", m->kind);
+        mn_pim_net_label(m, q->kind, sizeof q->kind);
     } else {
         mn_pim_gmp *g = q->gmp;
         if (!g->coef) return mn_error(MN_ERR_INVALID, "streaming canceller: GMP model not fitted");
@@ -98,7 +96,7 @@ static mn_status setup(mn_pim_canceller *q)
         q->D = g->cfg.lead;
         q->hist = (int64_t)g->cfg.M - 1 + g->cfg.L + g->cfg.lead;
         q->C = 8192;
-        snprintf(q->kind, sizeof q->kind, "%s", g->cfg.K == 0 ? "fir" : "gmp");
+        snprintf(q->kind, sizeof q->kind, "%s", mn_pim_gmp_kind(&g->cfg));
     }
     if (q->C < 1) return mn_error(MN_ERR_INVALID, "streaming canceller: window too short for the receptive field");
     q->H = mn_malloc((size_t)q->n_tx * (q->hist > 0 ? q->hist : 1) * sizeof *q->H);
