@@ -30,6 +30,8 @@
  *                       received feedback repeated at every position)
  *                                                  -> W = g_fb W_fb + g_srs W_srs + correction
  *                                                     (learned per-position gates).
+ *      With the RZF head (mn_e2e_cfg.head) each net outputs a channel estimate instead, and
+ *      the precoder is its regularized zero forcing (mn_csi_rzf_head_forward).
  *   5. Loss: minus the sum SE of DESIGN.md (csi.h mn_csi_sum_se) on the data-time DL channel,
  *      with W scaled to sum_k ||w_k||^2 = P per subcarrier, averaged over the drops of a batch.
  *
@@ -82,6 +84,17 @@ void mn_csi_pnorm_forward(float *out, const float *in, int K, int M, int F, doub
 void mn_csi_pnorm_backward(float *din, const float *dout, const float *in, int K, int M, int F,
                            double P);
 
+/* The RZF head (mn_e2e_cfg.head = MN_E2E_HEAD_RZF): a network's output H^ [2K][M][F] (the
+ * precoder layout) read as a channel estimate, and the precoder W = H^^H (H^ H^^H + alpha I)^-1
+ * per subcarrier, unnormalized, in the same layout.  ws: mn_csi_rzf_head_ws(K, M) elements.
+ * The backward OVERWRITES dH with the gradient through W: for dW = dL/dRe W + i dL/dIm W (as
+ * channels 2k, 2k + 1), dH = C dW^H - (E^H C + C E) H^ with C the inverse and E = dW^H W
+ * (src/csi/rzf_head.c).  Both return 0, or -1 if an inverse failed (non-finite input). */
+size_t mn_csi_rzf_head_ws(int K, int M);
+int mn_csi_rzf_head_forward(float *W, const float *H, int K, int M, int F, double alpha, double complex *ws);
+int mn_csi_rzf_head_backward(float *dH, const float *dW, const float *H, int K, int M, int F, double alpha,
+                             double complex *ws);
+
 /* ---------------------------------------------------------------- data */
 
 /* Drops of single-stream channels, each [n][K][M][F] (multi-antenna UEs are reduced with
@@ -117,6 +130,18 @@ typedef enum {
 const char *mn_e2e_scheme_name(mn_e2e_scheme s);
 int mn_e2e_scheme_from_name(const char *name); /* -1 if unknown */
 
+/* What the precoder networks (fb, srs, fus) output. */
+typedef enum {
+    MN_E2E_HEAD_DIRECT = 0, /* the precoder itself */
+    MN_E2E_HEAD_RZF,        /* a channel estimate H^; the precoder is its RZF with MMSE loading
+                               alpha = K sigma2 / P (mn_csi_rzf_head_forward).  The fusion net's
+                               branch inputs are then the branches' estimates. */
+    MN_E2E_HEAD_COUNT
+} mn_e2e_head;
+
+const char *mn_e2e_head_name(mn_e2e_head h);
+int mn_e2e_head_from_name(const char *name); /* -1 if unknown */
+
 typedef struct {
     int K, M, F;        /* users, BS antennas, subcarriers */
     int pilots;         /* L: CSI-RS pilot symbols (ports), >= 1 */
@@ -134,11 +159,12 @@ typedef struct {
     int width;          /* d: feature channels of the gated-MLP nets, >= 2 and even */
     int blocks;         /* gated blocks in each SRS-reading net, >= 1 */
     int hidden;         /* hidden width of the encoder and feedback-precoder MLPs, >= 1 */
+    mn_e2e_head head;   /* what the precoder nets output (default MN_E2E_HEAD_DIRECT) */
 } mn_e2e_cfg;
 
 /* Defaults for K users, M antennas, F subcarriers: L = 8, Nc = 1, Nb = min(M, L), B = 8, q = 1,
  * SRS-aware pilots, P = 1, sigma2 = 0.1 (10 dB), srs_noise = sigma2 / P, d = 16, 2 blocks,
- * hidden 256. */
+ * hidden 256, the direct head. */
 void mn_e2e_cfg_default(mn_e2e_cfg *c, int K, int M, int F);
 /* MN_OK or MN_ERR_INVALID naming the field. */
 mn_status mn_e2e_cfg_check(const mn_e2e_cfg *c);
@@ -174,6 +200,9 @@ typedef struct {
     float *dtmp;            /* [Bd][2K][M F] scratch */
     double *se_drop;        /* [Bd] SE of each drop in the last forward (feedback branch in stage 1) */
     double *se2_drop;       /* [Bd] the SRS branch's, stage 1 */
+    float *wz, *wz2;        /* [Bd][2K][M F] RZF-head precoders of the scored outputs (head RZF) */
+    float *dz;              /* [Bd][2K][M F] gradient w.r.t. an RZF-head precoder (head RZF) */
+    double complex *rzf_ws; /* [Bd][mn_csi_rzf_head_ws(K, M)] (head RZF) */
     const float *w_out;     /* the last forward's precoder [Bd][2K][M F] */
     int last_B;
     mn_e2e_scheme last_scheme;

@@ -316,7 +316,7 @@ typedef struct {
     double lr;
     bool fixed_pilots, quiet;
     uint64_t seed;
-    const char *scheme;
+    const char *scheme, *head;
 } train_opts;
 
 static void train_defaults(train_opts *t)
@@ -336,9 +336,10 @@ static void train_defaults(train_opts *t)
     t->lr = 2e-3;
     t->seed = 1;
     t->scheme = "fusion";
+    t->head = "direct";
 }
 
-enum { TR_OPTS = 18 };
+enum { TR_OPTS = 19 };
 
 static void train_opt_table(mn_opt *o, train_opts *t)
 {
@@ -353,6 +354,7 @@ static void train_opt_table(mn_opt *o, train_opts *t)
         {"--width", MN_OPT_INT, &t->width, 2, 1024, "gated-MLP feature channels (even, default 16)", false},
         {"--blocks", MN_OPT_INT, &t->blocks, 1, 16, "gated blocks per SRS-reading net (default 2)", false},
         {"--hidden", MN_OPT_INT, &t->hidden, 1, 8192, "encoder / feedback-precoder hidden width (default 256)", false},
+        {"--head", MN_OPT_STR, &t->head, 0, -1, "precoder nets output: direct (the precoder; default) or rzf (a channel estimate, then RZF)", false},
         {"--steps", MN_OPT_I64, &t->steps, 1, 1e8, "stage-1 steps (default 600; stages 2 and 3 get half each)", false},
         {"--batch", MN_OPT_INT, &t->batch, 1, 4096, "drops per step (default 32)", false},
         {"--lr", MN_OPT_DOUBLE, &t->lr, 1e-6, 1, "peak learning rate (default 2e-3; stage 3 a quarter)", false},
@@ -383,6 +385,9 @@ static int train_system(const char *cmd, mn_e2e *e, mn_e2e_scheme s, const train
     ec.width = t->width;
     ec.blocks = t->blocks;
     ec.hidden = t->hidden;
+    int head = mn_e2e_head_from_name(t->head);
+    if (head < 0) return mn_cli_fail(MN_EXIT_USAGE, cmd, "unknown --head '%s' (direct, rzf)", t->head);
+    ec.head = (mn_e2e_head)head;
     if (ec.beams > ec.M) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--beams %d exceeds the %d BS antennas", ec.beams, ec.M);
     if (ec.q > 0 && ec.bits % ec.q) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--bits %d must be a multiple of --q %d", ec.bits, ec.q);
     mn_rng rng;
@@ -477,11 +482,13 @@ static int cmd_train(int argc, char **argv)
         return mn_cli_fail(mn_cli_exit_code(st), cmd, "%s", mn_error_msg());
     }
     if (json)
-        printf("{\"scheme\":\"%s\",\"val_se\":%.6g,\"bits_per_ue\":%d,\"pilot_symbols\":%d,\"seconds\":%.3f}\n", t.scheme, val_se,
-               e.cfg.bits * (si != MN_E2E_SRS), si != MN_E2E_SRS ? e.L : 0, secs);
+        printf("{\"scheme\":\"%s\",\"head\":\"%s\",\"val_se\":%.6g,\"bits_per_ue\":%d,\"pilot_symbols\":%d,\"seconds\":%.3f}\n",
+               t.scheme, mn_e2e_head_name(e.cfg.head), val_se, e.cfg.bits * (si != MN_E2E_SRS), si != MN_E2E_SRS ? e.L : 0,
+               secs);
     else
-        printf("%s: validation sum SE %.3f bit/s/Hz (%s, %d bits/UE, %d pilots); wrote %s (%.1fs)\n", cmd, val_se, t.scheme,
-               si != MN_E2E_SRS ? e.cfg.bits : 0, si != MN_E2E_SRS ? e.L : 0, out, secs);
+        printf("%s: validation sum SE %.3f bit/s/Hz (%s, %s head, %d bits/UE, %d pilots); wrote %s (%.1fs)\n", cmd, val_se,
+               t.scheme, mn_e2e_head_name(e.cfg.head), si != MN_E2E_SRS ? e.cfg.bits : 0, si != MN_E2E_SRS ? e.L : 0, out,
+               secs);
     mn_e2e_free(&e);
     return MN_EXIT_OK;
 }
@@ -507,7 +514,8 @@ static int evaluate_all(const char *cmd, row *rows, mn_e2e *e, mn_e2e_scheme s, 
         return -1;
     }
     int n = 0;
-    snprintf(rows[n].name, sizeof rows[n].name, "learned_%s", mn_e2e_scheme_name(s));
+    snprintf(rows[n].name, sizeof rows[n].name, "learned_%s%s", mn_e2e_scheme_name(s),
+             e->cfg.head == MN_E2E_HEAD_RZF ? "_rzf" : "");
     rows[n].se = se;
     rows[n].se_stderr = sd;
     rows[n].bits = s == MN_E2E_SRS ? 0 : e->cfg.bits;

@@ -34,6 +34,16 @@
 /* ---------------------------------------------------------------- names and configuration */
 
 static const char *const scheme_names[MN_E2E_SCHEME_COUNT] = {"feedback", "srs", "fusion"};
+static const char *const head_names[MN_E2E_HEAD_COUNT] = {"direct", "rzf"};
+
+const char *mn_e2e_head_name(mn_e2e_head h) { return (int)h >= 0 && h < MN_E2E_HEAD_COUNT ? head_names[h] : "?"; }
+
+int mn_e2e_head_from_name(const char *name)
+{
+    for (int i = 0; name && i < MN_E2E_HEAD_COUNT; i++)
+        if (!strcmp(name, head_names[i])) return i;
+    return -1;
+}
 
 const char *mn_e2e_scheme_name(mn_e2e_scheme s)
 {
@@ -65,6 +75,7 @@ void mn_e2e_cfg_default(mn_e2e_cfg *c, int K, int M, int F)
     c->width = 16;
     c->blocks = 2;
     c->hidden = 256;
+    c->head = MN_E2E_HEAD_DIRECT;
 }
 
 mn_status mn_e2e_cfg_check(const mn_e2e_cfg *c)
@@ -91,6 +102,7 @@ mn_status mn_e2e_cfg_check(const mn_e2e_cfg *c)
         return mn_error(MN_ERR_INVALID, "csi e2e: width = %d must be even, 2..1024", c->width);
     if (c->blocks < 1 || c->blocks > 16) return mn_error(MN_ERR_INVALID, "csi e2e: blocks = %d (1..16)", c->blocks);
     if (c->hidden < 1 || c->hidden > 8192) return mn_error(MN_ERR_INVALID, "csi e2e: hidden = %d (1..8192)", c->hidden);
+    if ((int)c->head < 0 || c->head >= MN_E2E_HEAD_COUNT) return mn_error(MN_ERR_INVALID, "csi e2e: head %d (direct, rzf)", (int)c->head);
     return MN_OK;
 }
 
@@ -248,6 +260,9 @@ mn_status mn_e2e_init(mn_e2e *e, const mn_e2e_cfg *c, int max_batch, mn_rng *rng
                    rnd((size_t)Bd * e->proj_len, sizeof(float)) + rnd((size_t)Bd * M, sizeof(double complex)) +
                    rnd((size_t)Bd * e->fus_ch * MF, sizeof(float)) + 3 * rnd(W, sizeof(float)) + 2 * rnd(Bd, sizeof(double)) +
                    rnd((size_t)Bd * K * e->nfeat, sizeof(float));
+    const bool rzf = c->head == MN_E2E_HEAD_RZF;
+    const size_t zws = mn_csi_rzf_head_ws(K, M);
+    if (rzf) bytes += 3 * rnd(W, sizeof(float)) + rnd((size_t)Bd * zws, sizeof(double complex));
     st = mn_arena_init(&e->ws, bytes);
     if (st != MN_OK) {
         mn_e2e_free(e);
@@ -274,24 +289,47 @@ mn_status mn_e2e_init(mn_e2e *e, const mn_e2e_cfg *c, int max_batch, mn_rng *rng
     e->dtmp = mn_arena_alloc_f(&e->ws, W);
     e->se_drop = mn_arena_alloc(&e->ws, (size_t)Bd * sizeof(double));
     e->se2_drop = mn_arena_alloc(&e->ws, (size_t)Bd * sizeof(double));
+    if (rzf) {
+        e->wz = mn_arena_alloc_f(&e->ws, W);
+        e->wz2 = mn_arena_alloc_f(&e->ws, W);
+        e->dz = mn_arena_alloc_f(&e->ws, W);
+        e->rzf_ws = mn_arena_alloc(&e->ws, (size_t)Bd * zws * sizeof(double complex));
+    }
     return MN_OK;
 }
 
 /* ---------------------------------------------------------------- forward */
 
-/* Score precoders W [Bd][2K][M F] on the data-time channel: per-drop SE into se[], gradient of
- * -mean SE into dW (overwritten) when dW != NULL.  Returns the mean. */
-static double score(mn_e2e *e, double *se, float *dW, const float *W, const mn_e2e_data *d)
+/* Score the precoder nets' outputs W [Bd][2K][M F] on the data-time channel: per-drop SE into
+ * se[], gradient of -mean SE with respect to W into dW (overwritten) when dW != NULL.  With the
+ * RZF head, W holds channel estimates: the precoders scored are their RZF, written to wz, and
+ * the gradient goes back through it.  Returns the mean; *used (may be NULL) receives the
+ * precoders scored (W or wz). */
+static double score(mn_e2e *e, double *se, float *dW, const float *W, float *wz, const float **used,
+                    const mn_e2e_data *d)
 {
     const int K = e->cfg.K, M = e->cfg.M, F = e->cfg.F, B = d->n;
-    const size_t n2 = (size_t)2 * K * M * F, n1 = (size_t)K * M * F;
+    const size_t n2 = (size_t)2 * K * M * F, n1 = (size_t)K * M * F, zws = mn_csi_rzf_head_ws(K, M);
     const float scale = -1.0f / (float)B;
+    const bool rzf = e->cfg.head == MN_E2E_HEAD_RZF;
+    const double alpha = K * e->cfg.sigma2 / e->cfg.P;
     OMP(parallel for schedule(static) if(parallel: (long)B * K * K * M * F > PAR_MIN_WORK))
     for (int b = 0; b < B; b++) {
-        if (dW) memset(dW + b * n2, 0, n2 * sizeof(float));
-        se[b] = mn_csi_se_grad(dW ? dW + b * n2 : NULL, scale, W + b * n2, d->dat + b * n1, K, M, F, e->cfg.P,
-                               e->cfg.sigma2);
+        const float *w = W + b * n2;
+        double complex *ws = rzf ? e->rzf_ws + b * zws : NULL;
+        if (rzf) {
+            if (mn_csi_rzf_head_forward(wz + b * n2, w, K, M, F, alpha, ws) != 0) {
+                se[b] = NAN;
+                continue;
+            }
+            w = wz + b * n2;
+        }
+        float *g = dW ? (rzf ? e->dz : dW) + b * n2 : NULL;
+        if (g) memset(g, 0, n2 * sizeof(float));
+        se[b] = mn_csi_se_grad(g, scale, w, d->dat + b * n1, K, M, F, e->cfg.P, e->cfg.sigma2);
+        if (g && rzf && mn_csi_rzf_head_backward(dW + b * n2, g, W + b * n2, K, M, F, alpha, ws) != 0) se[b] = NAN;
     }
+    if (used) *used = rzf ? wz : W;
     double s = 0.0;
     for (int b = 0; b < B; b++) s += se[b];
     return s / B;
@@ -367,11 +405,10 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
     double mean;
     float *dW = training ? e->dW : NULL;
     if (both) {
-        double a = score(e, e->se_drop, dW, Wfb, d);
-        double b2 = score(e, e->se2_drop, training ? e->dW2 : NULL, Wsrs, d);
+        double a = score(e, e->se_drop, dW, Wfb, e->wz, &e->w_out, d);
+        double b2 = score(e, e->se2_drop, training ? e->dW2 : NULL, Wsrs, e->wz2, NULL, d);
         if (se_fb) *se_fb = a;
         if (se_srs) *se_srs = b2;
-        e->w_out = Wfb;
         mean = 0.5 * (a + b2);
     } else if (s == MN_E2E_FUSION) {
         const float *feat = mn_model_output(&e->enc, NULL, NULL); /* [B][K nfeat] received levels */
@@ -387,11 +424,9 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
         }
         st = mn_model_forward(&e->fus, e->fus_in, B, (int)MF, training);
         if (st != MN_OK) return NAN;
-        e->w_out = mn_model_output(&e->fus, NULL, NULL);
-        mean = score(e, e->se_drop, dW, e->w_out, d);
+        mean = score(e, e->se_drop, dW, mn_model_output(&e->fus, NULL, NULL), e->wz, &e->w_out, d);
     } else {
-        e->w_out = s == MN_E2E_FEEDBACK ? Wfb : Wsrs;
-        mean = score(e, e->se_drop, dW, e->w_out, d);
+        mean = score(e, e->se_drop, dW, s == MN_E2E_FEEDBACK ? Wfb : Wsrs, e->wz, &e->w_out, d);
     }
     if (!isfinite(mean)) mn_error(MN_ERR_NUMERIC, "csi e2e: non-finite SE (diverged?)");
     return mean;

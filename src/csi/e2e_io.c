@@ -66,6 +66,7 @@ static char *cfg_json(const mn_e2e_cfg *c)
     cJSON_AddNumberToObject(o, "width", c->width);
     cJSON_AddNumberToObject(o, "blocks", c->blocks);
     cJSON_AddNumberToObject(o, "hidden", c->hidden);
+    cJSON_AddStringToObject(o, "head", mn_e2e_head_name(c->head));
     char *t = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     char *r = t ? mn_strdup(t) : NULL;
@@ -112,7 +113,11 @@ static mn_status cfg_parse(mn_e2e_cfg *c, const char *txt, const char *path)
     c->srs_pilots = cJSON_IsTrue(sp);
     double nc = 1;
     c->subbands = jnum(o, "subbands", &nc) ? (int)nc : 1; /* absent in older files: 1 */
+    const cJSON *hd = cJSON_GetObjectItemCaseSensitive(o, "head"); /* absent in older files: direct */
+    int head = hd ? mn_e2e_head_from_name(cJSON_IsString(hd) ? hd->valuestring : NULL) : MN_E2E_HEAD_DIRECT;
     cJSON_Delete(o);
+    if (head < 0) return mn_error(MN_ERR_FORMAT, "%s: metadata csi.cfg has an unknown precoder head", path);
+    c->head = (mn_e2e_head)head;
     return MN_OK;
 }
 

@@ -160,6 +160,95 @@ MN_TEST(csi_e2e_power_normalization)
     MN_CHECK_MSG(t, err < 1e-2, "pnorm backward rel err %.3g at %zu", err, wi);
 }
 
+/* ---------------------------------------------------------------- RZF head */
+
+typedef struct {
+    float *h, *w, *r;
+    double complex *ws;
+    int K, M, F;
+    double alpha;
+} rzf_ctx;
+
+static double rzf_loss(void *p)
+{
+    rzf_ctx *c = p;
+    size_t n = (size_t)2 * c->K * c->M * c->F;
+    mn_csi_rzf_head_forward(c->w, c->h, c->K, c->M, c->F, c->alpha, c->ws);
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)c->r[i] * (double)c->w[i];
+    return s;
+}
+
+/* complex entry (k, m, f) of the precoder-layout tensor x [2K][M][F] */
+static double complex at(const float *x, int k, int m, int M, int F)
+{
+    return CMPLX((double)x[((2 * k) * M + m) * F], (double)x[((2 * k + 1) * M + m) * F]);
+}
+
+MN_TEST(csi_e2e_rzf_head)
+{
+    mn_rng r;
+    mn_rng_seed(&r, t->seed ^ 0x42f);
+    enum { K = 3, M = 5, F = 2, N = 2 * K * M * F };
+    float h[N], w[N], rr[N], dh[N];
+    double complex ws[2 * K * M + 4 * K * K];
+    MN_CHECK(t, mn_csi_rzf_head_ws(K, M) <= sizeof ws / sizeof *ws);
+    for (int i = 0; i < N; i++) {
+        h[i] = (float)mn_rng_normal(&r);
+        rr[i] = (float)mn_rng_normal(&r);
+    }
+    /* one user: w = conj(h) / (|h|^2 + alpha), by hand */
+    {
+        /* [Re row][m] then [Im row][m]: Re h = (3, 0), Im h = (0, 4), so h = (3, 4i), |h|^2 = 25 */
+        float h1[4] = {3.0f, 0.0f, 0.0f, 4.0f}, w1[4];
+        MN_CHECK(t, mn_csi_rzf_head_forward(w1, h1, 1, 2, 1, 5.0, ws) == 0);
+        MN_CHECK_NEAR(t, w1[0], 3.0 / 30.0, 1e-7);  /* Re w[0] */
+        MN_CHECK_NEAR(t, w1[1], 0.0, 1e-7);         /* Re w[1] */
+        MN_CHECK_NEAR(t, w1[2], 0.0, 1e-7);         /* Im w[0] */
+        MN_CHECK_NEAR(t, w1[3], -4.0 / 30.0, 1e-7); /* Im w[1]: conj(4i) / 30 */
+    }
+    /* the defining identity on every subcarrier: H W = H H^H (H H^H + alpha I)^-1, i.e.
+     * (H H^H + alpha I) H W = H H^H; with alpha -> 0 it is zero forcing, H W = I */
+    const double alphas[2] = {0.7, 1e-9};
+    for (int ai = 0; ai < 2; ai++) {
+        MN_CHECK(t, mn_csi_rzf_head_forward(w, h, K, M, F, alphas[ai], ws) == 0);
+        double worst = 0;
+        for (int f = 0; f < F; f++) {
+            double complex G[K][K], HW[K][K];
+            for (int i = 0; i < K; i++)
+                for (int j = 0; j < K; j++) {
+                    double complex g = 0, hw = 0;
+                    for (int m = 0; m < M; m++) {
+                        g += at(h + f, i, m, M, F) * conj(at(h + f, j, m, M, F));
+                        hw += at(h + f, i, m, M, F) * at(w + f, j, m, M, F);
+                    }
+                    G[i][j] = g;
+                    HW[i][j] = hw;
+                }
+            for (int i = 0; i < K; i++)
+                for (int j = 0; j < K; j++) {
+                    double complex lhs = alphas[ai] * HW[i][j];
+                    for (int l = 0; l < K; l++) lhs += G[i][l] * HW[l][j];
+                    worst = fmax(worst, cabs(lhs - G[i][j]) / cabs(G[i][i]));
+                    if (ai == 1) worst = fmax(worst, cabs(HW[i][j] - (i == j ? 1.0 : 0.0)));
+                }
+        }
+        MN_CHECK_MSG(t, worst < 1e-5, "alpha %g: identity off by %.3g", alphas[ai], worst);
+    }
+    /* the backward against central differences of L = <r, W(H)> */
+    for (int ai = 0; ai < 2; ai++) {
+        const double alpha = ai ? 3.0 : 0.2;
+        MN_CHECK(t, mn_csi_rzf_head_backward(dh, rr, h, K, M, F, alpha, ws) == 0);
+        rzf_ctx c = {h, w, rr, ws, K, M, F, alpha};
+        size_t wi;
+        double err = mn_gradcheck(rzf_loss, &c, h, dh, N, 1e-3, 1e-1, &wi);
+        MN_CHECK_MSG(t, err < 1e-2, "alpha %g: RZF head backward rel err %.3g at %zu", alpha, err, wi);
+    }
+    /* a non-finite estimate is reported, not turned into a precoder */
+    h[3] = NAN;
+    MN_CHECK(t, mn_csi_rzf_head_forward(w, h, K, M, F, 0.5, ws) != 0);
+}
+
 /* ---------------------------------------------------------------- observation */
 
 static mn_e2e_cfg small_cfg(int K, int M, int F, bool srs_pilots)
@@ -319,64 +408,68 @@ MN_TEST(csi_e2e_pipeline_gradients)
      * are checked in test_axis_nodes.c (nn_quant_ste_in_model). */
     c.q = 0;
     c.subbands = 2;
-    mn_e2e e;
-    MN_CHECK_OK(t, mn_e2e_init(&e, &c, 4, &r));
-    /* a generic point: the fusion gates start symmetric (1/2, 1/2), where the two candidates'
-     * gradients look alike and a swapped path could hide */
-    mn_params *fp = &e.fus.params;
-    float *gb = mn_params_w(fp, mn_params_find(fp, "fus.gfb.bias")), *sb = mn_params_w(fp, mn_params_find(fp, "fus.gsrs.bias"));
-    for (int i = 0; i < 2 * K; i++) {
-        gb[i] = 0.9f + 0.1f * (float)i;
-        sb[i] = 0.2f - 0.05f * (float)i;
-    }
-    struct {
-        mn_e2e_scheme s;
-        bool both;
-        int net;
-    } cases[] = {{MN_E2E_FUSION, false, 0}, {MN_E2E_FUSION, false, 1}, {MN_E2E_FUSION, false, 2},
-                 {MN_E2E_FUSION, false, 3}, {MN_E2E_FUSION, false, 4}, {MN_E2E_FUSION, true, 0},
-                 {MN_E2E_FUSION, true, 2},  {MN_E2E_FUSION, true, 3},  {MN_E2E_FEEDBACK, false, 0},
-                 {MN_E2E_FEEDBACK, false, 1}, {MN_E2E_FEEDBACK, false, 2}, {MN_E2E_SRS, false, 3}};
-    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
-        sys_ctx sc = {&e, &d, cases[ci].s, cases[ci].both, r};
-        for (int i = 0; i < MN_E2E_NETS; i++) mn_params_zero_grad(&mn_e2e_net(&e, i, NULL)->params);
-        sys_loss(&sc);
-        MN_CHECK_OK(t, mn_e2e_backward(&e, 31u));
-        const char *name;
-        mn_model *m = mn_e2e_net(&e, cases[ci].net, &name);
-        float *g = mn_malloc(m->params.total * sizeof *g);
-        memcpy(g, m->params.g, m->params.total * sizeof *g);
-        for (int p = 0; p < m->params.n; p++) {
-            const mn_param_def *pd = &m->params.defs[p];
-            /* Scalars (the pooling heads' biases) have one direction only, so the best-of-five
-             * below cannot step around a kink or a rounding-dominated quotient; their gradient
-             * path is the same as their weights', which are checked. */
-            if (!pd->trainable || pd->numel < 2) continue;
-            /* The nets use LeakyReLU: a difference step can straddle a kink, which spoils that
-             * direction only.  A wrong gradient (a missed path, a factor, a sign) is wrong along
-             * every direction, so the best of five directions must agree. */
-            /* Steps: small enough that kinks and layer-norm curvature rarely matter (measured:
-             * errors of 1e-2 at h = 1e-2 fall to 1e-4..1e-5 at 1e-3..1e-4), large enough for
-             * float noise; a kink closer than 5e-4 to the point (it happens: one downstream
-             * unit spoils every direction) is passed by the smaller step. */
-            double gn = 0, err = INFINITY;
-            for (int k = 0; k < 5; k++)
-                for (int hi = 0; hi < 2; hi++)
-                    err = fmin(err, mn_gradcheck_dir(sys_loss_v, &sc, m->params.w + pd->offset, g + pd->offset, pd->numel,
-                                                     hi ? 1.5e-4 : 5e-4, &r, &gn));
-            /* float forward: ~1e-6 relative noise in the loss (~1e-5 absolute) over steps of
-             * 1e-4 is ~5e-2 absolute in the quotient: skip tensors whose gradient is too small
-             * to measure against it, and allow more where it is small (measured: the errors of
-             * such tensors wander between 1e-4 and 5e-2 as h goes from 1e-2 to 3e-5, the mark
-             * of rounding, not of a wrong gradient, which is wrong at every h) */
-            if (gn < 1e-4) continue;
-            const double tol = gn >= 1e-2 ? 2e-2 : 6e-2;
-            MN_CHECK_MSG(t, err < tol, "scheme %s%s, %s: %s rel err %.3g (|g| %.3g)", mn_e2e_scheme_name(cases[ci].s),
-                         cases[ci].both ? " (both)" : "", name, pd->name, err, gn);
+    /* both heads: the networks' outputs as precoders, and as channel estimates through RZF */
+    for (int hd = 0; hd < MN_E2E_HEAD_COUNT; hd++) {
+        c.head = (mn_e2e_head)hd;
+        mn_e2e e;
+        MN_CHECK_OK(t, mn_e2e_init(&e, &c, 4, &r));
+        /* a generic point: the fusion gates start symmetric (1/2, 1/2), where the two candidates'
+         * gradients look alike and a swapped path could hide */
+        mn_params *fp = &e.fus.params;
+        float *gb = mn_params_w(fp, mn_params_find(fp, "fus.gfb.bias")), *sb = mn_params_w(fp, mn_params_find(fp, "fus.gsrs.bias"));
+        for (int i = 0; i < 2 * K; i++) {
+            gb[i] = 0.9f + 0.1f * (float)i;
+            sb[i] = 0.2f - 0.05f * (float)i;
         }
-        mn_free(g);
+        struct {
+            mn_e2e_scheme s;
+            bool both;
+            int net;
+        } cases[] = {{MN_E2E_FUSION, false, 0}, {MN_E2E_FUSION, false, 1}, {MN_E2E_FUSION, false, 2},
+                     {MN_E2E_FUSION, false, 3}, {MN_E2E_FUSION, false, 4}, {MN_E2E_FUSION, true, 0},
+                     {MN_E2E_FUSION, true, 2},  {MN_E2E_FUSION, true, 3},  {MN_E2E_FEEDBACK, false, 0},
+                     {MN_E2E_FEEDBACK, false, 1}, {MN_E2E_FEEDBACK, false, 2}, {MN_E2E_SRS, false, 3}};
+        for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+            sys_ctx sc = {&e, &d, cases[ci].s, cases[ci].both, r};
+            for (int i = 0; i < MN_E2E_NETS; i++) mn_params_zero_grad(&mn_e2e_net(&e, i, NULL)->params);
+            sys_loss(&sc);
+            MN_CHECK_OK(t, mn_e2e_backward(&e, 31u));
+            const char *name;
+            mn_model *m = mn_e2e_net(&e, cases[ci].net, &name);
+            float *g = mn_malloc(m->params.total * sizeof *g);
+            memcpy(g, m->params.g, m->params.total * sizeof *g);
+            for (int p = 0; p < m->params.n; p++) {
+                const mn_param_def *pd = &m->params.defs[p];
+                /* Scalars (the pooling heads' biases) have one direction only, so the best-of-five
+                 * below cannot step around a kink or a rounding-dominated quotient; their gradient
+                 * path is the same as their weights', which are checked. */
+                if (!pd->trainable || pd->numel < 2) continue;
+                /* The nets use LeakyReLU: a difference step can straddle a kink, which spoils that
+                 * direction only.  A wrong gradient (a missed path, a factor, a sign) is wrong along
+                 * every direction, so the best of five directions must agree. */
+                /* Steps: small enough that kinks and layer-norm curvature rarely matter (measured:
+                 * errors of 1e-2 at h = 1e-2 fall to 1e-4..1e-5 at 1e-3..1e-4), large enough for
+                 * float noise; a kink closer than 5e-4 to the point (it happens: one downstream
+                 * unit spoils every direction) is passed by the smaller step. */
+                double gn = 0, err = INFINITY;
+                for (int k = 0; k < 5; k++)
+                    for (int hi = 0; hi < 2; hi++)
+                        err = fmin(err, mn_gradcheck_dir(sys_loss_v, &sc, m->params.w + pd->offset, g + pd->offset, pd->numel,
+                                                         hi ? 1.5e-4 : 5e-4, &r, &gn));
+                /* float forward: ~1e-6 relative noise in the loss (~1e-5 absolute) over steps of
+                 * 1e-4 is ~5e-2 absolute in the quotient: skip tensors whose gradient is too small
+                 * to measure against it, and allow more where it is small (measured: the errors of
+                 * such tensors wander between 1e-4 and 5e-2 as h goes from 1e-2 to 3e-5, the mark
+                 * of rounding, not of a wrong gradient, which is wrong at every h) */
+                if (gn < 1e-4) continue;
+                const double tol = gn >= 1e-2 ? 2e-2 : 6e-2;
+                MN_CHECK_MSG(t, err < tol, "head %s, scheme %s%s, %s: %s rel err %.3g (|g| %.3g)", mn_e2e_head_name(c.head),
+                             mn_e2e_scheme_name(cases[ci].s), cases[ci].both ? " (both)" : "", name, pd->name, err, gn);
+            }
+            mn_free(g);
+        }
+        mn_e2e_free(&e);
     }
-    mn_e2e_free(&e);
     mn_e2e_data_free(&d);
 }
 
@@ -546,9 +639,9 @@ MN_TEST(csi_e2e_config_errors)
     mn_rng r;
     mn_rng_seed(&r, 1);
     mn_e2e e;
-    const char *fields[] = {"K", "pilots", "beams", "bits", "q", "sigma2", "width", "blocks", "hidden", "P"};
+    const char *fields[] = {"K", "pilots", "beams", "bits", "q", "sigma2", "width", "blocks", "hidden", "P", "head"};
     /* (q = 0 is valid: unquantized features) */
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 11; i++) {
         c = small_cfg(2, 4, 3, true);
         switch (i) {
         case 0: c.K = 0; break;
@@ -561,6 +654,7 @@ MN_TEST(csi_e2e_config_errors)
         case 7: c.blocks = 0; break;
         case 8: c.hidden = 0; break;
         case 9: c.P = -1; break;
+        case 10: c.head = MN_E2E_HEAD_COUNT; break;
         }
         MN_CHECK_MSG(t, mn_e2e_init(&e, &c, 2, &r) == MN_ERR_INVALID, "field %s accepted", fields[i]);
         MN_CHECK_MSG(t, strstr(mn_error_msg(), fields[i]) != NULL, "message '%s' does not name %s", mn_error_msg(), fields[i]);

@@ -111,12 +111,25 @@ MN_TEST(csi_cli_train_eval_sweep)
     MN_CHECK(t, run(cli, args, NULL) == 2);
     snprintf(args, sizeof args, "train --out %s/n.safetensors --bits 3 --q 2 %s", dir, tiny);
     MN_CHECK(t, run(cli, args, NULL) == 2);
+    snprintf(args, sizeof args, "train --out %s/n.safetensors --head zf %s", dir, tiny);
+    MN_CHECK(t, run(cli, args, NULL) == 2);
+    /* the RZF head is recorded in the file and comes back with it */
+    snprintf(args, sizeof args, "train --out %s/z.safetensors --steps 4 --bits 2 --pilots 2 --head rzf %s", dir, tiny);
+    MN_CHECK(t, run(cli, args, NULL) == 0);
+    snprintf(path, sizeof path, "%s/z.safetensors", dir);
+    {
+        mn_e2e z;
+        mn_e2e_scheme zs;
+        MN_CHECK_OK(t, mn_e2e_load(&z, &zs, path, 4));
+        MN_CHECK(t, z.cfg.head == MN_E2E_HEAD_RZF && zs == MN_E2E_FUSION);
+        mn_e2e_free(&z);
+    }
     /* the model loads with the library */
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
     mn_e2e e;
     mn_e2e_scheme s;
     MN_CHECK_OK(t, mn_e2e_load(&e, &s, path, 4));
-    MN_CHECK(t, s == MN_E2E_FUSION && e.cfg.bits == 2 && e.L == 2 && e.cfg.M == 4);
+    MN_CHECK(t, s == MN_E2E_FUSION && e.cfg.bits == 2 && e.L == 2 && e.cfg.M == 4 && e.cfg.head == MN_E2E_HEAD_DIRECT);
     mn_e2e_free(&e);
     /* eval --json: the learned scheme and the baselines, bits and pilots */
     snprintf(args, sizeof args, "eval --model %s --drops 4 --json --threads 1", path);
