@@ -60,7 +60,7 @@
 # run after one warm-up), GMP_NP_REPS (1), GMP_NP_WARMUP (1), GMP_NP_METHODS ("lstsq"; add
 # "normal" for numpy doing mimonet's normal equations); CSI_ROUNDS (ROUNDS), CSI_REPS (5),
 # CSI_STEPS (5 steps per timed repetition), CSI_THREADS ("1 2"); STREAM_ROUNDS (ROUNDS),
-# STREAM_CONFIGS ("light:fp32 light:bf16 junction:fp32").
+# STREAM_CONFIGS ("light:fp32 light:bf16 junction:fp32 junction:bf16").
 # If PyTorch or numpy is missing it says so and prints mimonet's numbers alone.
 set -eu
 # JSON-line readers and a median for the summaries below (awk; one copy for both sections).
@@ -110,7 +110,7 @@ CSI_REPS=${CSI_REPS:-5}
 CSI_STEPS=${CSI_STEPS:-5}
 CSI_THREADS=${CSI_THREADS:-"1 2"}
 STREAM_ROUNDS=${STREAM_ROUNDS:-$ROUNDS}
-STREAM_CONFIGS=${STREAM_CONFIGS:-"light:fp32 light:bf16 junction:fp32"}
+STREAM_CONFIGS=${STREAM_CONFIGS:-"light:fp32 light:bf16 junction:fp32 junction:bf16"}
 
 # want SECTION: whether SECTIONS names it.
 want() {

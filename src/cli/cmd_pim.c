@@ -4,8 +4,9 @@
  *   pim eval   --model MODEL (--data DIR | --tx SRC --rx SRC) [--split ...] [--precision P] [--json]
  *   pim cancel --model MODEL --tx SRC --rx SRC --out DST.npy [--precision P]  (writes rx - prediction)
  *
- * --precision fp32 | bf16: the arithmetic of a neural model's inference (mn_model_set_precision);
- * bf16 needs a CPU with AVX512_BF16 and a neural model, and is refused (exit 2) otherwise.
+ * --precision fp32 | bf16: the arithmetic of a neural model's inference (mn_pim_net_set_precision:
+ * the fused executor's pointwise layers, or junction's post filter); bf16 needs a CPU with
+ * AVX512_BF16 and a model with a bf16 path, and is refused (exit 2) otherwise.
  *
  * A model file is either a neural canceller (mimonet.format "pim-canceller") or a classical
  * one (mimonet.format "pim-gmp"); eval and cancel accept both. */
@@ -199,7 +200,7 @@ static mn_status canceller_set_precision(canceller *c, mn_precision p)
     if (p == MN_PRECISION_FP32) return MN_OK;
     if (!c->neural)
         return mn_error(MN_ERR_UNSUPPORTED, "--precision %s: the %s model runs in fp32 only", mn_precision_name(p), c->kind);
-    mn_status st = mn_model_set_precision(&c->net.model, p);
+    mn_status st = mn_pim_net_set_precision(&c->net, p);
     if (st == MN_OK) c->precision = p;
     return st;
 }

@@ -19,17 +19,27 @@
  * match mn_model_forward to float rounding (tests/pim/test_jx.c), not bit for bit. */
 #include "jx.h"
 
+#include "../nn/fused.h"  /* bf16 rounding and the CPU check, MN_FUSED_X86 */
 #include "../nn/lanes.h"  /* MN_MULTIVERSION: the row kernels also in AVX2 and AVX-512 */
 #include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef MN_FUSED_X86
+#include <immintrin.h>
+#endif
 
 #define JX_TILE 512  /* outputs per tile */
 #define JX_CHUNK 128 /* z samples per pass of the memoryless part */
+
+/* uint32 of a packed z row: the tile's z (JX_TILE + P - 1 <= JX_TILE + 2 P2), zeros up to 16
+ * past the last block's reach */
+#define JX_ZP(P2) ((size_t)JX_TILE + 2 * (size_t)(P2) + 32)
 
 struct mn_pim_jx {
     int n_tx, n_rx, J, K, H, P, T, nthr;
@@ -39,6 +49,12 @@ struct mn_pim_jx {
     size_t per;  /* scratch floats per thread */
     size_t io;   /* where a thread's complex-I/O buffers start in its scratch */
     float *scr;  /* [nthr, per] */
+    /* bf16 post filter (mn_pim_jx_infer_io with bf16) */
+    int P2;          /* weight pairs per post filter: ceil(P / 2) */
+    size_t zp;       /* where a thread's packed z row starts in its scratch (JX_ZP(P2) uint32) */
+    uint32_t *wpost; /* [4J, P2] the post weights as bf16 pairs, packed on each bf16 call */
+    jx_post_pack_fn post_pack; /* the kernels this CPU runs */
+    jx_post_bf16_fn post_bf16;
 };
 
 typedef struct {
@@ -126,11 +142,16 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->kl = (x->K - 1) / 2; /* 'same': the odd extra sample of padding goes on the right */
     x->pl = (x->P - 1) / 2;
     x->ws = T + x->K - 1;
+    x->P2 = (x->P + 1) / 2;
     x->io = scratch_tile(x);
-    x->per = x->io + (size_t)(2 * n_tx + 2 * n_rx) * JX_TILE; /* a column chunk's input, a tile's output */
+    x->zp = x->io + (size_t)(2 * n_tx + 2 * n_rx) * JX_TILE; /* after a column chunk's input, a tile's output */
+    x->per = x->zp + JX_ZP(x->P2);
+    x->per = (x->per + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
     x->wpad = mn_malloc((size_t)2 * x->J * x->ws * sizeof(float));
     x->scr = mn_malloc((size_t)threads * x->per * sizeof(float));
-    if (!x->wpad || !x->scr) {
+    x->wpost = mn_malloc((size_t)4 * x->J * x->P2 * sizeof(uint32_t));
+    mn_pim_jx_post_kernels(false, &x->post_pack, &x->post_bf16);
+    if (!x->wpad || !x->scr || !x->wpost) {
         mn_pim_jx_free(x);
         return mn_error(MN_ERR_NOMEM, "jx: buffers for windows of %d samples", T);
     }
@@ -146,6 +167,7 @@ void mn_pim_jx_free(mn_pim_jx *x)
     if (!x) return;
     mn_free(x->wpad);
     mn_free(x->scr);
+    mn_free(x->wpost);
     mn_free(x);
 }
 
@@ -218,6 +240,125 @@ static void corr_pair(float *restrict y0, float *restrict y1, const float *restr
         corr_row(y0 + t, x + t, w0, K, n - t, true);
         corr_row(y1 + t, x + t, w1, K, n - t, true);
     }
+}
+
+
+/* ---------------------------------------------------------------- the bf16 post filter
+ *
+ * With bf16 (mn_pim_jx_infer_io), each z row is rounded to bfloat16 and packed in pairs,
+ * zp[t] = bf16(z[t]) | bf16(z[t + 1]) << 16, and each post filter's taps likewise,
+ * w[j] = bf16(w[2j]) | bf16(w[2j + 1]) << 16 (0 for the odd tap of an odd P, whose z is taken
+ * as 0 too).  Output t is then sum_j of the pair products of zp[t + 2j] and w[j]: one VDPBF16PS
+ * lane per output, twice the multiply-adds of an FMA per instruction.  The sums stay float; each
+ * step rounds once as the instruction does (odd element first, subnormal results flushed):
+ *     a = ftz(a + zhi whi);  a = ftz(a + zlo wlo)
+ * so the AVX-512 kernel and the portable reference below give the same bits (tests/pim/test_jx.c).
+ * Why only the post filter: rounding junction's other products costs more accuracy for less
+ * time (docs/pim.md "bf16 for junction"). */
+
+static inline float jx_ftz(float a) { return fabsf(a) < FLT_MIN ? a * 0.0f : a; }
+
+static void post_pack_c(uint32_t *zp, const float *z, int zl, int npad)
+{
+    for (int t = 0; t < zl; t++) {
+        const uint32_t hi = t + 1 < zl ? mn_bf16_round(z[t + 1]) : 0u;
+        zp[t] = mn_bf16_round(z[t]) | hi << 16;
+    }
+    for (int t = zl; t < npad; t++) zp[t] = 0u;
+}
+
+static void post_bf16_c(float *y0, float *y1, const uint32_t *zp, const uint32_t *w0, const uint32_t *w1, int P2,
+                        int n)
+{
+    for (int t = 0; t < n; t++) {
+        float a = 0.0f, b = 0.0f;
+        for (int j = 0; j < P2; j++) {
+            const uint32_t v = zp[t + 2 * j];
+            const float lo = mn_bf16_to_float((uint16_t)v), hi = mn_bf16_to_float((uint16_t)(v >> 16));
+            a = jx_ftz(a + hi * mn_bf16_to_float((uint16_t)(w0[j] >> 16)));
+            a = jx_ftz(a + lo * mn_bf16_to_float((uint16_t)w0[j]));
+            b = jx_ftz(b + hi * mn_bf16_to_float((uint16_t)(w1[j] >> 16)));
+            b = jx_ftz(b + lo * mn_bf16_to_float((uint16_t)w1[j]));
+        }
+        y0[t] = a;
+        y1[t] = b;
+    }
+}
+
+#ifdef MN_FUSED_X86
+#define JX_BF __attribute__((target("avx2,fma,avx512f,avx512bf16,avx512bw,avx512vl")))
+
+static inline JX_BF __mmask16 first_lanes(int r) { return r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? 0 : (__mmask16)((1u << r) - 1); }
+
+/* post_pack_c's result with masked loads (nothing past z[zl - 1] is read), 16 pairs a step;
+ * npad a multiple of 16. */
+static JX_BF void post_pack_avx512(uint32_t *zp, const float *z, int zl, int npad)
+{
+    for (int t = 0; t < npad; t += 16) {
+        const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(zl - t), z + t);
+        const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(zl - t - 1), z + t + 1);
+        const __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+        const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+        _mm512_storeu_si512(zp + t, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+    }
+}
+
+/* Blocks of 64 outputs: 2 filters x 4 vectors of sums in registers for all pairs, each load of
+ * zp feeding both filters; then 16 at a time, the last one masked. */
+static JX_BF void post_bf16_avx512(float *y0, float *y1, const uint32_t *zp, const uint32_t *w0, const uint32_t *w1,
+                                   int P2, int n)
+{
+    int t = 0;
+    for (; t + 64 <= n; t += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int j = 0; j < P2; j++) {
+            const uint32_t *x = zp + t + 2 * j;
+            const __m512bh x0 = (__m512bh)_mm512_loadu_si512(x), x1 = (__m512bh)_mm512_loadu_si512(x + 16);
+            const __m512bh x2 = (__m512bh)_mm512_loadu_si512(x + 32), x3 = (__m512bh)_mm512_loadu_si512(x + 48);
+            const __m512bh p = (__m512bh)_mm512_set1_epi32((int)w0[j]), q = (__m512bh)_mm512_set1_epi32((int)w1[j]);
+            a0 = _mm512_dpbf16_ps(a0, x0, p);
+            a1 = _mm512_dpbf16_ps(a1, x1, p);
+            a2 = _mm512_dpbf16_ps(a2, x2, p);
+            a3 = _mm512_dpbf16_ps(a3, x3, p);
+            b0 = _mm512_dpbf16_ps(b0, x0, q);
+            b1 = _mm512_dpbf16_ps(b1, x1, q);
+            b2 = _mm512_dpbf16_ps(b2, x2, q);
+            b3 = _mm512_dpbf16_ps(b3, x3, q);
+        }
+        _mm512_storeu_ps(y0 + t, a0);
+        _mm512_storeu_ps(y0 + t + 16, a1);
+        _mm512_storeu_ps(y0 + t + 32, a2);
+        _mm512_storeu_ps(y0 + t + 48, a3);
+        _mm512_storeu_ps(y1 + t, b0);
+        _mm512_storeu_ps(y1 + t + 16, b1);
+        _mm512_storeu_ps(y1 + t + 32, b2);
+        _mm512_storeu_ps(y1 + t + 48, b3);
+    }
+    for (; t < n; t += 16) {
+        __m512 a = _mm512_setzero_ps(), b = a;
+        for (int j = 0; j < P2; j++) {
+            const __m512bh x = (__m512bh)_mm512_loadu_si512(zp + t + 2 * j);
+            a = _mm512_dpbf16_ps(a, x, (__m512bh)_mm512_set1_epi32((int)w0[j]));
+            b = _mm512_dpbf16_ps(b, x, (__m512bh)_mm512_set1_epi32((int)w1[j]));
+        }
+        _mm512_mask_storeu_ps(y0 + t, first_lanes(n - t), a);
+        _mm512_mask_storeu_ps(y1 + t, first_lanes(n - t), b);
+    }
+}
+#endif
+
+bool mn_pim_jx_cpu_bf16(void) { return mn_fused_cpu_bf16(); }
+
+void mn_pim_jx_post_kernels(bool ref, jx_post_pack_fn *pack, jx_post_bf16_fn *post)
+{
+    *pack = post_pack_c;
+    *post = post_bf16_c;
+#ifdef MN_FUSED_X86
+    if (!ref && mn_fused_cpu_bf16()) {
+        *pack = post_pack_avx512;
+        *post = post_bf16_avx512;
+    }
+#endif
 }
 
 /* A junction's four split filters (u1re, u1im, u2re, u2im), each from its two drive rows x0, x1:
@@ -348,9 +489,10 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
     gate(z, zs, pr, pi, g, J, n);
 }
 
-/* Outputs [t0, t0 + n) of the window, through the thread's output buffer yo into io->out. */
+/* Outputs [t0, t0 + n) of the window, through the thread's output buffer yo into io->out; zp
+ * (bf16 only, else NULL) the thread's packed z row. */
 static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, const pim_io *io,
-                 float *yo)
+                 float *yo, uint32_t *zp)
 {
     const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
     float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
@@ -367,20 +509,35 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs);
     }
     /* post: 2 filters per z row (groups 2J, 4J outputs) */
-    for (int r = 0; r < 2 * J; r++)
-        corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
-                  W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
+    if (zp) {
+        const int P2 = x->P2, npad = (int)(JX_ZP(P2) & ~(size_t)15);
+        for (int r = 0; r < 2 * J; r++) {
+            x->post_pack(zp, z + (size_t)r * zs, zl, npad);
+            x->post_bf16(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, zp, x->wpost + (size_t)2 * r * P2,
+                         x->wpost + (size_t)(2 * r + 1) * P2, P2, n);
+        }
+    } else
+        for (int r = 0; r < 2 * J; r++)
+            corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
+                      W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
     const int R = 2 * x->n_rx;
     fill_rows(yo, JX_TILE, W->outb, R, n);
     mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, yo, JX_TILE);
     pim_io_store(io, yo, JX_TILE, t0, n);
 }
 
-mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T)
+mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T, bool bf16)
 {
     jx_weights W;
     if (T < 1 || T > x->T) return mn_error(MN_ERR_INVALID, "jx: window of %d samples (buffers for %d)", T, x->T);
     if (!weights_of(m, &W)) return mn_error(MN_ERR_INVALID, "jx: the model's weights are missing");
+    if (bf16) /* the post taps as bf16 pairs (read from the model on every call, as the rest) */
+        for (int f = 0; f < 4 * x->J; f++) {
+            const float *w = W.post + (size_t)f * x->P;
+            for (int j = 0; j < x->P2; j++)
+                x->wpost[(size_t)f * x->P2 + j] =
+                    mn_bf16_round(w[2 * j]) | (uint32_t)(2 * j + 1 < x->P ? mn_bf16_round(w[2 * j + 1]) : 0u) << 16;
+        }
     const int J = x->J, ws = T + x->K - 1, cin = 2 * x->n_tx;
     int nthr = mn_threads_get();
     if (nthr > x->nthr) nthr = x->nthr;
@@ -409,7 +566,7 @@ OMP(single)
 OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
-            tile(x, &W, s, T, t0, n, io, yo);
+            tile(x, &W, s, T, t0, n, io, yo, bf16 ? (uint32_t *)(s + x->zp) : NULL);
         }
     }
     return MN_OK;

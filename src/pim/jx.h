@@ -21,11 +21,24 @@ typedef struct mn_pim_jx mn_pim_jx;
 
 /* Buffers for windows of up to T samples on up to `threads` threads.  m must match. */
 mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_rx, int T, int threads);
-/* The model (eval mode) over one window of T samples with its complex I/O (pim_io,
+/* The model (eval mode) over one window of T samples (bf16: the post filter in bfloat16, see
+ * below; the caller checks the CPU, mn_fused_cpu_bf16) with its complex I/O (pim_io,
  * net_internal.h), converted per column chunk and per tile in the threads' scratch; 'same'
  * padding at the window's ends as mn_model_forward pads them.  Weights are read from m on
  * every call.  No allocation. */
-mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T);
+mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T, bool bf16);
 void mn_pim_jx_free(mn_pim_jx *x);
+
+/* The bf16 post filter (bf16 = true above; pim/jx.c).  pack: zp[t] = bf16(z[t]) | bf16(z[t + 1])
+ * << 16 for t < zl (z[zl] read as 0, never loaded), 0 for zl <= t < npad (npad a multiple of
+ * 16).  post: y0[t], y1[t] for t < n, the sums of the pair products of zp[t + 2j] with the
+ * packed taps w0[j], w1[j], j < P2, in VDPBF16PS's order; it reads zp up to t + 2 P2 + 14.
+ * For tests: the portable reference (ref = true) or the kernels this CPU runs (the same bits). */
+typedef void (*jx_post_pack_fn)(uint32_t *zp, const float *z, int zl, int npad);
+typedef void (*jx_post_bf16_fn)(float *y0, float *y1, const uint32_t *zp, const uint32_t *w0, const uint32_t *w1,
+                                int P2, int n);
+void mn_pim_jx_post_kernels(bool ref, jx_post_pack_fn *pack, jx_post_bf16_fn *post);
+/* Whether this CPU runs the bf16 post filter natively (AVX512_BF16; mn_fused_cpu_bf16). */
+bool mn_pim_jx_cpu_bf16(void);
 
 #endif

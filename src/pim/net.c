@@ -224,6 +224,30 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T)
     return MN_OK;
 }
 
+mn_status mn_pim_net_set_precision(mn_pim_net *q, mn_precision p)
+{
+    bool jx;
+    mn_status st = mn_pim_jx_matches(&q->model, q->n_tx, q->n_rx, &jx);
+    if (st != MN_OK) return st;
+    if (!jx) return mn_model_set_precision(&q->model, p);
+    if (p == MN_PRECISION_FP32) {
+        q->jx_bf16 = false;
+        return MN_OK;
+    }
+    if (p != MN_PRECISION_BF16) return mn_error(MN_ERR_INVALID, "pim net: unknown precision %d", (int)p);
+    if (!mn_pim_jx_cpu_bf16())
+        return mn_error(MN_ERR_UNSUPPORTED, "pim net: bf16 inference needs an x86-64 CPU with AVX512_BF16 (and AVX512 "
+                        "F/BW/VL), which this one lacks; use fp32");
+    if (!q->jx && (st = mn_pim_net_long_windows(q, pim_long_T(q->border))) != MN_OK) return st;
+    q->jx_bf16 = true;
+    return MN_OK;
+}
+
+mn_precision mn_pim_net_precision(const mn_pim_net *q)
+{
+    return q->jx_bf16 ? MN_PRECISION_BF16 : mn_model_precision(&q->model);
+}
+
 /* Rows x samples below which the conversions to and from a window stay on one thread. */
 #define PAR_MIN_SAMPLES (1 << 16)
 
@@ -312,6 +336,8 @@ static mn_status model_predict_src(mn_pim_net *q, float complex *out, int64_t ou
     const int bd = q->border;
     const bool left = edges & MN_PIM_EDGE_START, right = edges & MN_PIM_EDGE_END;
     if (hi <= lo) return MN_OK;
+    if (q->jx_bf16 && !q->jx)
+        return mn_error(MN_ERR_INVALID, "predict: a bf16 junction runs only in its long windows, which were released");
     /* The samples the windows cover: from the signal's own edge, or the receptive field beyond
      * the outputs.  Both must lie inside what x holds. */
     const int64_t s_lo = left ? x0 : lo - bd, s_hi = right ? x1 : hi + bd;
@@ -344,7 +370,7 @@ static mn_status model_predict_src(mn_pim_net *q, float complex *out, int64_t ou
                          .os = out_stride, .lo = lo, .klo = klo > lo ? klo : lo, .khi = khi < hi ? khi : hi, .sub = sub,
                          .out_inv = inv};
             const mn_infer_io fio = {.load = io_load, .store = io_store, .user = &io};
-            mn_status err = q->jx ? mn_pim_jx_infer_io(q->jx, &q->model, &io, T) : mn_model_infer_io(&q->model, T, &fio);
+            mn_status err = q->jx ? mn_pim_jx_infer_io(q->jx, &q->model, &io, T, q->jx_bf16) : mn_model_infer_io(&q->model, T, &fio);
             if (err != MN_OK) return err;
             continue;
         }

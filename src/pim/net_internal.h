@@ -79,6 +79,12 @@ void pim_gmp_coef_to_f32(const mn_pim_gmp *g, float *hi, float *lo);
 mn_status pim_gmp_coef_from_f32(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float *hi, const float *lo);
 mn_status pim_gmp_copy(mn_pim_gmp *dst, const mn_pim_gmp *src);
 
+/* Samples per long window (mn_pim_net_long_windows) of a stream, or of a bf16 junction: long
+ * enough that a forward keeps 2 threads busy (8192 gave 6.4 Msps on 2 threads, 16384 6.8, when
+ * the window was still copied; it costs no buffer now), and 8 receptive fields at least. */
+#define PIM_LONG_T 16384
+static inline int pim_long_T(int border) { return border < PIM_LONG_T / 8 ? PIM_LONG_T : 8 * border; }
+
 /* A cascade's base (mn_pim_net_set_base): the GMP, and what applying it takes without an
  * allocation per call: tx and predictions of BASE_CHUNK outputs plus the basis's reach back
  * (hb = M - 1 + L) and ahead (lead), and a predict workspace per thread. */

@@ -54,11 +54,6 @@ struct mn_pim_canceller {
     bool have_rx; /* the stream's blocks came with rx (flush then subtracts too) */
 };
 
-/* Samples per long window of a neural stream (see setup): long enough that a forward keeps 2
- * threads busy (8192 gave 6.4 Msps on 2 threads, 16384 6.8, when the window was still copied;
- * it costs no buffer now). */
-#define STREAM_LONG_T 16384
-
 static mn_status setup(mn_pim_canceller *q)
 {
     if (q->neural) {
@@ -76,7 +71,7 @@ static mn_status setup(mn_pim_canceller *q)
          * net keeps jx's buffers until it is freed).  Short forwards leave the second thread idle:
          * with passive OpenMP waits 4 windows of 1024 samples ran at 6 Msps on 2 threads, one
          * of 8192 at 11. */
-        const int lt = m->border < STREAM_LONG_T / 8 ? STREAM_LONG_T : 8 * m->border;
+        const int lt = pim_long_T(m->border);
         bool jx;
         mn_status st = mn_pim_jx_matches(&m->model, m->n_tx, m->n_rx, &jx);
         if (st != MN_OK) return st;
@@ -190,7 +185,7 @@ mn_status mn_pim_canceller_open(mn_pim_canceller **out, const char *path, int ma
                 bool jx = false;
                 (void)mn_pim_jx_matches(&probe, mn_model_in_channels(&probe) / 2, mn_model_out_channels(&probe) / 2, &jx);
                 fused = jx || (mn_model_build(&probe, 1, 2 * bd + 16, NULL) == MN_OK &&
-                               mn_model_fused_usable(&probe, STREAM_LONG_T));
+                               mn_model_fused_usable(&probe, PIM_LONG_T));
             }
             mn_model_free(&probe);
             cJSON_Delete(j2);
@@ -220,7 +215,7 @@ const char *mn_pim_canceller_kind(const mn_pim_canceller *q) { return q->kind; }
 
 mn_status mn_pim_canceller_set_precision(mn_pim_canceller *q, mn_precision p)
 {
-    if (q->neural) return mn_model_set_precision(&q->net->model, p);
+    if (q->neural) return mn_pim_net_set_precision(q->net, p);
     if (p == MN_PRECISION_FP32) return MN_OK;
     return mn_error(p == MN_PRECISION_BF16 ? MN_ERR_UNSUPPORTED : MN_ERR_INVALID,
                     "streaming canceller: the %s model runs in fp32 only", q->kind);
@@ -228,7 +223,7 @@ mn_status mn_pim_canceller_set_precision(mn_pim_canceller *q, mn_precision p)
 
 mn_precision mn_pim_canceller_precision(const mn_pim_canceller *q)
 {
-    return q->neural ? mn_model_precision(&q->net->model) : MN_PRECISION_FP32;
+    return q->neural ? mn_pim_net_precision(q->net) : MN_PRECISION_FP32;
 }
 
 void mn_pim_canceller_reset(mn_pim_canceller *q)

@@ -77,7 +77,7 @@ static double compare(const float complex *s, const float complex *rx, const flo
  * made just longer than two receptive fields, batch 1: chunks of 4 samples, shorter than the
  * latency, so the flush predicts more than a chunk at once (that once wrote past the
  * prediction buffer). */
-static void stream_equals_whole(mn_test_ctx *t, const char *kind)
+static void stream_equals_whole(mn_test_ctx *t, const char *kind, bool bf16)
 {
     const int ntx = 3, nrx = 2;
     const int64_t n = 9000;
@@ -91,6 +91,20 @@ static void stream_equals_whole(mn_test_ctx *t, const char *kind)
     MN_CHECK_OK(t, mn_pim_net_create(&q, kind, ntx, nrx, 1, window, &r));
     q.in_scale = 0.8f;
     q.out_scale = 3.0f;
+    /* bf16: a value's rounding to 8 bits can follow its last float bit, which a window's layout
+     * may change, and the light model's offsets are taken per time tile (nn/fused.c), so a few
+     * outputs move by a bf16 step of one term: over 40 seeds, up to 1.7e-5 of the scale (light;
+     * junction 3.1e-7) */
+    const double tol = bf16 ? 1e-4 : 1e-6;
+    if (bf16) {
+        mn_status st = mn_pim_net_set_precision(&q, MN_PRECISION_BF16);
+        MN_CHECK(t, st == MN_OK || st == MN_ERR_UNSUPPORTED); /* a CPU without AVX512_BF16 */
+        if (st != MN_OK) {
+            mn_pim_net_free(&q);
+            return;
+        }
+        MN_CHECK(t, mn_pim_net_precision(&q) == MN_PRECISION_BF16);
+    }
     float complex *tx = mn_malloc(sizeof *tx * ntx * n), *rx = mn_malloc(sizeof *rx * nrx * n),
                   *pred = mn_malloc(sizeof *pred * nrx * n), *s = mn_malloc(sizeof *s * nrx * (n + q.border));
     fill(tx, ntx * n, &r);
@@ -99,6 +113,7 @@ static void stream_equals_whole(mn_test_ctx *t, const char *kind)
     mn_pim_canceller *c = NULL;
     MN_CHECK_OK(t, mn_pim_canceller_from_net(&c, &q));
     MN_CHECK(t, c && mn_pim_canceller_latency(c) == q.border && q.border > 0 && !strcmp(mn_pim_canceller_kind(c), kind));
+    MN_CHECK(t, c && mn_pim_canceller_precision(c) == (bf16 ? MN_PRECISION_BF16 : MN_PRECISION_FP32));
     for (int round = 0; round < 3 && c; round++) {
         int64_t max_block = round == 0 ? 7 : round == 1 ? 500 : 4000; /* blocks of up to 7, 500 and 4000 samples */
         bool z;
@@ -109,15 +124,20 @@ static void stream_equals_whole(mn_test_ctx *t, const char *kind)
         MN_CHECK(t, z && scale > 0);
         /* Every output comes from a window with full context through the same kernels; only a
          * shorter last window of a chunk may change a GEMM's blocking. */
-        MN_CHECK_MSG(t, worst <= 1e-6 * scale, "%s, blocks <= %lld: max diff %.3g (scale %.3g)", kind, (long long)max_block, worst,
-                     scale);
+        MN_CHECK_MSG(t, worst <= tol * scale, "%s%s, blocks <= %lld: max diff %.3g (scale %.3g)", kind, bf16 ? " bf16" : "",
+                     (long long)max_block, worst, scale);
     }
     /* rx = NULL: the stream is the prediction itself. */
     if (c) {
         bool z;
         double scale;
         MN_CHECK(t, stream(t, c, tx, NULL, s, n, 300, &r) == 0);
-        MN_CHECK(t, compare(s, NULL, pred, nrx, n, q.border, &z, &scale) <= 1e-6 * scale && z);
+        const double worst = compare(s, NULL, pred, nrx, n, q.border, &z, &scale);
+        /* the untrained model's prediction is small against its terms (scale ~0.1), and bf16's
+         * differences are as absolute as above, so against it they are larger: over 40 seeds up
+         * to 2.8e-3 (light; junction 1.1e-5) */
+        MN_CHECK_MSG(t, worst <= (bf16 ? 1e-2 : tol) * scale && z, "%s%s, the prediction alone: max diff %.3g (scale %.3g)", kind,
+                     bf16 ? " bf16" : "", worst, scale);
     }
     /* A stream shorter than the latency: all of it comes out of flush. */
     if (c) {
@@ -128,7 +148,7 @@ static void stream_equals_whole(mn_test_ctx *t, const char *kind)
         MN_CHECK_OK(t, mn_pim_canceller_flush(c, o));
         float complex p1[2];
         MN_CHECK_OK(t, mn_pim_net_predict(&q, p1, tx, 1));
-        MN_CHECK(t, cabsf(o[q.border - 1] - (rx[0] - p1[0])) <= 1e-6f * (1 + cabsf(p1[0])));
+        MN_CHECK(t, cabsf(o[q.border - 1] - (rx[0] - p1[0])) <= (float)tol * (1 + cabsf(p1[0])));
         MN_CHECK(t, cabsf(o[2 * q.border - 1] - (rx[0] - p1[1])) >= 0); /* row 1 exists */
     }
     mn_pim_canceller_free(c);
@@ -141,9 +161,11 @@ static void stream_equals_whole(mn_test_ctx *t, const char *kind)
 
 MN_TEST(pim_stream_neural_equals_whole_signal)
 {
-    stream_equals_whole(t, "light");
-    stream_equals_whole(t, "junction");
-    stream_equals_whole(t, "poly");
+    stream_equals_whole(t, "light", false);
+    stream_equals_whole(t, "junction", false);
+    stream_equals_whole(t, "poly", false);
+    stream_equals_whole(t, "light", true);
+    stream_equals_whole(t, "junction", true);
 }
 
 MN_TEST(pim_stream_gmp_equals_whole_signal)
