@@ -89,7 +89,8 @@ void mn_csi_pnorm_backward(float *din, const float *dout, const float *in, int K
  * per subcarrier, unnormalized, in the same layout.  ws: mn_csi_rzf_head_ws(K, M) elements.
  * The backward OVERWRITES dH with the gradient through W: for dW = dL/dRe W + i dL/dIm W (as
  * channels 2k, 2k + 1), dH = C dW^H - (E^H C + C E) H^ with C the inverse and E = dW^H W
- * (src/csi/rzf_head.c).  Both return 0, or -1 if an inverse failed (non-finite input). */
+ * (src/csi/rzf_head.c).  Both return 0, or -1 if an inverse failed (non-finite on its diagonal
+ * or singular); other non-finite entries come out as non-finite results, which the SE reports. */
 size_t mn_csi_rzf_head_ws(int K, int M);
 int mn_csi_rzf_head_forward(float *W, const float *H, int K, int M, int F, double alpha, double complex *ws);
 int mn_csi_rzf_head_backward(float *dH, const float *dW, const float *H, int K, int M, int F, double alpha,

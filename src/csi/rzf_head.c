@@ -38,6 +38,7 @@ static int inverse(double complex *C, double complex *A, const double complex *H
             C[i * K + j] = C[j * K + i] = i == j ? 1.0 : 0.0;
         }
     if (K == 1) { /* the common single-user case, and exact */
+        if (!(creal(A[0]) > 0.0) || !isfinite(creal(A[0]))) return -1;
         C[0] = 1.0 / creal(A[0]);
         return 0;
     }

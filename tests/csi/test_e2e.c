@@ -206,6 +206,8 @@ MN_TEST(csi_e2e_rzf_head)
         MN_CHECK_NEAR(t, w1[1], 0.0, 1e-7);         /* Re w[1] */
         MN_CHECK_NEAR(t, w1[2], 0.0, 1e-7);         /* Im w[0] */
         MN_CHECK_NEAR(t, w1[3], -4.0 / 30.0, 1e-7); /* Im w[1]: conj(4i) / 30 */
+        h1[2] = NAN;
+        MN_CHECK(t, mn_csi_rzf_head_forward(w1, h1, 1, 2, 1, 5.0, ws) != 0);
     }
     /* the defining identity on every subcarrier: H W = H H^H (H H^H + alpha I)^-1, i.e.
      * (H H^H + alpha I) H W = H H^H; with alpha -> 0 it is zero forcing, H W = I */
