@@ -314,8 +314,7 @@ static mn_fused_pw_bf16_fn pw_bf16_of(const mn_fused_kernels *k)
     return k->pw_bf16;
 }
 
-/* The best kernels this CPU runs. */
-static const mn_fused_kernels *kernels_best(void)
+const mn_fused_kernels *mn_fused_kernels_best(void)
 {
 #ifdef MN_FUSED_X86
     __builtin_cpu_init();
@@ -465,7 +464,7 @@ mn_status mn_fused_plan(mn_model *m)
     p->panel_words = ((size_t)((k_max + 1) / 2) * MN_FUSED_BF16_PANEL + 15) & ~(size_t)15;
     p->k_max = k_max;
     p->bf_floats = (((size_t)k_max + 15) & ~(size_t)15) + (((size_t)rows_max + 15) & ~(size_t)15);
-    p->kern = kernels_best();
+    p->kern = mn_fused_kernels_best();
     int slots = mn_threads_get();
 #ifdef _OPENMP
     if (omp_get_num_procs() > slots) slots = omp_get_num_procs();

@@ -101,6 +101,10 @@ extern const mn_fused_kernels mn_fused_kernels_avx2;   /* needs avx2 + fma */
 extern const mn_fused_kernels mn_fused_kernels_avx512; /* needs avx512f */
 #endif
 
+/* The best kernel set this CPU runs (AVX-512, AVX2+FMA or portable C).  pim/jx.c runs
+ * junction's small products through its pw as well. */
+const mn_fused_kernels *mn_fused_kernels_best(void);
+
 /* Hooks for nn/model.c. */
 /* At the end of mn_model_build: plan the fused executor if the graph is one it supports
  * (m->fused stays NULL otherwise).  MN_ERR_NOMEM only when a supported graph's plan cannot be

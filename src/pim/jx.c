@@ -13,13 +13,17 @@
  *      - y = out f + bias, into the thread's scratch, then as complex prediction, or rx minus
  *        it, to the caller.
  * Everything after the drive GEMM stays in the thread's scratch (about 400 kB), where the
- * layer-by-layer executor writes and rereads ~40 full-window activations.
+ * layer-by-layer executor writes and rereads ~40 full-window activations.  The GEMMs are small
+ * (8 to 48 rows, 16 to 64 inner) and run through the fused executor's packed kernel (nn/fused.h
+ * pw) where their rows come in blocks of 8, as they do at the default sizes: OpenBLAS's speed
+ * at these sizes hangs on its core type, and the one this machine presets (Haswell) made
+ * them half the stream's time (docs/pim.md).
  *
  * The arithmetic is the model's, in another order inside the GEMMs and the taps, so outputs
  * match mn_model_forward to float rounding (tests/pim/test_jx.c), not bit for bit. */
 #include "jx.h"
 
-#include "../nn/fused.h"  /* bf16 rounding and the CPU check, MN_FUSED_X86 */
+#include "../nn/fused.h"  /* the packed kernel, bf16 rounding and the CPU check, MN_FUSED_X86 */
 #include "../nn/lanes.h"  /* MN_MULTIVERSION: the row kernels also in AVX2 and AVX-512 */
 #include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
 
@@ -41,10 +45,13 @@
  * past the last block's reach */
 #define JX_ZP(P2) ((size_t)JX_TILE + 2 * (size_t)(P2) + 32)
 
+/* junction's six small products (rows x inner size) */
+enum { G_DRIVE, G_PRE, G_PIM, G_G1, G_G2, G_OUT, G_N };
+
 struct mn_pim_jx {
     int n_tx, n_rx, J, K, H, P, T, nthr;
     int kl, pl;  /* left padding of the split and post filters */
-    int ws;      /* row stride of wpad: T + K - 1 */
+    int ws;      /* row stride of wpad: T + K - 1, and 16 for the packed kernel's overrun */
     float *wpad; /* [2J, ws] */
     size_t per;  /* scratch floats per thread */
     size_t io;   /* where a thread's complex-I/O buffers start in its scratch */
@@ -55,11 +62,19 @@ struct mn_pim_jx {
     uint32_t *wpost; /* [4J, P2] the post weights as bf16 pairs, packed on each bf16 call */
     jx_post_pack_fn post_pack; /* the kernels this CPU runs */
     jx_post_bf16_fn post_bf16;
+    /* the small products: through the fused executor's packed kernel (its pw: rows in blocks
+     * of 8, no dependence on OpenBLAS's core type) where the rows come in blocks of 8, else BLAS */
+    const mn_fused_kernels *kern;
+    int gM[G_N], gK[G_N];
+    size_t goff[G_N];  /* where product g's packed weights start in wpk (SIZE_MAX: BLAS) */
+    float *wpk;        /* the packed weights, refreshed on each call */
+    float *zeros;      /* a zero bias of the largest row count */
 };
 
 typedef struct {
     const float *drive, *split[4], *pre, *pim, *g1, *g1b, *g2, *g2b, *post, *out, *outb;
 } jx_weights;
+
 
 static const mn_param_def *def_of(const mn_model *m, const char *name)
 {
@@ -141,7 +156,7 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->nthr = threads;
     x->kl = (x->K - 1) / 2; /* 'same': the odd extra sample of padding goes on the right */
     x->pl = (x->P - 1) / 2;
-    x->ws = T + x->K - 1;
+    x->ws = T + x->K - 1 + MN_FUSED_UNIT; /* + the packed kernel's overrun past a chunk (gemm) */
     x->P2 = (x->P + 1) / 2;
     x->io = scratch_tile(x);
     x->zp = x->io + (size_t)(2 * n_tx + 2 * n_rx) * JX_TILE; /* after a column chunk's input, a tile's output */
@@ -151,7 +166,20 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->scr = mn_malloc((size_t)threads * x->per * sizeof(float));
     x->wpost = mn_malloc((size_t)4 * x->J * x->P2 * sizeof(uint32_t));
     mn_pim_jx_post_kernels(false, &x->post_pack, &x->post_bf16);
-    if (!x->wpad || !x->scr || !x->wpost) {
+    x->kern = mn_fused_kernels_best();
+    const int J = x->J, gM[G_N] = {2 * J, J, J, x->H, J, 2 * n_rx}, gK[G_N] = {2 * n_tx, 6 * J, 6 * J, 2 * J, x->H, 4 * J};
+    size_t npk = 0;
+    int mmax = 1;
+    for (int g = 0; g < G_N; g++) {
+        x->gM[g] = gM[g];
+        x->gK[g] = gK[g];
+        x->goff[g] = gM[g] % MN_FUSED_MR == 0 ? npk : SIZE_MAX;
+        if (gM[g] % MN_FUSED_MR == 0) npk += (size_t)gM[g] * gK[g];
+        if (gM[g] > mmax) mmax = gM[g];
+    }
+    x->wpk = mn_malloc((npk > 0 ? npk : 1) * sizeof(float));
+    x->zeros = mn_calloc((size_t)mmax, sizeof(float));
+    if (!x->wpad || !x->scr || !x->wpost || !x->wpk || !x->zeros) {
         mn_pim_jx_free(x);
         return mn_error(MN_ERR_NOMEM, "jx: buffers for windows of %d samples", T);
     }
@@ -168,6 +196,8 @@ void mn_pim_jx_free(mn_pim_jx *x)
     mn_free(x->wpad);
     mn_free(x->scr);
     mn_free(x->wpost);
+    mn_free(x->wpk);
+    mn_free(x->zeros);
     mn_free(x);
 }
 
@@ -419,6 +449,23 @@ OMP(simd)
     }
 }
 
+/* y[o][c] = bias[o] + sum_k W[o][k] in[k][c] for o < M, c < n (bias NULL: 0), for product g
+ * with W its model weights.  The packed kernel computes whole units of 16 columns, so it reads
+ * and writes up to 15 columns past n: every caller's rows have that room (JX_CHUNK and JX_TILE
+ * are multiples of 16, and wpad's rows carry 16 spare floats). */
+static void gemm(const mn_pim_jx *x, int g, const float *W, float *y, size_t ys, const float *in, size_t xs,
+                 const float *bias, int n)
+{
+    const int M = x->gM[g], K = x->gK[g];
+    if (x->goff[g] != SIZE_MAX) {
+        x->kern->pw(y, ys, in, xs, x->wpk + x->goff[g], bias ? bias : x->zeros, M, K, 0, (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT,
+                    (mn_fused_act){MN_ACT_NONE, 0.0f});
+        return;
+    }
+    if (bias) fill_rows(y, ys, bias, M, n);
+    mn_sgemm(false, false, M, n, K, 1.0f, W, K, in, xs, bias ? 1.0f : 0.0f, y, ys);
+}
+
 /* The six cubic monomials q of (a, b, c, d) = (Re u1, Im u1, Re u2, Im u2) in the model's order
  * and association (models.c), and the envelopes e = (|u1|^2, |u2|^2); rows of JX_CHUNK. */
 MN_MULTIVERSION
@@ -476,16 +523,14 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
         corr_quad(u + (size_t)j * C, (size_t)J * C, x0, x0 + x->ws, w, K, n);
     }
     monomials(u, q, e, J, n);
-    mn_sgemm(false, false, J, n, 6 * J, 1.0f, W->pre, 6 * J, q, C, 0.0f, pr, C);
-    mn_sgemm(false, false, J, n, 6 * J, 1.0f, W->pim, 6 * J, q, C, 0.0f, pi, C);
-    fill_rows(h, C, W->g1b, H, n);
-    mn_sgemm(false, false, H, n, 2 * J, 1.0f, W->g1, 2 * J, e, C, 1.0f, h, C);
+    gemm(x, G_PRE, W->pre, pr, C, q, C, NULL, n);
+    gemm(x, G_PIM, W->pim, pi, C, q, C, NULL, n);
+    gemm(x, G_G1, W->g1, h, C, e, C, W->g1b, n);
     if (n == C)
         mn_act_tanh_fast(h, h, (size_t)H * C);
     else
         for (int o = 0; o < H; o++) mn_act_tanh_fast(h + (size_t)o * C, h + (size_t)o * C, (size_t)n);
-    fill_rows(g, C, W->g2b, J, n);
-    mn_sgemm(false, false, J, n, H, 1.0f, W->g2, H, h, C, 1.0f, g, C);
+    gemm(x, G_G2, W->g2, g, C, h, C, W->g2b, n);
     gate(z, zs, pr, pi, g, J, n);
 }
 
@@ -520,9 +565,7 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         for (int r = 0; r < 2 * J; r++)
             corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
                       W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
-    const int R = 2 * x->n_rx;
-    fill_rows(yo, JX_TILE, W->outb, R, n);
-    mn_sgemm(false, false, R, n, 4 * J, 1.0f, W->out, 4 * J, f, JX_TILE, 1.0f, yo, JX_TILE);
+    gemm(x, G_OUT, W->out, yo, JX_TILE, f, JX_TILE, W->outb, n);
     pim_io_store(io, yo, JX_TILE, t0, n);
 }
 
@@ -531,6 +574,16 @@ mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, 
     jx_weights W;
     if (T < 1 || T > x->T) return mn_error(MN_ERR_INVALID, "jx: window of %d samples (buffers for %d)", T, x->T);
     if (!weights_of(m, &W)) return mn_error(MN_ERR_INVALID, "jx: the model's weights are missing");
+    /* the small products' weights, packed for the kernel (read from the model on every call) */
+    const float *const gw[G_N] = {W.drive, W.pre, W.pim, W.g1, W.g2, W.out};
+    for (int g = 0; g < G_N; g++) {
+        if (x->goff[g] == SIZE_MAX) continue;
+        const int M = x->gM[g], K = x->gK[g];
+        float *wp = x->wpk + x->goff[g];
+        for (int o = 0; o < M; o++)
+            for (int k = 0; k < K; k++)
+                wp[((size_t)(o / MN_FUSED_MR) * K + k) * MN_FUSED_MR + o % MN_FUSED_MR] = gw[g][(size_t)o * K + k];
+    }
     if (bf16) /* the post taps as bf16 pairs (read from the model on every call, as the rest) */
         for (int f = 0; f < 4 * x->J; f++) {
             const float *w = W.post + (size_t)f * x->P;
@@ -538,7 +591,7 @@ mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, 
                 x->wpost[(size_t)f * x->P2 + j] =
                     mn_bf16_round(w[2 * j]) | (uint32_t)(2 * j + 1 < x->P ? mn_bf16_round(w[2 * j + 1]) : 0u) << 16;
         }
-    const int J = x->J, ws = T + x->K - 1, cin = 2 * x->n_tx;
+    const int J = x->J, ws = T + x->K - 1 + MN_FUSED_UNIT, cin = 2 * x->n_tx;
     int nthr = mn_threads_get();
     if (nthr > x->nthr) nthr = x->nthr;
     x->ws = ws; /* rows packed for this T (the buffer holds 2J rows of the largest) */
@@ -555,7 +608,7 @@ OMP(for schedule(static))
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
             /* the chunk's columns as the model's input, straight from the complex rows */
             pim_io_load(io, xin, JX_TILE, t0, n);
-            mn_sgemm(false, false, 2 * J, n, cin, 1.0f, W.drive, cin, xin, JX_TILE, 0.0f, x->wpad + x->kl + t0, ws);
+            gemm(x, G_DRIVE, W.drive, x->wpad + x->kl + t0, ws, xin, JX_TILE, NULL, n);
         }
 OMP(single)
         for (int r = 0; r < 2 * J; r++) {
