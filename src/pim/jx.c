@@ -75,7 +75,6 @@ typedef struct {
     const float *drive, *split[4], *pre, *pim, *g1, *g1b, *g2, *g2b, *post, *out, *outb;
 } jx_weights;
 
-
 static const mn_param_def *def_of(const mn_model *m, const char *name)
 {
     int i = mn_params_find(&m->params, name);
@@ -272,7 +271,6 @@ static void corr_pair(float *restrict y0, float *restrict y1, const float *restr
     }
 }
 
-
 /* ---------------------------------------------------------------- the bf16 post filter
  *
  * With bf16 (mn_pim_jx_infer_io), each z row is rounded to bfloat16 and packed in pairs,
@@ -318,7 +316,11 @@ static void post_bf16_c(float *y0, float *y1, const uint32_t *zp, const uint32_t
 #ifdef MN_FUSED_X86
 #define JX_BF __attribute__((target("avx2,fma,avx512f,avx512bf16,avx512bw,avx512vl")))
 
-static inline JX_BF __mmask16 first_lanes(int r) { return r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? 0 : (__mmask16)((1u << r) - 1); }
+/* the first r of 16 lanes (r clamped to 0..16) */
+static inline JX_BF __mmask16 first_lanes(int r)
+{
+    return r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1);
+}
 
 /* post_pack_c's result with masked loads (nothing past z[zl - 1] is read), 16 pairs a step;
  * npad a multiple of 16. */
@@ -458,7 +460,8 @@ static void gemm(const mn_pim_jx *x, int g, const float *W, float *y, size_t ys,
 {
     const int M = x->gM[g], K = x->gK[g];
     if (x->goff[g] != SIZE_MAX) {
-        x->kern->pw(y, ys, in, xs, x->wpk + x->goff[g], bias ? bias : x->zeros, M, K, 0, (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT,
+        const int n16 = (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT;
+        x->kern->pw(y, ys, in, xs, x->wpk + x->goff[g], bias ? bias : x->zeros, M, K, 0, n16,
                     (mn_fused_act){MN_ACT_NONE, 0.0f});
         return;
     }

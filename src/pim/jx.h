@@ -32,7 +32,7 @@ void mn_pim_jx_free(mn_pim_jx *x);
 /* The bf16 post filter (bf16 = true above; pim/jx.c).  pack: zp[t] = bf16(z[t]) | bf16(z[t + 1])
  * << 16 for t < zl (z[zl] read as 0, never loaded), 0 for zl <= t < npad (npad a multiple of
  * 16).  post: y0[t], y1[t] for t < n, the sums of the pair products of zp[t + 2j] with the
- * packed taps w0[j], w1[j], j < P2, in VDPBF16PS's order; it reads zp up to t + 2 P2 + 14.
+ * packed taps w0[j], w1[j], j < P2, in VDPBF16PS's order; it reads zp up to index n + 2 P2 + 13.
  * For tests: the portable reference (ref = true) or the kernels this CPU runs (the same bits). */
 typedef void (*jx_post_pack_fn)(uint32_t *zp, const float *z, int zl, int npad);
 typedef void (*jx_post_bf16_fn)(float *y0, float *y1, const uint32_t *zp, const uint32_t *w0, const uint32_t *w1,
