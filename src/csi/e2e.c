@@ -319,7 +319,8 @@ static double score(mn_e2e *e, double *se, float *dW, const float *W, float *wz,
         double complex *ws = rzf ? e->rzf_ws + b * zws : NULL;
         if (rzf) {
             if (mn_csi_rzf_head_forward(wz + b * n2, w, K, M, F, alpha, ws) != 0) {
-                se[b] = NAN;
+                se[b] = NAN; /* the mean is NaN: the caller reports it */
+                if (dW) memset(dW + b * n2, 0, n2 * sizeof(float));
                 continue;
             }
             w = wz + b * n2;
