@@ -229,7 +229,14 @@ mn_status mn_pim_net_set_precision(mn_pim_net *q, mn_precision p)
     bool jx;
     mn_status st = mn_pim_jx_matches(&q->model, q->n_tx, q->n_rx, &jx);
     if (st != MN_OK) return st;
-    if (!jx) return mn_model_set_precision(&q->model, p);
+    if (!jx) {
+        st = mn_model_set_precision(&q->model, p);
+        if (st == MN_ERR_UNSUPPORTED && p == MN_PRECISION_BF16 && !mn_model_fused_usable(&q->model, q->window))
+            return mn_error(st, "pim net: bf16 runs in the fused executor (chains of convs, linears, norms and "
+                            "activations: light, large, dynamic) and in junction's; the %s model is neither",
+                            q->kind);
+        return st;
+    }
     if (p == MN_PRECISION_FP32) {
         q->jx_bf16 = false;
         return MN_OK;
