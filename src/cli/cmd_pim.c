@@ -884,9 +884,6 @@ static void report_name(char *buf, size_t n, const canceller *c, const char *pat
     snprintf(buf, n, "%s (%.256s)", c->kind, slash ? slash + 1 : path);
 }
 
-/* pim eval --report DIR [--compare A,B,...]: the figures of the evaluated model (kept: the test
- * part's rx and its predictions), and a table row for it and for each compared model, all
- * scored on the same samples (the largest border of them).  0 or an exit code. */
 enum { MAX_COMPARE = 16 };
 typedef char compare_path[4096];
 
@@ -910,6 +907,9 @@ static int parse_compare(const char *cmd, const char *compare, compare_path *pat
     return 0;
 }
 
+/* pim eval --report DIR [--compare A,B,...]: the figures of the evaluated model (kept: the test
+ * part's rx and its predictions), and a table row for it and for each compared model, all
+ * scored on the same samples (the largest border of them).  0 or an exit code. */
 static int write_eval_report(const char *cmd, const char *dir, const char *model, compare_path *paths, int nc,
                              const canceller *c, const pim_data *d, const char *source, mn_span s, const char *split,
                              bool adapt, float complex *const *kept)
@@ -922,7 +922,7 @@ static int write_eval_report(const char *cmd, const char *dir, const char *model
     report_name(names[0], sizeof names[0], c, model);
     rm[0] = (mn_pim_report_model){.name = names[0], .pred = kept[1], .params = c->params, .macs = c->macs,
                                   .train_seconds = NAN};
-    if (nc > 0 && code == 0) {
+    if (nc > 0) {
         tx = mn_malloc((size_t)d->tx.nch * len * sizeof *tx);
         if (!tx) code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "out of memory for the test part");
         for (int a = 0; a < d->tx.nch && tx; a++) memcpy(tx + a * len, d->tx.x + a * n + s.begin, (size_t)len * sizeof *tx);
@@ -964,7 +964,6 @@ static int write_eval_report(const char *cmd, const char *dir, const char *model
     mn_free(tx);
     return code;
 }
-
 
 static int cmd_eval(int argc, char **argv)
 {
