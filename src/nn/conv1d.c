@@ -13,7 +13,10 @@
  *
  * Kernel selection (inside forward/backward):
  *   - pointwise (K == 1, groups == 1): one GEMM per (batch item, fixed time chunk):
- *         out_b[Cout, chunk] = W[Cout, Cin] · in_b[Cin, chunk]      (mn_sgemm)
+ *         out_b[Cout, chunk] = W[Cout, Cin] · in_b[Cin, chunk]
+ *     through the fused executor's packed SIMD kernel where the CPU has one (nn/fused.h pw; dW
+ *     by its wgrad), else, and for the leftover rows and columns, mn_sgemm (see "pointwise
+ *     products" below);
  *   - depthwise and general (several input channels per group), one (output row, input row)
  *     pair at a time: an interior where every tap is in range, four taps per vectorized pass
  *     (`omp simd`, no bounds checks), and at the edges one pass per tap over the samples that
@@ -23,13 +26,15 @@
  * task decomposition depends only on the shapes, never on the thread count, so results are
  * bit-identical for any number of threads.  Reductions (dw, db) run inside one task, over a
  * fixed order (batch items ascending), with float partial sums in 16 fixed lanes per row and
- * a double accumulator across rows (pointwise dw: GEMMs accumulating in float, b ascending).
+ * a double accumulator across rows (pointwise dw: accumulated in float, b ascending, then time in
+ * blocks of PW_WG_COLS).
  * The depthwise and reduction row kernels are multiversioned (SSE2 / AVX2 / AVX-512, chosen
- * at load time) and round identically on every CPU; only the pointwise GEMMs take OpenBLAS's
- * CPU-specific rounding.
+ * at load time) and round identically on every CPU; only the pointwise products round
+ * differently from one CPU to another (the kernel set, or OpenBLAS's).
  */
 #include "mimonet/nn.h"
 
+#include "fused.h" /* the SIMD kernels of the pointwise products */
 #include "grad_into.h"
 #include "lanes.h"
 
@@ -222,6 +227,68 @@ static void fwd_depthwise(float *out, const float *inp, const float *w, const fl
     }
 }
 
+/* ---------------------------------------------------------------- pointwise products */
+
+/* Where the CPU has the fused executor's SIMD kernels (nn/fused.h: AVX-512, or AVX2 with FMA),
+ * the pointwise products run through them: pw for out = W in + b and for a written dinp =
+ * W^T dout, the weights packed in blocks of 8 rows on the caller's stack once per call, and
+ * wgrad for dW.  Rows past the last block of 8, columns past the last unit of 16, an
+ * accumulated dinp, and weights over PW_PACK floats go through mn_sgemm.  Through OpenBLAS
+ * alone, its packing of the long operand took a fifth of a training step, its speed at these
+ * shapes hangs on its core type (DESIGN.md), and the bias had a pass of its own. */
+#define PW_PACK 16384   /* packed weight floats on the stack (64 kB) */
+#define PW_BIAS 1024    /* rows whose bias (or zeros) the kernel reads from the stack */
+#define PW_WG_COLS 1024 /* columns per wgrad call: a task's rows of them stay in L2 */
+
+static const mn_fused_kernels *pw_kernels(void)
+{
+    const mn_fused_kernels *k = mn_fused_kernels_best();
+    return k == &mn_fused_kernels_c ? NULL : k;
+}
+
+/* Rows [0, M8) of the M x K matrix A packed for pw (A[r][k] = w[r K + k], or w[k M + r] when
+ * trans), and their bias (zeros without one) into bz; M8 is M rounded down to 8, or 0 when the
+ * kernel does not take this product. */
+static int pw_pack(float *wp, float *bz, const float *w, const float *bias, int M, int K, bool trans)
+{
+    const int M8 = M / MN_FUSED_MR * MN_FUSED_MR;
+    if (M8 == 0 || M > PW_BIAS || (size_t)M8 * (size_t)K > PW_PACK) return 0;
+    for (int o = 0; o < M8; o++) {
+        bz[o] = bias ? bias[o] : 0.0f;
+        for (int k = 0; k < K; k++)
+            wp[((size_t)(o / MN_FUSED_MR) * K + k) * MN_FUSED_MR + o % MN_FUSED_MR] =
+                trans ? w[(size_t)k * M + o] : w[(size_t)o * K + k];
+    }
+    return M8;
+}
+
+/* y[r][c] = bias[r] + sum_k A[r][k] x[k][c] over rows [r0, r1), columns [c0, c1), by mn_sgemm
+ * (A as in pw_pack; bias NULL: 0). */
+static void pw_blas(float *y, size_t ys, const float *x, size_t xs, const float *w, const float *bias, bool trans,
+                    int M, int K, int r0, int r1, int c0, int c1)
+{
+    if (r1 <= r0 || c1 <= c0) return;
+    if (bias)
+        for (int o = r0; o < r1; o++) {
+            float *yo = y + (size_t)o * ys;
+            for (int c = c0; c < c1; c++) yo[c] = bias[o];
+        }
+    const float *a = trans ? w + r0 : w + (size_t)r0 * K;
+    mn_sgemm(trans, false, r1 - r0, c1 - c0, K, 1.0f, a, trans ? M : K, x + c0, xs, bias ? 1.0f : 0.0f,
+             y + (size_t)r0 * ys + c0, ys);
+}
+
+/* The same over all M rows and n columns: rows [0, M8) and whole units of 16 columns by the
+ * kernel from the packed wp and bz, the rest by mn_sgemm. */
+static void pw_product(const mn_fused_kernels *kern, float *y, size_t ys, const float *x, size_t xs, const float *w,
+                       const float *bias, bool trans, int M, int K, const float *wp, const float *bz, int M8, int n)
+{
+    const int n16 = n / MN_FUSED_UNIT, c16 = n16 * MN_FUSED_UNIT;
+    if (n16 > 0) kern->pw(y, ys, x, xs, wp, bz, M8, K, 0, n16, (mn_fused_act){MN_ACT_NONE, 0.0f});
+    pw_blas(y, ys, x, xs, w, bias, trans, M, K, 0, M8, c16, n);
+    pw_blas(y, ys, x, xs, w, bias, trans, M, K, M8, M, 0, n);
+}
+
 static void fwd_pointwise(float *out, const float *inp, const float *w, const float *bias, int B,
                           const geom *g)
 {
@@ -229,20 +296,19 @@ static void fwd_pointwise(float *out, const float *inp, const float *w, const fl
     const long tasks = (long)B * nch;
     const long work = (long)B * T * g->cin * g->cout;
     (void)work;
+    const mn_fused_kernels *kern = pw_kernels();
+    float wp[PW_PACK], bz[PW_BIAS];
+    const int M8 = kern ? pw_pack(wp, bz, w, bias, g->cout, g->cin, false) : 0;
     OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
     for (long task = 0; task < tasks; task++) {
         const int bi = (int)(task / nch), t0 = (int)(task % nch) * PW_CHUNK;
         const int n = T - t0 < PW_CHUNK ? T - t0 : PW_CHUNK;
         float *y = out + (size_t)bi * g->cout * T + t0;
         const float *x = inp + (size_t)bi * g->cin * T + t0;
-        if (bias) {
-            for (int o = 0; o < g->cout; o++) {
-                float *yo = y + (size_t)o * T;
-                for (int t = 0; t < n; t++) yo[t] = bias[o];
-            }
-        }
-        mn_sgemm(false, false, g->cout, n, g->cin, 1.0f, w, g->cin, x, T, bias ? 1.0f : 0.0f, y,
-                 T);
+        if (M8)
+            pw_product(kern, y, (size_t)T, x, (size_t)T, w, bias, false, g->cout, g->cin, wp, bz, M8, n);
+        else
+            pw_blas(y, (size_t)T, x, (size_t)T, w, bias, false, g->cout, g->cin, 0, g->cout, 0, n);
     }
 }
 
@@ -409,26 +475,49 @@ static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, 
     const int T = g->t_in, cin = g->cin, cout = g->cout;
     const long work = (long)B * T * cin * cout;
     (void)work;
+    const mn_fused_kernels *kern = pw_kernels();
     if (dinp) {
-        /* dinp_b[Cin, chunk] += W^T[Cin, Cout] · dout_b[Cout, chunk] */
+        /* dinp_b[Cin, chunk] (+)= W^T[Cin, Cout] · dout_b[Cout, chunk] */
+        float wp[PW_PACK], bz[PW_BIAS];
+        const int M8 = kern && overwrite ? pw_pack(wp, bz, w, NULL, cin, cout, true) : 0;
         const int nch = (T + PW_CHUNK - 1) / PW_CHUNK;
         const long tasks = (long)B * nch;
         OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
         for (long task = 0; task < tasks; task++) {
             const int bi = (int)(task / nch), t0 = (int)(task % nch) * PW_CHUNK;
             const int n = T - t0 < PW_CHUNK ? T - t0 : PW_CHUNK;
-            mn_sgemm(true, false, cin, n, cout, 1.0f, w, cin, dout + (size_t)bi * cout * T + t0,
-                     T, overwrite ? 0.0f : 1.0f, dinp + (size_t)bi * cin * T + t0, T);
+            float *y = dinp + (size_t)bi * cin * T + t0;
+            const float *dy = dout + (size_t)bi * cout * T + t0;
+            if (M8)
+                pw_product(kern, y, (size_t)T, dy, (size_t)T, w, NULL, true, cin, cout, wp, bz, M8, n);
+            else
+                mn_sgemm(true, false, cin, n, cout, 1.0f, w, cin, dy, T, overwrite ? 0.0f : 1.0f, y, T);
         }
     }
     if (dw || db) {
         /* dW[rows, Cin] += sum_b dout_b[rows, T] · in_b[Cin, T]^T, b ascending in one task */
-        const int ntask = (cout + PW_ROWS - 1) / PW_ROWS;
+        const int ntask = (cout + PW_ROWS - 1) / PW_ROWS, T16 = T / MN_FUSED_UNIT * MN_FUSED_UNIT;
         OMP(parallel for schedule(static) if(work > PAR_MIN_WORK))
         for (int task = 0; task < ntask; task++) {
             const int o0 = task * PW_ROWS;
             const int m = cout - o0 < PW_ROWS ? cout - o0 : PW_ROWS;
-            if (dw)
+            if (dw && kern)
+                for (int bi = 0; bi < B; bi++) {
+                    const float *dy = dout + ((size_t)bi * cout + o0) * T, *x = inp + (size_t)bi * cin * T;
+                    float *d = dw + (size_t)o0 * cin;
+                    for (int t0 = 0; t0 < T16; t0 += PW_WG_COLS) {
+                        const int n = T16 - t0 < PW_WG_COLS ? T16 - t0 : PW_WG_COLS;
+                        kern->wgrad(d, (size_t)cin, dy + t0, (size_t)T, x + t0, (size_t)T, m, cin, n / MN_FUSED_UNIT);
+                    }
+                    if (T16 < T) /* the last columns, past the kernel's units */
+                        for (int o = 0; o < m; o++)
+                            for (int i = 0; i < cin; i++) {
+                                float s = 0.0f;
+                                for (int c = T16; c < T; c++) s += dy[(size_t)o * T + c] * x[(size_t)i * T + c];
+                                d[(size_t)o * cin + i] += s;
+                            }
+                }
+            else if (dw)
                 for (int bi = 0; bi < B; bi++)
                     mn_sgemm(false, true, m, cin, T, 1.0f, dout + ((size_t)bi * cout + o0) * T, T,
                              inp + (size_t)bi * cin * T, T, 1.0f, dw + (size_t)o0 * cin, cin);

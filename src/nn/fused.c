@@ -286,7 +286,20 @@ static void put_c(float *y, size_t ys, const float *x, size_t xs, int C, int n)
     for (int r = 0; r < C; r++) memcpy(y + (size_t)r * ys, x + (size_t)r * xs, (size_t)n * sizeof(float));
 }
 
-const mn_fused_kernels mn_fused_kernels_c = {"c", pw_c, dw_c, elem_c, put_c, pw_bf16_c};
+static void wgrad_c(float *dw, size_t ldw, const float *dy, size_t dys, const float *x, size_t xs, int M, int N,
+                    int n16)
+{
+    const int n = MN_FUSED_UNIT * n16;
+    for (int o = 0; o < M; o++)
+        for (int i = 0; i < N; i++) {
+            const float *yo = dy + (size_t)o * dys, *xi = x + (size_t)i * xs;
+            float s = 0.0f;
+            for (int c = 0; c < n; c++) s += yo[c] * xi[c];
+            dw[(size_t)o * ldw + i] += s;
+        }
+}
+
+const mn_fused_kernels mn_fused_kernels_c = {"c", pw_c, dw_c, elem_c, put_c, pw_bf16_c, wgrad_c};
 
 bool mn_fused_cpu_bf16(void)
 {

@@ -92,6 +92,14 @@ typedef struct {
     /* NULL where the set has none (avx2); the avx512 one needs avx512bf16 + avx512bw + avx512vl
      * too (mn_fused_cpu_bf16). */
     mn_fused_pw_bf16_fn pw_bf16;
+    /* Training (nn/conv1d.c): the weight gradient of a pointwise product,
+     *   dw[o][i] += sum_{c < 16 n16} dy[o][c] x[i][c],   o < M, i < N,
+     * dy and x rows of strides dys and xs (floats), read over exactly those columns, dw of row
+     * stride ldw.  Each sum is formed apart in the set's lanes (AVX-512 16, AVX2 8, C 1: lane j
+     * takes the columns c = j mod lanes; the SIMD sets by FMA), the lanes added in ascending order, and the
+     * result added to dw: the bits depend on the set, never on the thread count. */
+    void (*wgrad)(float *dw, size_t ldw, const float *dy, size_t dys, const float *x, size_t xs, int M, int N,
+                  int n16);
 } mn_fused_kernels;
 
 extern const mn_fused_kernels mn_fused_kernels_c;

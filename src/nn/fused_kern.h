@@ -227,8 +227,66 @@ static FK_ATTR void FK(put)(float *y, size_t ys, const float *x, size_t xs, int 
     _mm_sfence(); /* order the non-temporal stores before whatever the caller does next */
 }
 
+/* ------------------------------------------------------------------ weight gradient */
+
+/* Columns of one wgrad register block: 4 rows of dy x FK_WGC rows of x, 4 FK_WGC accumulators
+ * and 4 + FK_WGC loads (AVX-512: 16 + 8 of 32 registers; AVX2: 8 + 6 of 16). */
+#define FK_WGC (VW == 16 ? 4 : 2)
+
+/* The lanes of v added in ascending order. */
+FK_INLINE float FK(lanes_sum)(V v)
+{
+    float l[VW];
+    VSTORE(l, v);
+    float s = l[0];
+    for (int j = 1; j < VW; j++) s += l[j];
+    return s;
+}
+
+/* dw[r][j] += sum over nv vectors of dy[r][c] x[j][c], r < nr (1..4), j < nc (1..4). */
+FK_INLINE void FK(wg_block)(const int nr, const int nc, float *dw, size_t ldw, const float *dy, size_t dys,
+                            const float *x, size_t xs, int nv)
+{
+#define FK_Z(r) V a##r##0 = VSET1(0.0f), a##r##1 = a##r##0, a##r##2 = a##r##0, a##r##3 = a##r##0;
+    FK_Z(0) FK_Z(1) FK_Z(2) FK_Z(3)
+    for (int v = 0; v < nv; v++, dy += VW, x += VW) {
+        const V y0 = VLOAD(dy), y1 = nr > 1 ? VLOAD(dy + dys) : y0, y2 = nr > 2 ? VLOAD(dy + 2 * dys) : y0,
+                y3 = nr > 3 ? VLOAD(dy + 3 * dys) : y0;
+        const V x0 = VLOAD(x), x1 = nc > 1 ? VLOAD(x + xs) : x0, x2 = nc > 2 ? VLOAD(x + 2 * xs) : x0,
+                x3 = nc > 3 ? VLOAD(x + 3 * xs) : x0;
+#define FK_WG(r)                                                                                       if (nr > r) {                                                                                          a##r##0 = VFMA(y##r, x0, a##r##0);                                                                 if (nc > 1) a##r##1 = VFMA(y##r, x1, a##r##1);                                                     if (nc > 2) a##r##2 = VFMA(y##r, x2, a##r##2);                                                     if (nc > 3) a##r##3 = VFMA(y##r, x3, a##r##3);                                                 }
+        FK_WG(0) FK_WG(1) FK_WG(2) FK_WG(3)
+    }
+#define FK_OUT(r)                                                                                      if (nr > r) {                                                                                          float *d_ = dw + (size_t)(r) * ldw;                                                                d_[0] += FK(lanes_sum)(a##r##0);                                                                   if (nc > 1) d_[1] += FK(lanes_sum)(a##r##1);                                                       if (nc > 2) d_[2] += FK(lanes_sum)(a##r##2);                                                       if (nc > 3) d_[3] += FK(lanes_sum)(a##r##3);                                                   }
+    FK_OUT(0) FK_OUT(1) FK_OUT(2) FK_OUT(3)
+#undef FK_Z
+#undef FK_WG
+#undef FK_OUT
+}
+
+/* The weight gradient of a pointwise product (fused.h wgrad): blocks of 4 dy rows x FK_WGC x
+ * rows, the edges through the same block at run-time sizes. */
+static FK_ATTR void FK(wgrad)(float *dw, size_t ldw, const float *dy, size_t dys, const float *x, size_t xs, int M,
+                              int N, int n16)
+{
+    const int nv = n16 * (MN_FUSED_UNIT / VW);
+    for (int o = 0; o < M; o += 4) {
+        const int nr = M - o < 4 ? M - o : 4;
+        const float *yo = dy + (size_t)o * dys;
+        for (int i = 0; i < N; i += FK_WGC) {
+            const int nc = N - i < FK_WGC ? N - i : FK_WGC;
+            float *d = dw + (size_t)o * ldw + i;
+            if (nr == 4 && nc == FK_WGC)
+                FK(wg_block)(4, FK_WGC, d, ldw, yo, dys, x + (size_t)i * xs, xs, nv);
+            else
+                FK(wg_block)(nr, nc, d, ldw, yo, dys, x + (size_t)i * xs, xs, nv);
+        }
+    }
+}
+#undef FK_WGC
+
 /* FK_PW_BF16: this set's bf16 pointwise kernel, or NULL (defined by the includer). */
-const mn_fused_kernels FK(mn_fused_kernels) = {FK_NAME, FK(pw), FK(dw), FK(elem), FK(put), FK_PW_BF16};
+const mn_fused_kernels FK(mn_fused_kernels) = {FK_NAME, FK(pw), FK(dw), FK(elem), FK(put), FK_PW_BF16, FK(wgrad)};
 
 #undef FK_ROWS
 #undef FK_BY_ACT

@@ -20,6 +20,8 @@
 
 #include "mimonet/nn.h"
 
+#include "../../src/nn/grad_into.h" /* mn_conv1d_backward_into */
+
 /* ---------------------------------------------------------------- helpers */
 
 static float *zeros(size_t n) { return mn_calloc(n, sizeof(float)); }
@@ -304,6 +306,81 @@ MN_TEST(nn_conv1d_long_kernel_gradients)
         check_fd(t, longk[i].name, "w", conv_loss, &f, f.w, dw, nw);
         conv_fd_free(&f);
         mn_free(dw); mn_free(db);
+    }
+}
+
+/* ---------------------------------------------------------------- pointwise kernels */
+
+/* The pointwise products go through the fused executor's SIMD kernels where the CPU has them
+ * (conv1d.c: rows in blocks of 8, columns in units of 16, the rest by BLAS; dW by wgrad).
+ * Shapes with whole blocks and leftovers in both, against the definition in double: the
+ * forward, dinp written (grad_into) and accumulated, dW and db accumulated onto a start. */
+MN_TEST(nn_conv1d_pointwise_kernels_match_reference)
+{
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed ^ 0x9e1d);
+    static const int shapes[][3] = {{13, 19, 2500}, {64, 32, 1024}, {32, 91, 37}, {91, 32, 40}, {16, 8, 9}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const int cin = shapes[s][0], cout = shapes[s][1], T = shapes[s][2], B = 2;
+        const mn_conv1d_cfg c = {.cin = cin, .cout = cout, .k = 1, .dil = 1, .groups = 1, .pad = MN_PAD_VALID,
+                                 .bias = true};
+        const size_t nx = (size_t)B * cin * T, ny = (size_t)B * cout * T, nw = (size_t)cin * cout;
+        float *x = randn(&rng, nx, 1.0), *w = randn(&rng, nw, 0.5), *b = randn(&rng, (size_t)cout, 0.5);
+        float *dy = randn(&rng, ny, 1.0), *dx0 = randn(&rng, nx, 1.0), *dw0 = randn(&rng, nw, 1.0);
+        float *db0 = randn(&rng, (size_t)cout, 1.0);
+        float *y = zeros(ny), *dx = zeros(nx), *dxa = zeros(nx), *dw = zeros(nw), *db = zeros((size_t)cout);
+        double *want = mn_malloc((nx > ny ? nx : ny) * sizeof *want), *wdw = mn_malloc(nw * sizeof *wdw);
+        double *wdb = mn_malloc((size_t)cout * sizeof *wdb);
+        int to;
+        conv_ref(want, x, w, b, B, T, &c, &to);
+        mn_conv1d_forward(y, x, w, b, B, T, &c);
+        double e = max_err(y, want, ny);
+        MN_CHECK_MSG(t, e < 1e-5, "pointwise %d -> %d, T %d: forward off by %.3g", cin, cout, T, e);
+        /* dinp = W^T dy, written over garbage (dx) and added to a start (dxa) */
+        for (size_t j = 0; j < nx; j++) dx[j] = 1e30f;
+        memcpy(dxa, dx0, nx * sizeof *dxa);
+        mn_conv1d_backward_into(dx, NULL, NULL, dy, x, w, B, T, &c, true);
+        mn_conv1d_backward_into(dxa, NULL, NULL, dy, x, w, B, T, &c, false);
+        for (int bi = 0; bi < B; bi++)
+            for (int i = 0; i < cin; i++)
+                for (int tt = 0; tt < T; tt++) {
+                    double acc = 0.0;
+                    for (int o = 0; o < cout; o++)
+                        acc += (double)w[(size_t)o * cin + i] * (double)dy[((size_t)bi * cout + o) * T + tt];
+                    want[((size_t)bi * cin + i) * T + tt] = acc;
+                }
+        e = max_err(dx, want, nx);
+        MN_CHECK_MSG(t, e < 1e-5, "pointwise %d -> %d, T %d: written dinp off by %.3g", cin, cout, T, e);
+        for (size_t j = 0; j < nx; j++) want[j] += (double)dx0[j];
+        e = max_err(dxa, want, nx);
+        MN_CHECK_MSG(t, e < 1e-5, "pointwise %d -> %d, T %d: accumulated dinp off by %.3g", cin, cout, T, e);
+        /* dW, db added to a start */
+        memcpy(dw, dw0, nw * sizeof *dw);
+        memcpy(db, db0, (size_t)cout * sizeof *db);
+        mn_conv1d_backward(NULL, dw, db, dy, x, w, B, T, &c);
+        for (int o = 0; o < cout; o++) {
+            double sb = (double)db0[o];
+            for (int bi = 0; bi < B; bi++)
+                for (int tt = 0; tt < T; tt++) sb += (double)dy[((size_t)bi * cout + o) * T + tt];
+            wdb[o] = sb;
+            for (int i = 0; i < cin; i++) {
+                double acc = (double)dw0[(size_t)o * cin + i];
+                for (int bi = 0; bi < B; bi++)
+                    for (int tt = 0; tt < T; tt++)
+                        acc += (double)dy[((size_t)bi * cout + o) * T + tt] * (double)x[((size_t)bi * cin + i) * T + tt];
+                wdw[(size_t)o * cin + i] = acc;
+            }
+        }
+        /* sums of 2 T products of unit size: float rounding stays well under 1e-4 of sqrt(2 T) */
+        const double scale = sqrt(2.0 * T);
+        double ew = 0.0, eb = 0.0;
+        for (size_t j = 0; j < nw; j++) ew = fmax(ew, fabs((double)dw[j] - wdw[j]) / scale);
+        for (int o = 0; o < cout; o++) eb = fmax(eb, fabs((double)db[o] - wdb[o]) / scale);
+        MN_CHECK_MSG(t, ew < 1e-5, "pointwise %d -> %d, T %d: dW off by %.3g", cin, cout, T, ew);
+        MN_CHECK_MSG(t, eb < 1e-5, "pointwise %d -> %d, T %d: db off by %.3g", cin, cout, T, eb);
+        mn_free(x); mn_free(w); mn_free(b); mn_free(dy); mn_free(dx0); mn_free(dw0); mn_free(db0);
+        mn_free(y); mn_free(dx); mn_free(dxa); mn_free(dw); mn_free(db);
+        mn_free(want); mn_free(wdw); mn_free(wdb);
     }
 }
 

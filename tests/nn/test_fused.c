@@ -459,3 +459,45 @@ MN_TEST(fused_sigmoid_accuracy)
     mn_free(x);
     mn_model_free(&m);
 }
+
+/* The weight-gradient kernel of every set this CPU runs (training's pointwise dW, nn/conv1d.c)
+ * against the definition in double: block sizes and their edges (M, N not multiples of the
+ * register block), row strides wider than the columns read, and values past the columns read
+ * that must not count (set to 1e30). */
+MN_TEST(fused_wgrad_matches_naive)
+{
+    const mn_fused_kernels *sets[N_ISA] = {&mn_fused_kernels_c, NULL, NULL};
+#ifdef MN_FUSED_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) sets[1] = &mn_fused_kernels_avx2;
+    if (__builtin_cpu_supports("avx512f")) sets[2] = &mn_fused_kernels_avx512;
+#endif
+    mn_rng rng;
+    mn_rng_seed(&rng, t->seed ^ 0x3e9d);
+    static const int mn[][2] = {{1, 1}, {3, 5}, {4, 4}, {4, 8}, {7, 13}, {16, 64}};
+    const int n16 = 5, n = 16 * n16, stride = n + 19;
+    for (size_t s = 0; s < sizeof mn / sizeof *mn; s++) {
+        const int M = mn[s][0], N = mn[s][1], ldw = N + 3;
+        float *dy = randn(&rng, (size_t)M * stride, 1.0), *x = randn(&rng, (size_t)N * stride, 1.0);
+        float *dw0 = randn(&rng, (size_t)M * ldw, 1.0), *dw = mn_malloc((size_t)M * ldw * sizeof *dw);
+        for (int r = 0; r < M; r++) dy[(size_t)r * stride + n] = 1e30f;
+        for (int r = 0; r < N; r++) x[(size_t)r * stride + n] = 1e30f;
+        for (int k = 0; k < N_ISA; k++) {
+            if (!sets[k]) continue;
+            memcpy(dw, dw0, (size_t)M * ldw * sizeof *dw);
+            sets[k]->wgrad(dw, (size_t)ldw, dy, (size_t)stride, x, (size_t)stride, M, N, n16);
+            double e = 0.0;
+            for (int o = 0; o < M; o++)
+                for (int i = 0; i < ldw; i++) {
+                    double want = (double)dw0[(size_t)o * ldw + i];
+                    if (i < N)
+                        for (int c = 0; c < n; c++)
+                            want += (double)dy[(size_t)o * stride + c] * (double)x[(size_t)i * stride + c];
+                    e = fmax(e, fabs((double)dw[(size_t)o * ldw + i] - want)); /* dw past N untouched */
+                }
+            /* sums of 80 unit products: float rounding about 1e-6 */
+            MN_CHECK_MSG(t, e < 1e-4, "wgrad (%s) %d x %d: off by %.3g", isas[k], M, N, e);
+        }
+        mn_free(dy); mn_free(x); mn_free(dw0); mn_free(dw);
+    }
+}

@@ -29,7 +29,7 @@
  * target of scale 1 instead of 8 by 3%), and comparing free-running weights would need
  * tolerances that hide real bugs (mimonet vs torch free-running: up to 5% rms).
  * Restarting every step from torch's state removes the accumulation; then every element whose
- * gradient is above noise (|g| > 1e-5 max|g|, not one of the three biases above: 96-98% of
+ * gradient is above noise (|g| > 1e-5 max|g|, not one of the four biases above: 96-98% of
  * them) must match to 1e-3 lr, and the rest, whose update may be decided by rounding, must
  * stay within the largest step Adam can take.
  *
@@ -210,6 +210,16 @@ static double forward_error(mn_test_ctx *t, parity *P)
 static bool feeds_batchnorm(const char *name)
 {
     return !strcmp(name, "l1.pw.bias") || !strcmp(name, "l2.pw.bias") || !strcmp(name, "l3.pw.bias");
+}
+
+/* Whose Adam steps rounding may decide, whatever |g|: the biases above, and l3.dw.bias, most of
+ * whose channels only shift l3's pointwise output ahead of its batch norm (the top comment).
+ * Their gradients sit near 1e-5 max|g|, on either side of NOISE_G as the pointwise products'
+ * rounding changes: with the fused executor's kernels in training, 4 of its 32 elements went
+ * over it (1.0-1.3e-5 max|g|) and took steps ~1 lr off torch's, at steps 7-9. */
+static bool rounding_decided(const char *name)
+{
+    return feeds_batchnorm(name) || !strcmp(name, "l3.dw.bias");
 }
 
 /* ---------------------------------------------------------------- 1. forward and gradients */
@@ -475,7 +485,7 @@ MN_TEST(parity_light_train_steps)
             for (size_t e = 0; e < d->numel; e++) {
                 double diff = fabs((double)got[e] - (double)want[e]) / (double)lr;
                 n_train++;
-                if (!feeds_batchnorm(d->name) && fabs((double)g[e]) > NOISE_G * G) {
+                if (!rounding_decided(d->name) && fabs((double)g[e]) > NOISE_G * G) {
                     n_above++;
                     worst_above = fmax(worst_above, diff);
                     if (diff > TOL_STEP_W && bad++ < 3)
