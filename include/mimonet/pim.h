@@ -103,7 +103,7 @@ typedef struct {
     float *xbuf; /* [max_B, 2 n_tx, window] scratch for prediction */
     int long_T;  /* mn_pim_net_long_windows: windows of up to long_T samples (0: none) */
     struct mn_pim_jx *jx; /* junction's tiled executor for the long windows (pim/jx.c), or NULL */
-    bool jx_bf16; /* junction's post filter in bf16 (mn_pim_net_set_precision) */
+    bool jx_bf16; /* junction in bf16: its post filter and small maps (mn_pim_net_set_precision) */
     struct mn_pim_base *base; /* a gmp/fir under the model (mn_pim_net_set_base), or NULL */
 } mn_pim_net;
 
@@ -128,9 +128,10 @@ mn_status mn_pim_net_long_windows(mn_pim_net *q, int T);
 /* Inference arithmetic.  MN_PRECISION_BF16 needs a CPU with AVX512_BF16 (MN_ERR_UNSUPPORTED
  * elsewhere, and for a model with no bf16 path; nothing changes then):
  *   - a model the fused executor runs gets its pointwise layers in bf16 (mn_model_set_precision);
- *   - junction (pim/jx.c) gets its post filter in bf16, the rest staying fp32, and prediction
- *     then runs through its long windows (mn_pim_net_long_windows, set here if not yet; keep
- *     them: a bf16 junction's predict fails without them).
+ *   - junction (pim/jx.c) gets its post filter and its small maps but the drive map in bf16,
+ *     the rest staying fp32, and prediction then runs through its long windows
+ *     (mn_pim_net_long_windows, set here if not yet; keep them: a bf16 junction's predict
+ *     fails without them).
  * Training is fp32 whatever this says (docs/pim.md "bf16 inference"). */
 mn_status mn_pim_net_set_precision(mn_pim_net *q, mn_precision p);
 mn_precision mn_pim_net_precision(const mn_pim_net *q);
@@ -421,7 +422,7 @@ mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx,
 mn_status mn_pim_canceller_flush(mn_pim_canceller *q, float complex *out);
 void mn_pim_canceller_reset(mn_pim_canceller *q);
 /* Arithmetic of a neural canceller's model (mn_pim_net_set_precision): MN_PRECISION_BF16 runs
- * its pointwise layers (junction: its post filter) in bfloat16 on CPUs with AVX512_BF16
+ * its pointwise layers (junction: its post filter and maps) in bfloat16 on CPUs with AVX512_BF16
  * (MN_ERR_UNSUPPORTED elsewhere, and then the canceller stays as it was).  A GMP canceller is
  * fp32 only (bf16: MN_ERR_UNSUPPORTED).  For a canceller made with mn_pim_canceller_from_net
  * this sets the borrowed net's precision. */

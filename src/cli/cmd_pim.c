@@ -5,7 +5,7 @@
  *   pim cancel --model MODEL --tx SRC --rx SRC --out DST.npy [--precision P]  (writes rx - prediction)
  *
  * --precision fp32 | bf16: the arithmetic of a neural model's inference (mn_pim_net_set_precision:
- * the fused executor's pointwise layers, or junction's post filter); bf16 needs a CPU with
+ * the fused executor's pointwise layers, or junction's post filter and maps); bf16 needs a CPU with
  * AVX512_BF16 and a model with a bf16 path, and is refused (exit 2) otherwise.
  *
  * A model file is either a neural canceller (mimonet.format "pim-canceller") or a classical

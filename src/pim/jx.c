@@ -17,7 +17,8 @@
  * (8 to 48 rows, 16 to 64 inner) and run through the fused executor's packed kernel (nn/fused.h
  * pw) where their rows come in blocks of 8, as they do at the default sizes: OpenBLAS's speed
  * at these sizes hangs on its core type, and the one this machine presets (Haswell) made
- * them half the stream's time (docs/pim.md).
+ * them half the stream's time (docs/pim.md).  In bf16 (mn_pim_jx_infer_io's flag) the post
+ * filter runs on packed bf16 pairs (below) and the products of JX_BF16 through pw_bf16.
  *
  * The arithmetic is the model's, in another order inside the GEMMs and the taps, so outputs
  * match mn_model_forward to float rounding (tests/pim/test_jx.c), not bit for bit. */
@@ -68,8 +69,20 @@ struct mn_pim_jx {
     int gM[G_N], gK[G_N];
     size_t goff[G_N];  /* where product g's packed weights start in wpk (SIZE_MAX: BLAS) */
     float *wpk;        /* the packed weights, refreshed on each call */
-    float *zeros;      /* a zero bias of the largest row count */
+    float *zeros;      /* zeros: a bias of the largest row count, the bf16 kernel's input offsets */
+    /* bf16 (mn_pim_jx_infer_io with bf16): the products of JX_BF16 in bf16 too, through the
+     * fused executor's pw_bf16, their weights packed in pairs */
+    size_t goffb[G_N]; /* where product g's bf16 pairs start in wpkb (SIZE_MAX: fp32) */
+    uint32_t *wpkb;
+    size_t pan;        /* where a thread's pw_bf16 panel starts in its scratch */
+    mn_fused_pw_bf16_fn pwb;
 };
+
+/* The small products that run in bf16 with the post filter (bits by enum); the drive map,
+ * whose error the cube in the junction product triples, stays fp32 (docs/pim.md). */
+#ifndef JX_BF16
+#define JX_BF16 ((1u << G_PRE) | (1u << G_PIM) | (1u << G_G1) | (1u << G_G2) | (1u << G_OUT))
+#endif
 
 typedef struct {
     const float *drive, *split[4], *pre, *pim, *g1, *g1b, *g2, *g2b, *post, *out, *outb;
@@ -159,7 +172,10 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->P2 = (x->P + 1) / 2;
     x->io = scratch_tile(x);
     x->zp = x->io + (size_t)(2 * n_tx + 2 * n_rx) * JX_TILE; /* after a column chunk's input, a tile's output */
-    x->per = x->zp + JX_ZP(x->P2);
+    x->pan = x->zp + JX_ZP(x->P2);
+    int kmax = 2 * n_tx > 6 * x->J ? 2 * n_tx : 6 * x->J; /* the products' largest inner size */
+    if (x->H > kmax) kmax = x->H;
+    x->per = x->pan + (size_t)((kmax + 1) / 2) * MN_FUSED_BF16_PANEL;
     x->per = (x->per + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
     x->wpad = mn_malloc((size_t)2 * x->J * x->ws * sizeof(float));
     x->scr = mn_malloc((size_t)threads * x->per * sizeof(float));
@@ -167,18 +183,27 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     mn_pim_jx_post_kernels(false, &x->post_pack, &x->post_bf16);
     x->kern = mn_fused_kernels_best();
     const int J = x->J, gM[G_N] = {2 * J, J, J, x->H, J, 2 * n_rx}, gK[G_N] = {2 * n_tx, 6 * J, 6 * J, 2 * J, x->H, 4 * J};
-    size_t npk = 0;
+    size_t npk = 0, npb = 0;
     int mmax = 1;
     for (int g = 0; g < G_N; g++) {
         x->gM[g] = gM[g];
         x->gK[g] = gK[g];
         x->goff[g] = gM[g] % MN_FUSED_MR == 0 ? npk : SIZE_MAX;
         if (gM[g] % MN_FUSED_MR == 0) npk += (size_t)gM[g] * gK[g];
+        x->goffb[g] = gM[g] % MN_FUSED_MR == 0 && (JX_BF16 >> g & 1u) ? npb : SIZE_MAX;
+        if (x->goffb[g] != SIZE_MAX) npb += (size_t)gM[g] * ((gK[g] + 1) / 2);
         if (gM[g] > mmax) mmax = gM[g];
+        if (gK[g] > mmax) mmax = gK[g];
     }
     x->wpk = mn_malloc((npk > 0 ? npk : 1) * sizeof(float));
+    x->wpkb = mn_malloc((npb > 0 ? npb : 1) * sizeof(uint32_t));
     x->zeros = mn_calloc((size_t)mmax, sizeof(float));
-    if (!x->wpad || !x->scr || !x->wpost || !x->wpk || !x->zeros) {
+    /* pw_bf16: the CPU's, or the portable one with the same bits (tests on other CPUs) */
+    x->pwb = mn_fused_kernels_c.pw_bf16;
+#ifdef MN_FUSED_X86
+    if (mn_fused_cpu_bf16()) x->pwb = mn_fused_kernels_avx512.pw_bf16;
+#endif
+    if (!x->wpad || !x->scr || !x->wpost || !x->wpk || !x->wpkb || !x->zeros) {
         mn_pim_jx_free(x);
         return mn_error(MN_ERR_NOMEM, "jx: buffers for windows of %d samples", T);
     }
@@ -196,6 +221,7 @@ void mn_pim_jx_free(mn_pim_jx *x)
     mn_free(x->scr);
     mn_free(x->wpost);
     mn_free(x->wpk);
+    mn_free(x->wpkb);
     mn_free(x->zeros);
     mn_free(x);
 }
@@ -456,9 +482,15 @@ OMP(simd)
  * and writes up to 15 columns past n: every caller's rows have that room (JX_CHUNK and JX_TILE
  * are multiples of 16, and wpad's rows carry 16 spare floats). */
 static void gemm(const mn_pim_jx *x, int g, const float *W, float *y, size_t ys, const float *in, size_t xs,
-                 const float *bias, int n)
+                 const float *bias, int n, uint32_t *panel)
 {
     const int M = x->gM[g], K = x->gK[g];
+    if (panel && x->goffb[g] != SIZE_MAX) {
+        const int n16 = (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT;
+        x->pwb(y, ys, in, xs, x->zeros, x->wpkb + x->goffb[g], bias ? bias : x->zeros, M, K, 0, n16,
+               (mn_fused_act){MN_ACT_NONE, 0.0f}, panel);
+        return;
+    }
     if (x->goff[g] != SIZE_MAX) {
         const int n16 = (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT;
         x->kern->pw(y, ys, in, xs, x->wpk + x->goff[g], bias ? bias : x->zeros, M, K, 0, n16,
@@ -513,7 +545,8 @@ OMP(simd)
 }
 
 /* z at window times [t, t + n) (n <= JX_CHUNK) into z (row stride zs). */
-static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, int t, int n, float *z, int zs)
+static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, int t, int n, float *z, int zs,
+                           uint32_t *panel)
 {
     const int J = x->J, K = x->K, H = x->H, C = JX_CHUNK;
     float *u = s, *q = u + (size_t)4 * J * C, *pr = q + (size_t)6 * J * C, *pi = pr + (size_t)J * C;
@@ -526,21 +559,21 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
         corr_quad(u + (size_t)j * C, (size_t)J * C, x0, x0 + x->ws, w, K, n);
     }
     monomials(u, q, e, J, n);
-    gemm(x, G_PRE, W->pre, pr, C, q, C, NULL, n);
-    gemm(x, G_PIM, W->pim, pi, C, q, C, NULL, n);
-    gemm(x, G_G1, W->g1, h, C, e, C, W->g1b, n);
+    gemm(x, G_PRE, W->pre, pr, C, q, C, NULL, n, panel);
+    gemm(x, G_PIM, W->pim, pi, C, q, C, NULL, n, panel);
+    gemm(x, G_G1, W->g1, h, C, e, C, W->g1b, n, panel);
     if (n == C)
         mn_act_tanh_fast(h, h, (size_t)H * C);
     else
         for (int o = 0; o < H; o++) mn_act_tanh_fast(h + (size_t)o * C, h + (size_t)o * C, (size_t)n);
-    gemm(x, G_G2, W->g2, g, C, h, C, W->g2b, n);
+    gemm(x, G_G2, W->g2, g, C, h, C, W->g2b, n, panel);
     gate(z, zs, pr, pi, g, J, n);
 }
 
 /* Outputs [t0, t0 + n) of the window, through the thread's output buffer yo into io->out; zp
- * (bf16 only, else NULL) the thread's packed z row. */
+ * and panel (bf16 only, else NULL) the thread's packed z row and pw_bf16 panel. */
 static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, const pim_io *io,
-                 float *yo, uint32_t *zp)
+                 float *yo, uint32_t *zp, uint32_t *panel)
 {
     const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
     float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
@@ -554,7 +587,7 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
     }
     for (int i = a; i < b; i += JX_CHUNK) {
         const int c = b - i < JX_CHUNK ? b - i : JX_CHUNK;
-        junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs);
+        junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs, panel);
     }
     /* post: 2 filters per z row (groups 2J, 4J outputs) */
     if (zp) {
@@ -568,7 +601,7 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         for (int r = 0; r < 2 * J; r++)
             corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
                       W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
-    gemm(x, G_OUT, W->out, yo, JX_TILE, f, JX_TILE, W->outb, n);
+    gemm(x, G_OUT, W->out, yo, JX_TILE, f, JX_TILE, W->outb, n, panel);
     pim_io_store(io, yo, JX_TILE, t0, n);
 }
 
@@ -587,6 +620,18 @@ mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, 
             for (int k = 0; k < K; k++)
                 wp[((size_t)(o / MN_FUSED_MR) * K + k) * MN_FUSED_MR + o % MN_FUSED_MR] = gw[g][(size_t)o * K + k];
     }
+    if (bf16) /* the products of JX_BF16 as bf16 pairs in blocks of 8 rows (fused.h pw_bf16) */
+        for (int g = 0; g < G_N; g++) {
+            if (x->goffb[g] == SIZE_MAX) continue;
+            const int M = x->gM[g], K = x->gK[g], K2 = (K + 1) / 2;
+            uint32_t *wp = x->wpkb + x->goffb[g];
+            for (int o = 0; o < M; o++)
+                for (int j = 0; j < K2; j++) {
+                    const float *w = gw[g] + (size_t)o * K + 2 * j;
+                    wp[((size_t)(o / MN_FUSED_MR) * K2 + j) * MN_FUSED_MR + o % MN_FUSED_MR] =
+                        mn_bf16_round(w[0]) | (uint32_t)(2 * j + 1 < K ? mn_bf16_round(w[1]) : 0u) << 16;
+                }
+        }
     if (bf16) /* the post taps as bf16 pairs (read from the model on every call, as the rest) */
         for (int f = 0; f < 4 * x->J; f++) {
             const float *w = W.post + (size_t)f * x->P;
@@ -611,7 +656,8 @@ OMP(for schedule(static))
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
             /* the chunk's columns as the model's input, straight from the complex rows */
             pim_io_load(io, xin, JX_TILE, t0, n);
-            gemm(x, G_DRIVE, W.drive, x->wpad + x->kl + t0, ws, xin, JX_TILE, NULL, n);
+            gemm(x, G_DRIVE, W.drive, x->wpad + x->kl + t0, ws, xin, JX_TILE, NULL, n,
+                 bf16 ? (uint32_t *)(s + x->pan) : NULL);
         }
 OMP(single)
         for (int r = 0; r < 2 * J; r++) {
@@ -622,7 +668,8 @@ OMP(single)
 OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
-            tile(x, &W, s, T, t0, n, io, yo, bf16 ? (uint32_t *)(s + x->zp) : NULL);
+            tile(x, &W, s, T, t0, n, io, yo, bf16 ? (uint32_t *)(s + x->zp) : NULL,
+                 bf16 ? (uint32_t *)(s + x->pan) : NULL);
         }
     }
     return MN_OK;

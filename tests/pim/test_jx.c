@@ -79,8 +79,9 @@ static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max)
                      worst, scale);
         /* tiles depend on the window only: the thread count does not change a bit */
         MN_CHECK_MSG(t, !memcmp(y1, y2, sizeof *y1 * n_rx * T), "T %d: 1 and 2 threads differ", T);
-        /* the bf16 post filter (the CPU's kernel, or the portable reference on a CPU without
-         * AVX512_BF16): near fp32, and not equal to it; again the same bits on 1 and 2 threads */
+        /* bf16 (the post filter and the small products but the drive map; the CPU's kernels,
+         * or the portable references on a CPU without AVX512_BF16): near fp32, and not equal
+         * to it; again the same bits on 1 and 2 threads */
         mn_threads_set(1);
         MN_CHECK_OK(t, jx_run_p(x1, &q.model, tx, n_tx, n_rx, T, y1, true));
         mn_threads_set(2);
@@ -94,8 +95,11 @@ static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max)
                 e2 += d * d;
                 r2 += (double)ref[c * T + i] * (double)ref[c * T + i];
             }
-        /* bf16 keeps 8 significant bits: about -50 dB a value; measured -52 to -56 dB here */
-        MN_CHECK_MSG(t, e2 > 0 && e2 < 1e-4 * r2, "T %d: bf16 error %.1f dB of the output", T, 10 * log10(e2 / r2));
+        /* bf16 keeps 8 significant bits: about -50 dB a value.  With the post filter alone in
+         * bf16 this measured -52 to -56 dB; with the small products too, -35.5 to -53 dB over
+         * seeds 1-8 (the scrambled weights' sums cancel, which a trained model's do not: there
+         * the bf16 error is about -51 dB of the output).  A wrong pairing or row gives ~0 dB. */
+        MN_CHECK_MSG(t, e2 > 0 && e2 < 1e-3 * r2, "T %d: bf16 error %.1f dB of the output", T, 10 * log10(e2 / r2));
         MN_CHECK_MSG(t, !memcmp(y1, y2, sizeof *y1 * n_rx * T), "T %d: bf16, 1 and 2 threads differ", T);
     }
     /* a window beyond the buffers is refused */
