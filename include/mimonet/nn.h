@@ -286,6 +286,8 @@ typedef struct {
     int T;                /* T of this node in the last forward */
     int last_reader;      /* set by mn_model_build, for backward: the last node <= output reading */
     int readers;          /* it (-1: none), and how many inputs of nodes <= output it is */
+    int epi;              /* set by mn_model_build: the activation node this node applies as its
+                           * epilogue (its one reader; nn/act_epi.h), or -1 */
 } mn_node;
 
 typedef struct {
@@ -357,7 +359,9 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
  * batch norms folded into the weights.  Outputs equal the layer-by-layer ones up to float rounding
  * (see tests/nn/test_fused.c), and are identical for any thread count.  It writes only the
  * output node's y, so intermediate nodes' y are stale and mn_model_backward after it fails.
- * on = false forces the layer-by-layer path for this model; the default is on. */
+ * on = false forces the layer-by-layer path for this model, every node in a pass of its own
+ * (in training too: no node then applies the activation that reads it as it writes its output,
+ * which gives the same bits); the default is on. */
 void mn_model_set_fused(mn_model *m, bool on);
 /* Whether an eval forward of windows of T samples runs the fused executor (it does not for
  * graphs it cannot run, with mn_model_set_fused(m, false), for T < 16, or on a CPU without

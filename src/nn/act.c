@@ -23,6 +23,7 @@
 #include "mimonet/nn.h"
 
 #include "grad_into.h"
+#include "act_epi.h"
 #include "act_internal.h"
 #include "lanes.h" /* MN_MULTIVERSION */
 
@@ -135,6 +136,31 @@ void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float a
         }
         break;
     }
+    }
+}
+
+MN_MULTIVERSION void mn_act_inplace(float *y, size_t n, mn_act_epi a)
+{
+    const long nn = (long)n;
+    switch (a.kind) {
+    case MN_ACT_NONE: break;
+    case MN_ACT_RELU:
+        OMP(simd)
+        for (long i = 0; i < nn; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    case MN_ACT_LEAKY:
+        OMP(simd)
+        for (long i = 0; i < nn; i++) {
+            const float x = y[i], pos = x > 0.0f ? x : 0.0f, neg = x > 0.0f ? 0.0f : x;
+            y[i] = pos + a.alpha * neg;
+        }
+        break;
+    case MN_ACT_SIGMOID:
+        for (long i0 = 0; i0 < nn; i0 += SIG_BLOCK) sigmoid_block(y + i0, y + i0, nn - i0 < SIG_BLOCK ? (int)(nn - i0) : SIG_BLOCK);
+        break;
+    case MN_ACT_TANH:
+        for (long i0 = 0; i0 < nn; i0 += SIG_BLOCK) tanh_block(y + i0, y + i0, nn - i0 < SIG_BLOCK ? (int)(nn - i0) : SIG_BLOCK);
+        break;
     }
 }
 

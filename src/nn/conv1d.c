@@ -34,6 +34,7 @@
  */
 #include "mimonet/nn.h"
 
+#include "act_epi.h"
 #include "fused.h" /* the SIMD kernels of the pointwise products */
 #include "grad_into.h"
 #include "lanes.h"
@@ -124,7 +125,7 @@ static void row_forward(float *restrict y, const float *restrict x, const float 
                         bool init, const geom *g);
 
 static void fwd_general(float *out, const float *inp, const float *w, const float *bias, int B,
-                        const geom *g)
+                        const geom *g, mn_act_epi epi)
 {
     const long rows = (long)B * g->cout;
     const long work = rows * g->t_out * g->cpg_in * g->K;
@@ -137,6 +138,7 @@ static void fwd_general(float *out, const float *inp, const float *w, const floa
         for (int ii = 0; ii < g->cpg_in; ii++)
             row_forward(out + (size_t)r * g->t_out, inp + ((size_t)bi * g->cin + i0 + ii) * g->t_in,
                         w + ((size_t)o * g->cpg_in + ii) * g->K, b0, ii == 0, g);
+        mn_act_inplace(out + (size_t)r * g->t_out, (size_t)g->t_out, epi);
     }
 }
 
@@ -213,7 +215,7 @@ static void row_forward(float *restrict y, const float *restrict x, const float 
 }
 
 static void fwd_depthwise(float *out, const float *inp, const float *w, const float *bias, int B,
-                          const geom *g)
+                          const geom *g, mn_act_epi epi)
 {
     const long rows = (long)B * g->cout;
     const long work = rows * g->t_out * g->K;
@@ -224,6 +226,7 @@ static void fwd_depthwise(float *out, const float *inp, const float *w, const fl
         const int i = o / g->cpg_out;
         row_forward(out + (size_t)r * g->t_out, inp + ((size_t)bi * g->cin + i) * g->t_in,
                     w + (size_t)o * g->K, bias ? bias[o] : 0.0f, true, g);
+        mn_act_inplace(out + (size_t)r * g->t_out, (size_t)g->t_out, epi);
     }
 }
 
@@ -290,7 +293,7 @@ static void pw_product(const mn_fused_kernels *kern, float *y, size_t ys, const 
 }
 
 static void fwd_pointwise(float *out, const float *inp, const float *w, const float *bias, int B,
-                          const geom *g)
+                          const geom *g, mn_act_epi epi)
 {
     const int T = g->t_in, nch = (T + PW_CHUNK - 1) / PW_CHUNK;
     const long tasks = (long)B * nch;
@@ -309,20 +312,28 @@ static void fwd_pointwise(float *out, const float *inp, const float *w, const fl
             pw_product(kern, y, (size_t)T, x, (size_t)T, w, bias, false, g->cout, g->cin, wp, bz, M8, n);
         else
             pw_blas(y, (size_t)T, x, (size_t)T, w, bias, false, g->cout, g->cin, 0, g->cout, 0, n);
+        if (epi.kind != MN_ACT_NONE)
+            for (int o = 0; o < g->cout; o++) mn_act_inplace(y + (size_t)o * T, (size_t)n, epi);
     }
+}
+
+void mn_conv1d_forward_epi(float *out, const float *inp, const float *w, const float *b, int B, int t_in,
+                           const mn_conv1d_cfg *c, mn_act_epi epi)
+{
+    geom g;
+    if (B <= 0 || !geom_make(&g, c, t_in)) return;
+    if (g.K == 1 && g.cpg_in == g.cin && g.cpg_out == g.cout)
+        fwd_pointwise(out, inp, w, b, B, &g, epi);
+    else if (g.cpg_in == 1)
+        fwd_depthwise(out, inp, w, b, B, &g, epi);
+    else
+        fwd_general(out, inp, w, b, B, &g, epi);
 }
 
 void mn_conv1d_forward(float *out, const float *inp, const float *w, const float *b, int B,
                        int t_in, const mn_conv1d_cfg *c)
 {
-    geom g;
-    if (B <= 0 || !geom_make(&g, c, t_in)) return;
-    if (g.K == 1 && g.cpg_in == g.cin && g.cpg_out == g.cout)
-        fwd_pointwise(out, inp, w, b, B, &g);
-    else if (g.cpg_in == 1)
-        fwd_depthwise(out, inp, w, b, B, &g);
-    else
-        fwd_general(out, inp, w, b, B, &g);
+    mn_conv1d_forward_epi(out, inp, w, b, B, t_in, c, MN_ACT_EPI_NONE);
 }
 
 /* ---------------------------------------------------------------- backward */

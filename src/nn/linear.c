@@ -11,6 +11,7 @@
  */
 #include "mimonet/nn.h"
 
+#include "act_epi.h"
 #include "grad_into.h"
 
 static mn_conv1d_cfg linear_as_conv(int nin, int nout, bool bias)
@@ -20,11 +21,17 @@ static mn_conv1d_cfg linear_as_conv(int nin, int nout, bool bias)
     return c;
 }
 
+void mn_linear_forward_epi(float *out, const float *inp, const float *w, const float *b, int B, int nin, int nout,
+                           int T, mn_act_epi a)
+{
+    mn_conv1d_cfg c = linear_as_conv(nin, nout, b != NULL);
+    mn_conv1d_forward_epi(out, inp, w, b, B, T, &c, a);
+}
+
 void mn_linear_forward(float *out, const float *inp, const float *w, const float *b, int B,
                        int nin, int nout, int T)
 {
-    mn_conv1d_cfg c = linear_as_conv(nin, nout, b != NULL);
-    mn_conv1d_forward(out, inp, w, b, B, T, &c);
+    mn_linear_forward_epi(out, inp, w, b, B, nin, nout, T, MN_ACT_EPI_NONE);
 }
 
 void mn_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,

@@ -14,6 +14,7 @@
 #include "mimonet/nn.h"
 
 #include "fused.h"
+#include "act_epi.h"
 #include "grad_into.h"
 
 #include <cjson/cJSON.h>
@@ -392,6 +393,20 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
             m->nodes[n->in1].readers++;
         }
     }
+    /* An activation whose input has no other reader, among all the nodes, is applied by the node
+     * that makes that input, as it writes it (nn/act_epi.h): a conv, linear or batch norm. */
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].epi = -1;
+    for (int j = 1; j < m->n_nodes; j++) {
+        const mn_node *a = &m->nodes[j];
+        const int i = a->in0;
+        const mn_node_kind k = m->nodes[i].kind;
+        if (a->kind != MN_NODE_ACT || i == m->output ||
+            (k != MN_NODE_CONV1D && k != MN_NODE_LINEAR && k != MN_NODE_BATCHNORM))
+            continue;
+        int uses = 0;
+        for (int r = 1; r < m->n_nodes; r++) uses += (m->nodes[r].in0 == i) + (m->nodes[r].in1 == i);
+        if (uses == 1) m->nodes[i].epi = j;
+    }
     if (rng) mn_params_randomize(&m->params, rng);
     /* LUTs start as the identity on [lo, hi]. */
     for (int i = 0; i < m->n_nodes; i++) {
@@ -464,23 +479,29 @@ static void node_forward(mn_model *m, int i, int b0, int B, bool training)
 {
     mn_node *n = &m->nodes[i];
     const mn_node *a = &m->nodes[n->in0];
-    float *y = at(m, i, n->y, b0);
+    if (n->kind == MN_NODE_ACT && a->epi == i && !m->fused_off) return; /* its input's node applied it */
+    /* With an epilogue the output goes, activated, to the activation's buffer (nn/act_epi.h);
+     * mn_model_set_fused(m, false) runs every node apart. */
+    const int e = m->fused_off ? -1 : n->epi;
+    const mn_act_epi epi = e >= 0 ? (mn_act_epi){m->nodes[e].u.act.kind, m->nodes[e].u.act.alpha} : MN_ACT_EPI_NONE;
+    float *y = e >= 0 ? at(m, e, m->nodes[e].y, b0) : at(m, i, n->y, b0);
     const float *x = at(m, n->in0, a->y, b0);
     const float *x1 = n->in1 >= 0 ? at(m, n->in1, m->nodes[n->in1].y, b0) : NULL;
     const size_t cnt = (size_t)B * n->C * n->T;
     switch (n->kind) {
-    case MN_NODE_CONV1D: mn_conv1d_forward(y, x, pw(m, n->p_w), pw(m, n->p_b), B, a->T, &n->u.conv); break;
+    case MN_NODE_CONV1D: mn_conv1d_forward_epi(y, x, pw(m, n->p_w), pw(m, n->p_b), B, a->T, &n->u.conv, epi); break;
     case MN_NODE_LINEAR:
-        if (n->T == 1) /* a batch of vectors: whole-batch GEMMs (nn/dense.c) */
+        if (n->T == 1) { /* a batch of vectors: whole-batch GEMMs (nn/dense.c) */
             mn_dense_forward(y, x, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout);
-        else
-            mn_linear_forward(y, x, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout, n->T);
+            if (e >= 0) mn_act_forward(y, y, cnt, epi.kind, epi.alpha);
+        } else
+            mn_linear_forward_epi(y, x, pw(m, n->p_w), pw(m, n->p_b), B, n->u.lin.nin, n->u.lin.nout, n->T, epi);
         break;
     case MN_NODE_LUT: mn_lut_forward(y, x, pw(m, n->p_w), B, n->T, &n->u.lut); break;
     case MN_NODE_ACT: mn_act_forward(y, x, cnt, n->u.act.kind, n->u.act.alpha); break;
     case MN_NODE_BATCHNORM:
-        mn_batchnorm_forward(y, n->c0, n->c1, x, pw(m, n->p_w), pw(m, n->p_b), pw(m, n->p_rmean), pw(m, n->p_rvar), B,
-                             n->C, n->T, n->u.norm.eps, n->u.norm.momentum, training);
+        mn_batchnorm_forward_epi(y, n->c0, n->c1, x, pw(m, n->p_w), pw(m, n->p_b), pw(m, n->p_rmean),
+                                 pw(m, n->p_rvar), B, n->C, n->T, n->u.norm.eps, n->u.norm.momentum, training, epi);
         break;
     case MN_NODE_LAYERNORM: /* caches [B, T] */
         mn_layernorm_forward(y, n->c0 + (size_t)b0 * n->T, n->c1 + (size_t)b0 * n->T, x, pw(m, n->p_w),

@@ -26,6 +26,7 @@
  */
 #include "mimonet/nn.h"
 
+#include "act_epi.h"
 #include "grad_into.h"
 #include "lanes.h"
 
@@ -132,6 +133,14 @@ void mn_batchnorm_forward(float *out, float *mean, float *rstd, const float *inp
                           float *running_var, int B, int C, int T, float eps, float momentum,
                           bool training)
 {
+    mn_batchnorm_forward_epi(out, mean, rstd, inp, gamma, beta, running_mean, running_var, B, C, T, eps, momentum,
+                             training, MN_ACT_EPI_NONE);
+}
+
+void mn_batchnorm_forward_epi(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
+                              const float *beta, float *running_mean, float *running_var, int B, int C, int T,
+                              float eps, float momentum, bool training, mn_act_epi epi)
+{
     if (B <= 0 || C <= 0 || T <= 0) return;
     if (!training && (!running_mean || !running_var)) return;
     const long N = (long)B * T, work = N * C;
@@ -167,6 +176,7 @@ void mn_batchnorm_forward(float *out, float *mean, float *rstd, const float *inp
             float *restrict y = out + ((size_t)b * C + c) * T;
             OMP(simd)
             for (int t = 0; t < T; t++) y[t] = (x[t] - mf) * scale + shift;
+            mn_act_inplace(y, (size_t)T, epi);
         }
     }
 }

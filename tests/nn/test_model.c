@@ -567,3 +567,74 @@ MN_TEST(model_sample_split_same_result)
     }
     mn_threads_set(keep);
 }
+
+/* Activation epilogues (nn/act_epi.h): a conv, linear or batch norm whose one reader is an
+ * activation applies it as it writes.  A graph with every kind of producer and activation, one
+ * conv whose output has a second reader (no epilogue), and the light model: the training
+ * forward's output, every weight gradient and the input gradient must be the same bits as with
+ * every node run apart (mn_model_set_fused(m, false)), whole-batch and sample-split. */
+static int epi_graph(mn_model *m)
+{
+    int x = mn_model_input(m, 4);
+    int a = mn_model_conv1d(m, x, "dw", &(mn_conv1d_cfg){.cin = 4, .cout = 4, .k = 3, .dil = 1, .groups = 4,
+                                                        .pad = MN_PAD_SAME, .bias = true});
+    a = mn_model_act(m, a, MN_ACT_LEAKY, 0.1f);
+    a = mn_model_conv1d(m, a, "pw", &(mn_conv1d_cfg){.cin = 4, .cout = 16, .k = 1, .dil = 1, .groups = 1,
+                                                    .pad = MN_PAD_SAME, .bias = true});
+    a = mn_model_batchnorm(m, a, "bn", true);
+    a = mn_model_act(m, a, MN_ACT_RELU, 0);
+    a = mn_model_linear(m, a, "fc", 9);
+    a = mn_model_act(m, a, MN_ACT_SIGMOID, 0);
+    int g = mn_model_conv1d(m, a, "gc", &(mn_conv1d_cfg){.cin = 9, .cout = 6, .k = 3, .dil = 2, .groups = 3,
+                                                        .pad = MN_PAD_SAME, .bias = false});
+    int h = mn_model_act(m, g, MN_ACT_TANH, 0);
+    h = mn_model_mul(m, h, g); /* g has two readers: no epilogue */
+    return mn_model_conv1d(m, h, "out", &(mn_conv1d_cfg){.cin = 6, .cout = 2, .k = 1, .dil = 1, .groups = 1,
+                                                        .pad = MN_PAD_SAME, .bias = true});
+}
+
+MN_TEST(model_act_epilogue_same_bits)
+{
+    const int keep = mn_threads_get();
+    mn_threads_set(2);
+    for (int kk = 0; kk < 2; kk++) {
+        mn_model m;
+        mn_model_init(&m);
+        MN_CHECK(t, (kk == 0 ? epi_graph(&m) : mn_pim_model_declare(&m, "light", 2, 1)) > 0);
+        mn_rng rng;
+        mn_rng_seed(&rng, t->seed + 70 + (uint64_t)kk);
+        enum { B = 3, T = 200 };
+        MN_CHECK_OK(t, mn_model_build(&m, B, T, &rng));
+        randomize_norms(&m, &rng);
+        int fused = 0;
+        for (int i = 0; i < m.n_nodes; i++) fused += m.nodes[i].epi >= 0;
+        /* epi_graph: dw, bn and fc apply theirs, gc does not; light: every block's depthwise conv
+         * and batch norm (7), and both linears (2) */
+        MN_CHECK_MSG(t, fused == (kk == 0 ? 3 : 9), "model %d: %d epilogues", kk, fused);
+        if (kk == 0)
+            for (int i = 0; i < m.n_nodes; i++)
+                if (!strcmp(m.nodes[i].name, "gc")) MN_CHECK(t, m.nodes[i].epi == -1);
+        const int cin = mn_model_in_channels(&m), cout = mn_model_out_channels(&m);
+        const size_t nx = (size_t)B * cin * T, ny = (size_t)B * cout * T, P = m.params.total;
+        float *x = randn(&rng, nx, 1.0), *r = randn(&rng, ny, 1.0);
+        float *y = mn_malloc(2 * ny * sizeof *y), *g = mn_malloc(2 * P * sizeof *g), *dx = mn_malloc(2 * nx * sizeof *dx);
+        MN_CHECK(t, x && r && y && g && dx);
+        for (int split = 0; split < 2 && x && r && y && g && dx; split++) {
+            MN_CHECK_OK(t, mn_model_set_sample_split(&m, split == 1));
+            for (int k = 0; k < 2; k++) {
+                mn_model_set_fused(&m, k == 0); /* k = 1: every node apart */
+                MN_CHECK(t, train_pass(&m, x, r, B, T, y + k * ny, ny, g + k * P, dx + k * nx, nx));
+            }
+            MN_CHECK_MSG(t, !memcmp(y, y + ny, ny * sizeof *y), "model %d, split %d: outputs differ", kk, split);
+            MN_CHECK_MSG(t, !memcmp(g, g + P, P * sizeof *g), "model %d, split %d: weight gradients differ", kk, split);
+            MN_CHECK_MSG(t, !memcmp(dx, dx + nx, nx * sizeof *dx), "model %d, split %d: input gradients differ", kk, split);
+        }
+        mn_free(x);
+        mn_free(r);
+        mn_free(y);
+        mn_free(g);
+        mn_free(dx);
+        mn_model_free(&m);
+    }
+    mn_threads_set(keep);
+}
