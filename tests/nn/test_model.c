@@ -513,6 +513,16 @@ static bool train_pass(mn_model *m, const float *x, const float *r, int B, int T
     return true;
 }
 
+/* The buffers of train_pass's comparisons. */
+static void free_pass(float *x, float *r, float *y, float *g, float *dx)
+{
+    mn_free(x);
+    mn_free(r);
+    mn_free(y);
+    mn_free(g);
+    mn_free(dx);
+}
+
 /* mn_model_set_sample_split: the same output, weight gradients and input gradient as the
  * whole-batch pass up to float rounding, on graphs with batch norms between the per-sample
  * stretches (small_graph, light) and on junction, which is one stretch; and the same bits for
@@ -558,11 +568,7 @@ MN_TEST(model_sample_split_same_result)
             MN_CHECK_OK(t, mn_model_set_sample_split(&m, false));
             MN_CHECK(t, m.split_g == NULL);
         }
-        mn_free(x);
-        mn_free(r);
-        mn_free(y);
-        mn_free(g);
-        mn_free(dx);
+        free_pass(x, r, y, g, dx);
         mn_model_free(&m);
     }
     mn_threads_set(keep);
@@ -629,11 +635,7 @@ MN_TEST(model_act_epilogue_same_bits)
             MN_CHECK_MSG(t, !memcmp(g, g + P, P * sizeof *g), "model %d, split %d: weight gradients differ", kk, split);
             MN_CHECK_MSG(t, !memcmp(dx, dx + nx, nx * sizeof *dx), "model %d, split %d: input gradients differ", kk, split);
         }
-        mn_free(x);
-        mn_free(r);
-        mn_free(y);
-        mn_free(g);
-        mn_free(dx);
+        free_pass(x, r, y, g, dx);
         mn_model_free(&m);
     }
     mn_threads_set(keep);
