@@ -239,8 +239,8 @@ static void fwd_depthwise(float *out, const float *inp, const float *w, const fl
  * accumulated dinp, and weights over PW_PACK floats go through mn_sgemm.  Through OpenBLAS
  * alone, its packing of the long operand took a fifth of a training step, its speed at these
  * shapes hangs on its core type (DESIGN.md), and the bias had a pass of its own. */
-#define PW_PACK 16384   /* packed weight floats on the stack (64 kB) */
-#define PW_BIAS 1024    /* rows whose bias (or zeros) the kernel reads from the stack */
+#define PW_PACK 8192    /* packed weight floats on the stack (32 kB; the large PIM model's 6,144 fit) */
+#define PW_BIAS 256     /* rows whose bias (or zeros) the kernel reads from the stack */
 #define PW_WG_COLS 1024 /* columns per wgrad call: a task's rows of them stay in L2 */
 
 static const mn_fused_kernels *pw_kernels(void)
