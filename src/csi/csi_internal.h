@@ -78,6 +78,10 @@ int csi_zheev(double *w, double complex *V, double complex *A, int n);
 double csi_dominant_eigvec(double complex *v, const double complex *A, int n, double complex *ws,
                            double *wbuf);
 
+/* RZF's system for one subcarrier: Gam = G G^H + reg I (K x K, G K x M) and X = I, ready for
+ * csi_zsolve(Gam, X, K, K) to leave (G G^H + reg I)^-1 in X. */
+void csi_rzf_system(double complex *Gam, double complex *X, const double complex *G, int K, int M, double reg);
+
 /* Zero-forcing / regularized ZF for one subcarrier: G is K x M (rows g_k), W is M x K
  * (columns w_k) = G^H (G G^H + reg I)^-1, unnormalized.  ws: 2 K^2 elements.
  * Returns 0 or -1 (singular). */

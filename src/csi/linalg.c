@@ -158,10 +158,8 @@ double csi_dominant_eigvec(double complex *v, const double complex *A, int n, do
     return wbuf[0];
 }
 
-int csi_rzf_one(double complex *W, const double complex *G, int K, int M, double reg,
-                double complex *ws)
+void csi_rzf_system(double complex *Gam, double complex *X, const double complex *G, int K, int M, double reg)
 {
-    double complex *Gam = ws, *X = ws + (size_t)K * K;
     for (int i = 0; i < K; i++)
         for (int j = 0; j < K; j++) {
             double complex s = 0;
@@ -169,6 +167,13 @@ int csi_rzf_one(double complex *W, const double complex *G, int K, int M, double
             Gam[i * K + j] = s + (i == j ? reg : 0.0);
             X[i * K + j] = (i == j) ? 1.0 : 0.0;
         }
+}
+
+int csi_rzf_one(double complex *W, const double complex *G, int K, int M, double reg,
+                double complex *ws)
+{
+    double complex *Gam = ws, *X = ws + (size_t)K * K;
+    csi_rzf_system(Gam, X, G, K, M, reg);
     if (csi_zsolve(Gam, X, K, K) != 0) return -1;
     for (int m = 0; m < M; m++)
         for (int k = 0; k < K; k++) {

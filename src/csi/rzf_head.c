@@ -29,14 +29,7 @@ static void gather(double complex *Hf, const float *H, int K, int M, int F, int 
  * for alpha > 0, so the pivoted solve cannot fail unless alpha underflows against the entries. */
 static int inverse(double complex *C, double complex *A, const double complex *Hf, int K, int M, double alpha)
 {
-    for (int i = 0; i < K; i++)
-        for (int j = i; j < K; j++) {
-            double complex s = 0;
-            for (int m = 0; m < M; m++) s += Hf[(size_t)i * M + m] * conj(Hf[(size_t)j * M + m]);
-            A[i * K + j] = s + (i == j ? alpha : 0.0);
-            A[j * K + i] = conj(A[i * K + j]);
-            C[i * K + j] = C[j * K + i] = i == j ? 1.0 : 0.0;
-        }
+    csi_rzf_system(A, C, Hf, K, M, alpha);
     if (K == 1) { /* the common single-user case, and exact */
         if (!(creal(A[0]) > 0.0) || !isfinite(creal(A[0]))) return -1;
         C[0] = 1.0 / creal(A[0]);
