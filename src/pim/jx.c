@@ -307,8 +307,9 @@ static void corr_pair(float *restrict y0, float *restrict y1, const float *restr
  * step rounds once as the instruction does (odd element first, subnormal results flushed):
  *     a = ftz(a + zhi whi);  a = ftz(a + zlo wlo)
  * so the AVX-512 kernel and the portable reference below give the same bits (tests/pim/test_jx.c).
- * Why only the post filter: rounding junction's other products costs more accuracy for less
- * time (docs/pim.md "bf16 for junction"). */
+ * The small maps of JX_BF16 go through the fused executor's pw_bf16 instead; the drive map and
+ * the split filters stay fp32, since their errors are cubed in the junction product (docs/pim.md
+ * "bf16 for junction"). */
 
 static inline float jx_ftz(float a) { return fabsf(a) < FLT_MIN ? a * 0.0f : a; }
 

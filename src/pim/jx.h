@@ -22,10 +22,10 @@ typedef struct mn_pim_jx mn_pim_jx;
 /* Buffers for windows of up to T samples on up to `threads` threads.  m must match. */
 mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_rx, int T, int threads);
 /* The model (eval mode) over one window of T samples (bf16: the post filter, see below, and the
- * small maps but the drive map in bfloat16; the caller checks the CPU, mn_fused_cpu_bf16) with its complex I/O (pim_io,
- * net_internal.h), converted per column chunk and per tile in the threads' scratch; 'same'
- * padding at the window's ends as mn_model_forward pads them.  Weights are read from m on
- * every call.  No allocation. */
+ * small maps but the drive map in bfloat16; the caller checks the CPU, mn_fused_cpu_bf16) with
+ * its complex I/O (pim_io, net_internal.h), converted per column chunk and per tile in the
+ * threads' scratch; 'same' padding at the window's ends as mn_model_forward pads them.  Weights
+ * are read from m on every call.  No allocation. */
 mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T, bool bf16);
 void mn_pim_jx_free(mn_pim_jx *x);
 
