@@ -4,7 +4,7 @@
  * PyTorch.  bench/compare.sh runs the two alternately and prints the ratio.
  *
  *     bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]
- *                 [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--json]
+ *                 [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--sources J] [--json]
  *
  * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].  That runs
  *        the fused executor (nn/fused.c); --naive forces the layer-by-layer path instead
@@ -20,6 +20,7 @@
  *        count.  The stream goes on across repetitions (the same samples again), as a
  *        receiver's would.  --model KIND streams another `pim train` model kind (junction,
  *        poly, ...) with random weights: the cost does not depend on the weights.
+ *        --sources J sizes junction as `pim train --sources J` does (default 8).
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
  *        AdamW (lr 1e-3, weight_decay 0.01).  The passes run sample-parallel, as `pim train`
@@ -48,18 +49,20 @@ typedef struct {
     int naive;
     mn_precision precision;
     const char *model; /* --mode stream: the model kind */
+    int sources;       /* --mode stream, junction: J (0: the kind's default) */
     int json;
 } opts;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]\n"
-               "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--json]\n");
+               "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--sources J]\n"
+               "                   [--json]\n");
 }
 
 static int parse(opts *o, int argc, char **argv)
 {
-    *o = (opts){.train = 0, .threads = 1, .reps = 20, .warmup = 3, .batch = 16, .T = 4096, .naive = 0, .model = "light", .json = 0};
+    *o = (opts){.train = 0, .threads = 1, .reps = 20, .warmup = 3, .batch = 16, .T = 4096, .naive = 0, .model = "light", .sources = 0, .json = 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -79,6 +82,7 @@ static int parse(opts *o, int argc, char **argv)
         else if (!strcmp(a, "--T")) bad = bench_parse_int(v, 1, &o->T);
         else if (!strcmp(a, "--precision")) bad = mn_precision_parse(v, &o->precision) != MN_OK;
         else if (!strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--sources")) bad = bench_parse_int(v, 1, &o->sources) || o->sources > 64;
         else { fprintf(stderr, "bench_light: unknown option %s\n", a); return -1; }
         if (bad) { fprintf(stderr, "bench_light: bad value '%s' for %s\n", v, a); return -1; }
         i++;
@@ -94,7 +98,8 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
     mn_rng_seed(&rng, 1);
     mn_pim_net net;
     mn_pim_canceller *q = NULL;
-    if (mn_pim_net_create(&net, o->model, n_tx, n_rx, 4, 1024, &rng) != MN_OK) {
+    const mn_pim_model_opts mo = {.sources = o->sources};
+    if (mn_pim_net_create_opts(&net, o->model, &mo, n_tx, n_rx, 4, 1024, &rng) != MN_OK) {
         fprintf(stderr, "bench_light: building the model: %s\n", mn_error_msg());
         return 1;
     }
@@ -134,11 +139,11 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
         const double med = bench_median(sec, o->reps), sps = (double)n / med;
         const char *prec = mn_precision_name(mn_pim_canceller_precision(q));
         if (o->json)
-            printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"%s\",\"mode\":\"stream\","
+            printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"model\":\"%s\",\"sources\":%d,\"mode\":\"stream\","
                    "\"threads\":%d,\"threads_effective\":%d,\"samples\":%lld,\"block\":%lld,\"reps\":%d,"
                    "\"precision\":\"%s\",\"macs_per_sample\":%lld,\"seconds_median\":%.9g,\"seconds_min\":%.9g,"
                    "\"samples_per_s\":%.9g}\n",
-                   MN_VERSION_STRING, o->model, o->threads, mn_threads_get(), (long long)n, (long long)blk, o->reps, prec,
+                   MN_VERSION_STRING, o->model, o->sources, o->threads, mn_threads_get(), (long long)n, (long long)blk, o->reps, prec,
                    (long long)mn_model_macs_per_sample(&net.model), med, sec[0], sps);
         else
             printf("mimonet %s %s stream (%s) threads=%d: %.3f Msamples/s (median of %d, %lld samples in "
@@ -165,8 +170,8 @@ int main(int argc, char **argv)
     }
     mn_threads_set(o.threads);
     const int n_tx = 32, n_rx = 16;
-    if (!o.stream && strcmp(o.model, "light")) {
-        fprintf(stderr, "bench_light: --model applies to --mode stream only\n");
+    if (!o.stream && (strcmp(o.model, "light") || o.sources)) {
+        fprintf(stderr, "bench_light: --model and --sources apply to --mode stream only\n");
         return 2;
     }
     if (o.stream) {

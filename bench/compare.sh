@@ -35,8 +35,9 @@
 #
 # Streaming canceller (no peer: PyTorch has no streaming canceller to compare with):
 # BUILD_DIR/bench_light --mode stream, i.e. mn_pim_canceller_process, what `pim cancel` runs,
-# over a 32 Tx -> 16 Rx signal in 16,384-sample blocks, for each model:precision in
-# STREAM_CONFIGS and thread count in THREADS, STREAM_ROUNDS times.  Prints the median samples/s,
+# over a 32 Tx -> 16 Rx signal in 16,384-sample blocks, for each model:precision[:J] in
+# STREAM_CONFIGS (J: junction's --sources, shown as junction/J) and thread count in THREADS,
+# STREAM_ROUNDS times.  Prints the median samples/s,
 # the fraction of LTE 20 MHz real time (30.72 Msamples/s, issue #6) and of the fp32 ceiling;
 # JSON summary in BUILD_DIR/bench_stream.json, single runs in BUILD_DIR/bench_stream_runs.jsonl.
 # A bf16 configuration on a CPU without AVX512_BF16 is reported as not available.
@@ -60,7 +61,7 @@
 # run after one warm-up), GMP_NP_REPS (1), GMP_NP_WARMUP (1), GMP_NP_METHODS ("lstsq"; add
 # "normal" for numpy doing mimonet's normal equations); CSI_ROUNDS (ROUNDS), CSI_REPS (5),
 # CSI_STEPS (5 steps per timed repetition), CSI_THREADS ("1 2"); STREAM_ROUNDS (ROUNDS),
-# STREAM_CONFIGS ("light:fp32 light:bf16 junction:fp32 junction:bf16").
+# STREAM_CONFIGS ("light:fp32 light:bf16 junction:fp32 junction:bf16 junction:bf16:6").
 # If PyTorch or numpy is missing it says so and prints mimonet's numbers alone.
 set -eu
 # JSON-line readers and a median for the summaries below (awk; one copy for both sections).
@@ -110,7 +111,7 @@ CSI_REPS=${CSI_REPS:-5}
 CSI_STEPS=${CSI_STEPS:-5}
 CSI_THREADS=${CSI_THREADS:-"1 2"}
 STREAM_ROUNDS=${STREAM_ROUNDS:-$ROUNDS}
-STREAM_CONFIGS=${STREAM_CONFIGS:-"light:fp32 light:bf16 junction:fp32 junction:bf16"}
+STREAM_CONFIGS=${STREAM_CONFIGS:-"light:fp32 light:bf16 junction:fp32 junction:bf16 junction:bf16:6"}
 
 # want SECTION: whether SECTIONS names it.
 want() {
@@ -402,15 +403,18 @@ if want stream; then
   while [ "$r" -le "$STREAM_ROUNDS" ]; do
     echo "round $r"
     for cfg in $STREAM_CONFIGS; do
-      model=${cfg%%:*} prec=${cfg#*:}
+      model=${cfg%%:*} prec=${cfg#*:} src=
+      case $prec in *:*) src=${prec#*:} prec=${prec%%:*} ;; esac
+      label=$model${src:+/$src}
       for th in $THREADS; do
         if line=$(env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" "$BIN" --mode stream \
-                  --model "$model" --precision "$prec" --threads "$th" --reps "$REPS" --warmup "$WARMUP" --json 2>/dev/null); then
+                  --model "$model" ${src:+--sources "$src"} --precision "$prec" --threads "$th" --reps "$REPS" \
+                  --warmup "$WARMUP" --json 2>/dev/null); then
           printf '%s\n' "$line" >> "$SRUNS"
-          printf '  %-8s %-4s threads=%s  %s samples/s\n' "$model" "$prec" "$th" \
+          printf '  %-11s %-4s threads=%s  %s samples/s\n' "$label" "$prec" "$th" \
             "$(printf '%s\n' "$line" | sed 's/.*"samples_per_s": *\([^,}]*\).*/\1/')"
         else
-          printf '  %-8s %-4s threads=%s  not available on this CPU or build\n' "$model" "$prec" "$th"
+          printf '  %-11s %-4s threads=%s  not available on this CPU or build\n' "$label" "$prec" "$th"
         fi
       done
     done
@@ -419,6 +423,7 @@ if want stream; then
   awk -v peak="$PEAK" -v rounds="$STREAM_ROUNDS" -v reps="$REPS" -v json_out="$BUILD/bench_stream.json" "$AWK_JSON"'
   {
     m = str($0, "model"); p = str($0, "precision"); th = num($0, "threads")
+    if (num($0, "sources") > 0) m = m "/" num($0, "sources")
     k = m SUBSEP p SUBSEP th
     val[k, ++cnt[k]] = num($0, "samples_per_s")
     macs[k] = num($0, "macs_per_sample")
@@ -427,13 +432,13 @@ if want stream; then
   END {
     if (nk == 0) { print "\nno streaming runs"; exit }
     lte = 30.72e6
-    printf "\n%-9s %-5s %7s | %10s | %9s | %9s %11s\n", "model", "prec", "threads", "Msps", "% LTE-20", "% fp32 ceil", "ceil Msps"
-    printf "%s\n", "--------------------------------------------------------------------------"
+    printf "\n%-11s %-5s %7s | %10s | %9s | %9s %11s\n", "model", "prec", "threads", "Msps", "% LTE-20", "% fp32 ceil", "ceil Msps"
+    printf "%s\n", "----------------------------------------------------------------------------"
     js = ""
     for (i = 1; i <= nk; i++) {
       split(order[i], f, SUBSEP); m = f[1]; p = f[2]; th = f[3]
       v = median(order[i]); ceil = peak * 1e9 * th / (2 * macs[order[i]])
-      printf "%-9s %-5s %7d | %10.3f | %8.1f%% | %8.1f%% %11.2f\n", m, p, th, v / 1e6, 100 * v / lte, 100 * v / ceil, ceil / 1e6
+      printf "%-11s %-5s %7d | %10.3f | %8.1f%% | %8.1f%% %11.2f\n", m, p, th, v / 1e6, 100 * v / lte, 100 * v / ceil, ceil / 1e6
       js = js (i > 1 ? ",\n    " : "") sprintf("{\"model\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"macs_per_sample\":%s,\"samples_per_s\":%s,\"fraction_of_lte20\":%s,\"fp32_ceiling_samples_per_s\":%s,\"fraction_of_fp32_ceiling\":%s}", m, p, th, jnum(macs[order[i]]), jnum(v), jnum(v / lte), jnum(ceil), jnum(v / ceil))
     }
     json = sprintf("{\n  \"benchmark\": \"streaming canceller, 32 Tx -> 16 Rx, 16384-sample blocks\",\n  \"rounds\": %d,\n  \"reps_per_run\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"lte20_samples_per_s\": 30720000,\n  \"peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ]\n}", rounds, reps, jnum(peak), js)
