@@ -14,10 +14,10 @@
  *        it, to the caller.
  * Everything after the drive GEMM stays in the thread's scratch (about 400 kB), where the
  * layer-by-layer executor writes and rereads ~40 full-window activations.  The GEMMs are small
- * (8 to 48 rows, 16 to 64 inner) and run through the fused executor's packed kernel (nn/fused.h
- * pw) where their rows come in blocks of 8, as they do at the default sizes: OpenBLAS's speed
- * at these sizes hangs on its core type, and the one this machine presets (Haswell) made
- * them half the stream's time (docs/pim.md).  In bf16 (mn_pim_jx_infer_io's flag) the post
+ * (4 to 48 rows, 12 to 64 inner) and run through the fused executor's packed kernel (nn/fused.h
+ * pw), their rows padded to blocks of 8 where they are not (gemm): OpenBLAS's speed at these
+ * sizes hangs on its core type, and the one this machine presets (Haswell) made them half the
+ * stream's time (docs/pim.md).  In bf16 (mn_pim_jx_infer_io's flag) the post
  * filter runs on packed bf16 pairs (below) and the products of JX_BF16 through pw_bf16.
  *
  * The arithmetic is the model's, in another order inside the GEMMs and the taps, so outputs
@@ -41,6 +41,7 @@
 
 #define JX_TILE 512  /* outputs per tile */
 #define JX_CHUNK 128 /* z samples per pass of the memoryless part */
+#define JX_TMPS (JX_TILE + MN_FUSED_UNIT) /* row stride of a partial row block (gemm) */
 
 /* uint32 of a packed z row: the tile's z (JX_TILE + P - 1 <= JX_TILE + 2 P2), zeros up to 16
  * past the last block's reach */
@@ -64,12 +65,17 @@ struct mn_pim_jx {
     jx_post_pack_fn post_pack; /* the kernels this CPU runs */
     jx_post_bf16_fn post_bf16;
     /* the small products: through the fused executor's packed kernel (its pw: rows in blocks
-     * of 8, no dependence on OpenBLAS's core type) where the rows come in blocks of 8, else BLAS */
+     * of 8, no dependence on OpenBLAS's core type), the rows padded with zero weights to a
+     * multiple of 8; a last block of fewer rows is written to the thread's scratch at tmp and
+     * its rows copied out (gemm) */
     const mn_fused_kernels *kern;
-    int gM[G_N], gK[G_N];
-    size_t goff[G_N];  /* where product g's packed weights start in wpk (SIZE_MAX: BLAS) */
+    int gM[G_N], gK[G_N], gMp[G_N]; /* rows, inner size, rows padded to a multiple of 8 */
+    size_t goff[G_N];  /* where product g's packed weights start in wpk */
     float *wpk;        /* the packed weights, refreshed on each call */
-    float *zeros;      /* zeros: a bias of the largest row count, the bf16 kernel's input offsets */
+    size_t boff[G_N];  /* where product g's bias, zero-padded to gMp rows, starts in bpk */
+    float *bpk;
+    size_t tmp;        /* where a thread's partial row block starts in its scratch */
+    float *zeros;      /* zeros: the bf16 kernel's input offsets */
     /* bf16 (mn_pim_jx_infer_io with bf16): the products of JX_BF16 in bf16 too, through the
      * fused executor's pw_bf16, their weights packed in pairs */
     size_t goffb[G_N]; /* where product g's bf16 pairs start in wpkb (SIZE_MAX: fp32) */
@@ -175,7 +181,8 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->pan = x->zp + JX_ZP(x->P2);
     int kmax = 2 * n_tx > 6 * x->J ? 2 * n_tx : 6 * x->J; /* the products' largest inner size */
     if (x->H > kmax) kmax = x->H;
-    x->per = x->pan + (size_t)((kmax + 1) / 2) * MN_FUSED_BF16_PANEL;
+    x->tmp = x->pan + (size_t)((kmax + 1) / 2) * MN_FUSED_BF16_PANEL;
+    x->per = x->tmp + (size_t)MN_FUSED_MR * JX_TMPS;
     x->per = (x->per + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
     x->wpad = mn_malloc((size_t)2 * x->J * x->ws * sizeof(float));
     x->scr = mn_malloc((size_t)threads * x->per * sizeof(float));
@@ -183,27 +190,30 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     mn_pim_jx_post_kernels(false, &x->post_pack, &x->post_bf16);
     x->kern = mn_fused_kernels_best();
     const int J = x->J, gM[G_N] = {2 * J, J, J, x->H, J, 2 * n_rx}, gK[G_N] = {2 * n_tx, 6 * J, 6 * J, 2 * J, x->H, 4 * J};
-    size_t npk = 0, npb = 0;
-    int mmax = 1;
+    size_t npk = 0, npb = 0, nb = 0;
+    int kmx = 1;
     for (int g = 0; g < G_N; g++) {
         x->gM[g] = gM[g];
         x->gK[g] = gK[g];
-        x->goff[g] = gM[g] % MN_FUSED_MR == 0 ? npk : SIZE_MAX;
-        if (gM[g] % MN_FUSED_MR == 0) npk += (size_t)gM[g] * gK[g];
-        x->goffb[g] = gM[g] % MN_FUSED_MR == 0 && (JX_BF16 >> g & 1u) ? npb : SIZE_MAX;
-        if (x->goffb[g] != SIZE_MAX) npb += (size_t)gM[g] * ((gK[g] + 1) / 2);
-        if (gM[g] > mmax) mmax = gM[g];
-        if (gK[g] > mmax) mmax = gK[g];
+        x->gMp[g] = (gM[g] + MN_FUSED_MR - 1) / MN_FUSED_MR * MN_FUSED_MR;
+        x->goff[g] = npk;
+        npk += (size_t)x->gMp[g] * gK[g];
+        x->boff[g] = nb;
+        nb += (size_t)x->gMp[g];
+        x->goffb[g] = JX_BF16 >> g & 1u ? npb : SIZE_MAX;
+        if (x->goffb[g] != SIZE_MAX) npb += (size_t)x->gMp[g] * ((gK[g] + 1) / 2);
+        if (gK[g] > kmx) kmx = gK[g];
     }
-    x->wpk = mn_malloc((npk > 0 ? npk : 1) * sizeof(float));
+    x->wpk = mn_malloc(npk * sizeof(float));
     x->wpkb = mn_malloc((npb > 0 ? npb : 1) * sizeof(uint32_t));
-    x->zeros = mn_calloc((size_t)mmax, sizeof(float));
+    x->bpk = mn_calloc(nb, sizeof(float));
+    x->zeros = mn_calloc((size_t)kmx, sizeof(float));
     /* pw_bf16: the CPU's, or the portable one with the same bits (tests on other CPUs) */
     x->pwb = mn_fused_kernels_c.pw_bf16;
 #ifdef MN_FUSED_X86
     if (mn_fused_cpu_bf16()) x->pwb = mn_fused_kernels_avx512.pw_bf16;
 #endif
-    if (!x->wpad || !x->scr || !x->wpost || !x->wpk || !x->wpkb || !x->zeros) {
+    if (!x->wpad || !x->scr || !x->wpost || !x->wpk || !x->wpkb || !x->bpk || !x->zeros) {
         mn_pim_jx_free(x);
         return mn_error(MN_ERR_NOMEM, "jx: buffers for windows of %d samples", T);
     }
@@ -222,6 +232,7 @@ void mn_pim_jx_free(mn_pim_jx *x)
     mn_free(x->wpost);
     mn_free(x->wpk);
     mn_free(x->wpkb);
+    mn_free(x->bpk);
     mn_free(x->zeros);
     mn_free(x);
 }
@@ -468,38 +479,38 @@ static void corr_quad(float *restrict y, size_t ys, const float *restrict x0, co
 
 /* rows [r][0, n) (row stride ld) = bias[r] */
 MN_MULTIVERSION
-static void fill_rows(float *y, size_t ld, const float *bias, int rows, int n)
-{
-    for (int r = 0; r < rows; r++) {
-        float *restrict yr = y + (size_t)r * ld;
-        const float b = bias[r];
-OMP(simd)
-        for (int i = 0; i < n; i++) yr[i] = b;
-    }
-}
-
 /* y[o][c] = bias[o] + sum_k W[o][k] in[k][c] for o < M, c < n (bias NULL: 0), for product g
- * with W its model weights.  The packed kernel computes whole units of 16 columns, so it reads
- * and writes up to 15 columns past n: every caller's rows have that room (JX_CHUNK and JX_TILE
- * are multiples of 16, and wpad's rows carry 16 spare floats). */
-static void gemm(const mn_pim_jx *x, int g, const float *W, float *y, size_t ys, const float *in, size_t xs,
-                 const float *bias, int n, uint32_t *panel)
+ * (its weights and bias packed from the model's on each call).  The packed kernel computes
+ * whole units of 16 columns, so it reads and writes up to 15 columns past n: every caller's
+ * rows have that room (JX_CHUNK and JX_TILE are multiples of 16, and wpad's rows carry 16
+ * spare floats).  Rows come in blocks of 8: a last block of fewer (M not a multiple of 8, as
+ * with --sources 6) is computed into tmp, the thread's 8 rows of JX_TMPS, and its M mod 8 real
+ * rows copied to y. */
+static void gemm(const mn_pim_jx *x, int g, float *y, size_t ys, const float *in, size_t xs, bool bias, int n,
+                 uint32_t *panel, float *tmp)
 {
-    const int M = x->gM[g], K = x->gK[g];
-    if (panel && x->goffb[g] != SIZE_MAX) {
-        const int n16 = (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT;
-        x->pwb(y, ys, in, xs, x->zeros, x->wpkb + x->goffb[g], bias ? bias : x->zeros, M, K, 0, n16,
-               (mn_fused_act){MN_ACT_NONE, 0.0f}, panel);
-        return;
+    const int M = x->gM[g], K = x->gK[g], Mf = M / MN_FUSED_MR * MN_FUSED_MR;
+    const int n16 = (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT;
+    const float *b = bias ? x->bpk + x->boff[g] : x->zeros;
+    const mn_fused_act none = {MN_ACT_NONE, 0.0f};
+    const bool b16 = panel && x->goffb[g] != SIZE_MAX;
+    const uint32_t *wb = b16 ? x->wpkb + x->goffb[g] : NULL;
+    const float *wf = x->wpk + x->goff[g];
+    const size_t kb = (size_t)(K + 1) / 2; /* bf16 pairs a row */
+    if (Mf > 0) {
+        if (b16)
+            x->pwb(y, ys, in, xs, x->zeros, wb, b, Mf, K, 0, n16, none, panel);
+        else
+            x->kern->pw(y, ys, in, xs, wf, b, Mf, K, 0, n16, none);
     }
-    if (x->goff[g] != SIZE_MAX) {
-        const int n16 = (n + MN_FUSED_UNIT - 1) / MN_FUSED_UNIT;
-        x->kern->pw(y, ys, in, xs, x->wpk + x->goff[g], bias ? bias : x->zeros, M, K, 0, n16,
-                    (mn_fused_act){MN_ACT_NONE, 0.0f});
-        return;
+    if (M > Mf) {
+        if (b16)
+            x->pwb(tmp, JX_TMPS, in, xs, x->zeros, wb + (size_t)Mf * kb, b + Mf, MN_FUSED_MR, K, 0, n16, none, panel);
+        else
+            x->kern->pw(tmp, JX_TMPS, in, xs, wf + (size_t)Mf * K, b + Mf, MN_FUSED_MR, K, 0, n16, none);
+        for (int r = Mf; r < M; r++)
+            memcpy(y + (size_t)r * ys, tmp + (size_t)(r - Mf) * JX_TMPS, (size_t)n * sizeof *y);
     }
-    if (bias) fill_rows(y, ys, bias, M, n);
-    mn_sgemm(false, false, M, n, K, 1.0f, W, K, in, xs, bias ? 1.0f : 0.0f, y, ys);
 }
 
 /* The six cubic monomials q of (a, b, c, d) = (Re u1, Im u1, Re u2, Im u2) in the model's order
@@ -547,7 +558,7 @@ OMP(simd)
 
 /* z at window times [t, t + n) (n <= JX_CHUNK) into z (row stride zs). */
 static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, int t, int n, float *z, int zs,
-                           uint32_t *panel)
+                           uint32_t *panel, float *tmp)
 {
     const int J = x->J, K = x->K, H = x->H, C = JX_CHUNK;
     float *u = s, *q = u + (size_t)4 * J * C, *pr = q + (size_t)6 * J * C, *pi = pr + (size_t)J * C;
@@ -560,21 +571,21 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
         corr_quad(u + (size_t)j * C, (size_t)J * C, x0, x0 + x->ws, w, K, n);
     }
     monomials(u, q, e, J, n);
-    gemm(x, G_PRE, W->pre, pr, C, q, C, NULL, n, panel);
-    gemm(x, G_PIM, W->pim, pi, C, q, C, NULL, n, panel);
-    gemm(x, G_G1, W->g1, h, C, e, C, W->g1b, n, panel);
+    gemm(x, G_PRE, pr, C, q, C, false, n, panel, tmp);
+    gemm(x, G_PIM, pi, C, q, C, false, n, panel, tmp);
+    gemm(x, G_G1, h, C, e, C, true, n, panel, tmp);
     if (n == C)
         mn_act_tanh_fast(h, h, (size_t)H * C);
     else
         for (int o = 0; o < H; o++) mn_act_tanh_fast(h + (size_t)o * C, h + (size_t)o * C, (size_t)n);
-    gemm(x, G_G2, W->g2, g, C, h, C, W->g2b, n, panel);
+    gemm(x, G_G2, g, C, h, C, true, n, panel, tmp);
     gate(z, zs, pr, pi, g, J, n);
 }
 
 /* Outputs [t0, t0 + n) of the window, through the thread's output buffer yo into io->out; zp
  * and panel (bf16 only, else NULL) the thread's packed z row and pw_bf16 panel. */
 static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, const pim_io *io,
-                 float *yo, uint32_t *zp, uint32_t *panel)
+                 float *yo, uint32_t *zp, uint32_t *panel, float *tmp)
 {
     const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
     float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
@@ -588,7 +599,7 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
     }
     for (int i = a; i < b; i += JX_CHUNK) {
         const int c = b - i < JX_CHUNK ? b - i : JX_CHUNK;
-        junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs, panel);
+        junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs, panel, tmp);
     }
     /* post: 2 filters per z row (groups 2J, 4J outputs) */
     if (zp) {
@@ -602,7 +613,7 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         for (int r = 0; r < 2 * J; r++)
             corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
                       W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
-    gemm(x, G_OUT, W->out, yo, JX_TILE, f, JX_TILE, W->outb, n, panel);
+    gemm(x, G_OUT, yo, JX_TILE, f, JX_TILE, true, n, panel, tmp);
     pim_io_store(io, yo, JX_TILE, t0, n);
 }
 
@@ -611,26 +622,30 @@ mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, 
     jx_weights W;
     if (T < 1 || T > x->T) return mn_error(MN_ERR_INVALID, "jx: window of %d samples (buffers for %d)", T, x->T);
     if (!weights_of(m, &W)) return mn_error(MN_ERR_INVALID, "jx: the model's weights are missing");
-    /* the small products' weights, packed for the kernel (read from the model on every call) */
+    /* the small products' weights and biases, packed for the kernel (read from the model on
+     * every call), the rows past M zero */
     const float *const gw[G_N] = {W.drive, W.pre, W.pim, W.g1, W.g2, W.out};
+    const float *const gb[G_N] = {NULL, NULL, NULL, W.g1b, W.g2b, W.outb};
     for (int g = 0; g < G_N; g++) {
-        if (x->goff[g] == SIZE_MAX) continue;
-        const int M = x->gM[g], K = x->gK[g];
+        const int M = x->gM[g], Mp = x->gMp[g], K = x->gK[g];
         float *wp = x->wpk + x->goff[g];
-        for (int o = 0; o < M; o++)
+        for (int o = 0; o < Mp; o++)
             for (int k = 0; k < K; k++)
-                wp[((size_t)(o / MN_FUSED_MR) * K + k) * MN_FUSED_MR + o % MN_FUSED_MR] = gw[g][(size_t)o * K + k];
+                wp[((size_t)(o / MN_FUSED_MR) * K + k) * MN_FUSED_MR + o % MN_FUSED_MR] =
+                    o < M ? gw[g][(size_t)o * K + k] : 0.0f;
+        for (int o = 0; o < Mp; o++) x->bpk[x->boff[g] + (size_t)o] = gb[g] && o < M ? gb[g][o] : 0.0f;
     }
     if (bf16) /* the products of JX_BF16 as bf16 pairs in blocks of 8 rows (fused.h pw_bf16) */
         for (int g = 0; g < G_N; g++) {
             if (x->goffb[g] == SIZE_MAX) continue;
-            const int M = x->gM[g], K = x->gK[g], K2 = (K + 1) / 2;
+            const int M = x->gM[g], Mp = x->gMp[g], K = x->gK[g], K2 = (K + 1) / 2;
             uint32_t *wp = x->wpkb + x->goffb[g];
-            for (int o = 0; o < M; o++)
+            for (int o = 0; o < Mp; o++)
                 for (int j = 0; j < K2; j++) {
                     const float *w = gw[g] + (size_t)o * K + 2 * j;
                     wp[((size_t)(o / MN_FUSED_MR) * K2 + j) * MN_FUSED_MR + o % MN_FUSED_MR] =
-                        mn_bf16_round(w[0]) | (uint32_t)(2 * j + 1 < K ? mn_bf16_round(w[1]) : 0u) << 16;
+                        o >= M ? 0u
+                               : mn_bf16_round(w[0]) | (uint32_t)(2 * j + 1 < K ? mn_bf16_round(w[1]) : 0u) << 16;
                 }
         }
     if (bf16) /* the post taps as bf16 pairs (read from the model on every call, as the rest) */
@@ -657,8 +672,8 @@ OMP(for schedule(static))
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
             /* the chunk's columns as the model's input, straight from the complex rows */
             pim_io_load(io, xin, JX_TILE, t0, n);
-            gemm(x, G_DRIVE, W.drive, x->wpad + x->kl + t0, ws, xin, JX_TILE, NULL, n,
-                 bf16 ? (uint32_t *)(s + x->pan) : NULL);
+            gemm(x, G_DRIVE, x->wpad + x->kl + t0, ws, xin, JX_TILE, false, n, bf16 ? (uint32_t *)(s + x->pan) : NULL,
+                 s + x->tmp);
         }
 OMP(single)
         for (int r = 0; r < 2 * J; r++) {
@@ -670,7 +685,7 @@ OMP(for schedule(static))
         for (int c = 0; c < nch; c++) {
             const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
             tile(x, &W, s, T, t0, n, io, yo, bf16 ? (uint32_t *)(s + x->zp) : NULL,
-                 bf16 ? (uint32_t *)(s + x->pan) : NULL);
+                 bf16 ? (uint32_t *)(s + x->pan) : NULL, s + x->tmp);
         }
     }
     return MN_OK;

@@ -33,12 +33,13 @@ static void scramble(mn_model *m, mn_rng *r)
     for (size_t i = 0; i < m->params.total; i++) m->params.w[i] = 0.3f * (float)mn_rng_normal(r);
 }
 
-static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max)
+static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max, int sources)
 {
     mn_rng r;
     mn_rng_seed(&r, t->seed + (uint64_t)n_tx);
     mn_pim_net q;
-    MN_CHECK_OK(t, mn_pim_net_create(&q, "junction", n_tx, n_rx, 1, T_max, &r));
+    const mn_pim_model_opts mo = {.sources = sources};
+    MN_CHECK_OK(t, mn_pim_net_create_opts(&q, "junction", &mo, n_tx, n_rx, 1, T_max, &r));
     scramble(&q.model, &r);
     bool match = false;
     MN_CHECK_OK(t, mn_pim_jx_matches(&q.model, n_tx, n_rx, &match));
@@ -113,10 +114,14 @@ static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max)
     mn_pim_net_free(&q);
 }
 
+/* Sizes whose products have whole blocks of 8 rows (32 -> 16, 8 sources), none (3 -> 2: the
+ * Rx map's 4 rows), and both (5 -> 3 with 6 sources: the drive map's 12 rows, 6 in the
+ * junction maps, the Rx map's 6), which run through gemm's partial block. */
 MN_TEST(pim_jx_matches_the_layer_executor)
 {
-    check_against_layers(t, 3, 2, 1300);
-    check_against_layers(t, 32, 16, 1100);
+    check_against_layers(t, 3, 2, 1300, 0);
+    check_against_layers(t, 32, 16, 1100, 0);
+    check_against_layers(t, 5, 3, 700, 6);
 }
 
 /* float -> bfloat16 -> float, as VCVTNEPS2BF16 rounds (nn/fused.h's mn_bf16_round) */
