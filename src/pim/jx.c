@@ -75,7 +75,7 @@ struct mn_pim_jx {
     size_t boff[G_N];  /* where product g's bias, zero-padded to gMp rows, starts in bpk */
     float *bpk;
     size_t tmp;        /* where a thread's partial row block starts in its scratch */
-    float *zeros;      /* zeros: the bf16 kernel's input offsets */
+    float *zeros;      /* zeros: a bias of the largest padded row count, the bf16 kernel's input offsets */
     /* bf16 (mn_pim_jx_infer_io with bf16): the products of JX_BF16 in bf16 too, through the
      * fused executor's pw_bf16, their weights packed in pairs */
     size_t goffb[G_N]; /* where product g's bf16 pairs start in wpkb (SIZE_MAX: fp32) */
@@ -203,6 +203,7 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
         x->goffb[g] = JX_BF16 >> g & 1u ? npb : SIZE_MAX;
         if (x->goffb[g] != SIZE_MAX) npb += (size_t)x->gMp[g] * ((gK[g] + 1) / 2);
         if (gK[g] > kmx) kmx = gK[g];
+        if (x->gMp[g] > kmx) kmx = x->gMp[g];
     }
     x->wpk = mn_malloc(npk * sizeof(float));
     x->wpkb = mn_malloc((npb > 0 ? npb : 1) * sizeof(uint32_t));
@@ -477,8 +478,6 @@ static void corr_quad(float *restrict y, size_t ys, const float *restrict x0, co
         }
 }
 
-/* rows [r][0, n) (row stride ld) = bias[r] */
-MN_MULTIVERSION
 /* y[o][c] = bias[o] + sum_k W[o][k] in[k][c] for o < M, c < n (bias NULL: 0), for product g
  * (its weights and bias packed from the model's on each call).  The packed kernel computes
  * whole units of 16 columns, so it reads and writes up to 15 columns past n: every caller's

@@ -115,13 +115,15 @@ static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max, 
 }
 
 /* Sizes whose products have whole blocks of 8 rows (32 -> 16, 8 sources), none (3 -> 2: the
- * Rx map's 4 rows), and both (5 -> 3 with 6 sources: the drive map's 12 rows, 6 in the
- * junction maps, the Rx map's 6), which run through gemm's partial block. */
+ * Rx map's 4 rows; 1 -> 1 with 1 source: every map but the gain's hidden layer), and both
+ * (5 -> 3 with 6 sources: the drive map's 12 rows, 6 in the junction maps, the Rx map's 6),
+ * which run through gemm's partial block. */
 MN_TEST(pim_jx_matches_the_layer_executor)
 {
     check_against_layers(t, 3, 2, 1300, 0);
     check_against_layers(t, 32, 16, 1100, 0);
     check_against_layers(t, 5, 3, 700, 6);
+    check_against_layers(t, 1, 1, 600, 1);
 }
 
 /* float -> bfloat16 -> float, as VCVTNEPS2BF16 rounds (nn/fused.h's mn_bf16_round) */
