@@ -29,6 +29,20 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#ifndef __cplusplus
+#include <complex.h>
+/* C11's CMPLX and CMPLXF where the C library leaves them out for this compiler: glibc up to
+ * 2.36 (Debian 12) defines them for GCC only, so a clang build called undeclared functions.
+ * GCC and clang both have __builtin_complex, which keeps a signed zero or an infinity in
+ * either part, as the standard's macros must. */
+#if !defined(CMPLXF) && defined(__GNUC__)
+#define CMPLXF(x, y) __builtin_complex((float)(x), (float)(y))
+#endif
+#if !defined(CMPLX) && defined(__GNUC__)
+#define CMPLX(x, y) __builtin_complex((double)(x), (double)(y))
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
