@@ -112,7 +112,8 @@ static void make_data(float complex *tx, float complex *rx, int ntx, int nrx, in
             for (int k = 0; k < 4; k++) h[k] = cn(&r, 1.0 / ntx);
             const float complex *x = tx + (int64_t)a * n, *xn = tx + (int64_t)((a + 1) % ntx) * n;
             for (int64_t i = 0; i < n; i++) {
-                double complex u = x[i], u1 = i > 0 ? (double complex)x[i - 1] : 0, v = xn[i];
+                double complex u = (double complex)x[i], u1 = i > 0 ? (double complex)x[i - 1] : 0;
+                double complex v = (double complex)xn[i];
                 double p = creal(u * conj(u)), p1 = creal(u1 * conj(u1)), pv = creal(v * conj(v));
                 y[i] += (float complex)(h[0] * u * p + h[1] * u1 * p1 + h[2] * u * p * p + h[3] * u * pv);
             }

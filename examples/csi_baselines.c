@@ -44,7 +44,7 @@ int main(int argc, char **argv)
     double snr_db = 10, gap_pct = 5, speed_kmh = 3, delay_ms = 0;
     unsigned long long seed = 1;
     int rzf = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "csi_baselines: %s needs a value\n", a);
@@ -63,7 +63,6 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--bs-reg")) rzf = !strcmp(v, "mmse");
         else return fprintf(stderr, "csi_baselines: unknown option %s\n", a), 2;
-        i++;
     }
     if (model < 'A' || model > 'E' || drops < 1) return fprintf(stderr, "csi_baselines: bad --model/--drops\n"), 2;
 

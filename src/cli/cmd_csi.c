@@ -468,7 +468,7 @@ static int cmd_train(int argc, char **argv)
                 cmd, c.h_dl ? c.h_dl : c.channel, cc.bs_nh, cc.bs_nv, all.K, all.F, tr.n, va.n, mn_time_sec() - t0,
                 t.scheme, t.bits, t.pilots);
     mn_e2e e;
-    double val_se = NAN;
+    double val_se = (double)NAN;
     code = train_system(cmd, &e, (mn_e2e_scheme)si, &t, &c, &tr, &va, &val_se);
     mn_e2e_data_free(&all);
     if (code) return code;
@@ -755,7 +755,7 @@ static int cmd_sweep(int argc, char **argv)
                 tt.bits = bits[b];
                 tt.pilots = pil[p];
                 mn_e2e e;
-                double val = NAN;
+                double val = (double)NAN;
                 char label[64];
                 snprintf(label, sizeof label, "%s %s B=%d L=%d", cmd, mn_e2e_scheme_name((mn_e2e_scheme)sch[a]), bits[b], pil[p]);
                 code = train_system(label, &e, (mn_e2e_scheme)sch[a], &tt, &c, &tr, &va, &val);

@@ -207,7 +207,7 @@ int mn_cli_demo(int argc, char **argv)
                                        .macs = mn_pim_gmp_macs_per_sample(&gmp.cfg), .train_seconds = gmp_s};
     /* The figures show the best model. */
     int best = 0;
-    double best_ape = -INFINITY, ape[N_NETS + 1];
+    double best_ape = -(double)INFINITY, ape[N_NETS + 1];
     for (int k = 0; k <= N_NETS && st == MN_OK; k++) {
         mn_pim_metrics mt;
         st = mn_pim_metrics_compute(&mt, NULL, trx, pred[k], nrx, tl, tl, border);

@@ -43,7 +43,7 @@ static double read_meta_number(const char *dir, const char *key)
     snprintf(path, sizeof path, "%s/meta.json", dir);
     char *txt = NULL;
     size_t len = 0;
-    if (mn_file_read_all(path, 1 << 20, &txt, &len) != MN_OK) return NAN;
+    if (mn_file_read_all(path, 1 << 20, &txt, &len) != MN_OK) return (double)NAN;
     cJSON *j = cJSON_Parse(txt);
     mn_free(txt);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -56,7 +56,7 @@ static double read_meta_number(const char *dir, const char *key)
 static int load_data(const char *cmd, pim_data *d, const char *dir, const char *tx, const char *rx)
 {
     memset(d, 0, sizeof *d);
-    d->noise_power = NAN;
+    d->noise_power = (double)NAN;
     if (dir && (tx || rx)) return mn_cli_fail(MN_EXIT_USAGE, cmd, "give either --data DIR or --tx SRC --rx SRC, not both");
     if (!dir && (!tx || !rx)) return mn_cli_fail(MN_EXIT_USAGE, cmd, "give --data DIR (from 'mimonet pim simulate') or both --tx SRC and --rx SRC");
     if (dir) {
@@ -457,7 +457,7 @@ static mn_status train_leg(canceller *c, const train_ctx *x, uint64_t seed, cons
                            bool resume, long stop_at, mn_pim_train_result *res, bool *probe_done)
 {
     memset(res, 0, sizeof *res);
-    res->best_val_ape_db = NAN;
+    res->best_val_ape_db = (double)NAN;
     mn_rng rng;
     mn_rng_seed(&rng, seed);
     mn_status st =
@@ -548,7 +548,7 @@ static int train_restarts(canceller *c, const train_ctx *x, struct restarts *r, 
     bool finished = false; /* the chosen one ended (early stop) before the probe step */
     mn_status st;
     mn_pim_ckpt_info info;
-    for (int i = 0; i < r->n; i++) r->probe_db[i] = NAN;
+    for (int i = 0; i < r->n; i++) r->probe_db[i] = (double)NAN;
     bool have_main = resume && mn_cli_exists(ckpt);
     if (have_main) {
         /* Interrupted after the choice: the checkpoint names the chosen seed. */
@@ -921,7 +921,7 @@ static int write_eval_report(const char *cmd, const char *dir, const char *model
     int code = 0, border = c->border;
     report_name(names[0], sizeof names[0], c, model);
     rm[0] = (mn_pim_report_model){.name = names[0], .pred = kept[1], .params = c->params, .macs = c->macs,
-                                  .train_seconds = NAN};
+                                  .train_seconds = (double)NAN};
     if (nc > 0) {
         tx = mn_malloc((size_t)d->tx.nch * len * sizeof *tx);
         if (!tx) code = mn_cli_fail(MN_EXIT_RUNTIME, cmd, "out of memory for the test part");
@@ -944,7 +944,7 @@ static int write_eval_report(const char *cmd, const char *dir, const char *model
         if (!code) {
             report_name(names[1 + k], sizeof names[1 + k], &o, paths[k]);
             rm[1 + k] = (mn_pim_report_model){.name = names[1 + k], .pred = pred[k], .params = o.params, .macs = o.macs,
-                                              .train_seconds = NAN};
+                                              .train_seconds = (double)NAN};
             if (o.border > border) border = o.border;
         }
         canceller_free(&o);
@@ -973,7 +973,7 @@ static int cmd_eval(int argc, char **argv)
     bool json = false, help = false, adapt = false;
     int threads = 0;
     mn_pim_adapt_cfg ad = mn_pim_adapt_default();
-    double ad_lr = ad.lr;
+    double ad_lr = (double)ad.lr;
     const char *ad_method = "adam";
     mn_opt opts[] = {
         {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},

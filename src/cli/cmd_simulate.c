@@ -82,7 +82,8 @@ static mn_status write_plot(const char *path, const mn_pim_sim_cfg *c, const flo
     float nfx[2] = {frx[0], frx[nf - 1]}, nfy[2] = {floor_db, floor_db};
     double top = -1e300;
     for (int k = 0; k < nf; k++) top = fmax(top, fmax((double)ptx[k], (double)ppim[k]));
-    double ylo = floor((floor_db - 25) / 10) * 10, yhi = ceil((top + 0.3 * (top - ylo)) / 10) * 10; /* room for the legend */
+    double ylo = floor((double)((floor_db - 25) / 10)) * 10;
+    double yhi = ceil((top + 0.3 * (top - ylo)) / 10) * 10; /* room for the legend */
     float ulx[2] = {1785.0f, 1785.0f}, uly[2] = {(float)ylo, (float)yhi};
     char rxname[96], pimname[96], title[256];
     snprintf(rxname, sizeof rxname, "rx = PIM + noise at Rx %d", best);
@@ -103,8 +104,8 @@ static mn_status write_plot(const char *path, const mn_pim_sim_cfg *c, const flo
         .ylabel = "PSD [dB/Hz]",
         .width = 1000,
         .height = 520,
-        .xmin = frx[0],
-        .xmax = ftx[nf - 1],
+        .xmin = (double)frx[0],
+        .xmax = (double)ftx[nf - 1],
         .ymin = ylo,
         .ymax = yhi,
     };

@@ -82,7 +82,7 @@ void mn_params_randomize(mn_params *p, mn_rng *rng)
     for (int i = 0; i < p->n; i++) {
         const mn_param_def *d = &p->defs[i];
         float *w = p->w + d->offset;
-        double s = d->scale;
+        double s = (double)d->scale;
         switch (d->init) {
         case MN_INIT_ZEROS: memset(w, 0, d->numel * sizeof *w); break;
         case MN_INIT_ONES:

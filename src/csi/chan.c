@@ -23,11 +23,11 @@ void mn_csi_chan_cfg_default(mn_csi_chan_cfg *c)
     c->n_sc = 48;
     c->sc_spacing_hz = 360e3;
     c->ds_sec = 100e-9;
-    c->k_factor_db = NAN;
+    c->k_factor_db = (double)NAN;
     c->user_aod_spread_deg = 60.0;
     c->ue_random_orientation = true;
     c->speed_mps = 3.0 / 3.6;
-    c->travel_az_deg = NAN;
+    c->travel_az_deg = (double)NAN;
     c->share_phases = false;
     c->sv_paths = 2;
     c->sv_aod_min_deg = -60.0;
@@ -250,7 +250,7 @@ static double ray_doppler(const mn_csi_chan *q, const mn_csi_ray *r, int k, doub
 
 double mn_csi_chan_doppler_hz(const mn_csi_chan *q, int user, int ray, mn_csi_link link)
 {
-    if (!q || !q->drawn || user < 0 || user >= q->K || ray < 0 || ray >= q->n_rays[user]) return NAN;
+    if (!q || !q->drawn || user < 0 || user >= q->K || ray < 0 || ray >= q->n_rays[user]) return (double)NAN;
     return ray_doppler(q, q->rays + (size_t)user * q->max_rays + ray, user, link_fc(q, link));
 }
 

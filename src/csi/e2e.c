@@ -319,7 +319,7 @@ static double score(mn_e2e *e, double *se, float *dW, const float *W, float *wz,
         double complex *ws = rzf ? e->rzf_ws + b * zws : NULL;
         if (rzf) {
             if (mn_csi_rzf_head_forward(wz + b * n2, w, K, M, F, alpha, ws) != 0) {
-                se[b] = NAN; /* the mean is NaN: the caller reports it */
+                se[b] = (double)NAN; /* the mean is NaN: the caller reports it */
                 if (dW) memset(dW + b * n2, 0, n2 * sizeof(float));
                 continue;
             }
@@ -328,7 +328,8 @@ static double score(mn_e2e *e, double *se, float *dW, const float *W, float *wz,
         float *g = dW ? (rzf ? e->dz : dW) + b * n2 : NULL;
         if (g) memset(g, 0, n2 * sizeof(float));
         se[b] = mn_csi_se_grad(g, scale, w, d->dat + b * n1, K, M, F, e->cfg.P, e->cfg.sigma2);
-        if (g && rzf && mn_csi_rzf_head_backward(dW + b * n2, g, W + b * n2, K, M, F, alpha, ws) != 0) se[b] = NAN;
+        if (g && rzf && mn_csi_rzf_head_backward(dW + b * n2, g, W + b * n2, K, M, F, alpha, ws) != 0)
+            se[b] = (double)NAN;
     }
     if (used) *used = rzf ? wz : W;
     double s = 0.0;
@@ -344,16 +345,16 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
     const size_t MF = (size_t)M * F, n1 = (size_t)K * MF, n2 = 2 * n1;
     if ((int)s < 0 || s >= MN_E2E_SCHEME_COUNT) {
         mn_error(MN_ERR_INVALID, "csi e2e: scheme %d", (int)s);
-        return NAN;
+        return (double)NAN;
     }
     if (both && s != MN_E2E_FUSION) {
         mn_error(MN_ERR_INVALID, "csi e2e: scoring both branches needs the fusion scheme");
-        return NAN;
+        return (double)NAN;
     }
     if (B < 1 || B > e->max_batch || d->K != K || d->M != M || d->F != F) {
         mn_error(MN_ERR_SHAPE, "csi e2e: batch of %d drops of %d x %d x %d; built for <= %d drops of %d x %d x %d", B,
                  d->K, d->M, d->F, e->max_batch, K, M, F);
-        return NAN;
+        return (double)NAN;
     }
     const bool need_fb = s != MN_E2E_SRS, need_srs = s != MN_E2E_FEEDBACK;
     const bool need_S = need_srs || e->cfg.srs_pilots;
@@ -380,7 +381,7 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
             memset(e->proj_in, 0, (size_t)B * sizeof(float));
             st = mn_model_forward(&e->proj, e->proj_in, B, 1, training);
         }
-        if (st != MN_OK) return NAN;
+        if (st != MN_OK) return (double)NAN;
         const float *praw = mn_model_output(&e->proj, NULL, NULL);
         const double sd = sqrt(e->cfg.sigma2 / 2.0);
         for (size_t i = 0; i < (size_t)B * K * e->ny; i++) e->y[i] = (float)(sd * mn_rng_normal(rng));
@@ -389,13 +390,13 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
             csi_e2e_obs_forward(e, b, praw + (size_t)b * e->proj_len, d->csi + b * n1, e->y + (size_t)b * K * e->ny);
         st = mn_model_forward(&e->enc, e->y, B * K, 1, training);
         if (st == MN_OK) st = mn_model_forward(&e->fb, mn_model_output(&e->enc, NULL, NULL), B, 1, training);
-        if (st != MN_OK) return NAN;
+        if (st != MN_OK) return (double)NAN;
         Wfb = mn_model_output(&e->fb, NULL, NULL);
     }
     /* 3. SRS branch */
     if (need_srs) {
         st = mn_model_forward(&e->srs, e->srs_in, B, (int)MF, training);
-        if (st != MN_OK) return NAN;
+        if (st != MN_OK) return (double)NAN;
         Wsrs = mn_model_output(&e->srs, NULL, NULL);
     }
     e->last_B = B;
@@ -424,7 +425,7 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
                 for (size_t i = 0; i < MF; i++) dst[3 * n2 + (size_t)j * MF + i] = feat[(size_t)b * nf + j];
         }
         st = mn_model_forward(&e->fus, e->fus_in, B, (int)MF, training);
-        if (st != MN_OK) return NAN;
+        if (st != MN_OK) return (double)NAN;
         mean = score(e, e->se_drop, dW, mn_model_output(&e->fus, NULL, NULL), e->wz, &e->w_out, d);
     } else {
         mean = score(e, e->se_drop, dW, s == MN_E2E_FEEDBACK ? Wfb : Wsrs, e->wz, &e->w_out, d);

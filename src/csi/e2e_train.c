@@ -113,7 +113,7 @@ mn_status mn_e2e_train(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *train, con
         stage[1] = (stage_def){true, false, FUS, MN_E2E_FUSION};
         stage[2] = (stage_def){true, false, FB | SRS | FUS, MN_E2E_FUSION};
     }
-    mn_e2e_progress pr = {.val_se = NAN};
+    mn_e2e_progress pr = {.val_se = (double)NAN};
     for (int si = 0; si < 3 && st == MN_OK; si++) {
         if (!stage[si].run || tc->steps[si] == 0) continue;
         const unsigned mask = stage[si].mask;
@@ -136,7 +136,7 @@ mn_status mn_e2e_train(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *train, con
             }
             st = mn_e2e_backward(e, mask);
             if (st != MN_OK) break;
-            double gn = clip_tables(e, mask, tc->clip);
+            double gn = clip_tables(e, mask, (double)tc->clip);
             if (!isfinite(gn)) {
                 st = mn_error(MN_ERR_NUMERIC, "csi e2e train: stage %d step %ld: non-finite gradient", si + 1, step);
                 break;

@@ -48,7 +48,7 @@ static double se_one(double complex *a, double *coef, double *wcoef, int K, doub
 double mn_csi_se_grad_d(double *dW, const double *W, const double complex *G, int K, int M, int F,
                         double P, double sigma2)
 {
-    if (K < 1 || K > MN_CSI_MAX_USERS || M < 1 || F < 1) return NAN;
+    if (K < 1 || K > MN_CSI_MAX_USERS || M < 1 || F < 1) return (double)NAN;
     double complex a[MN_CSI_MAX_USERS * MN_CSI_MAX_USERS];
     double coef[MN_CSI_MAX_USERS * MN_CSI_MAX_USERS], wcoef = 0.0;
     const size_t MF = (size_t)M * F;
@@ -89,7 +89,7 @@ double mn_csi_se_grad_d(double *dW, const double *W, const double complex *G, in
 double mn_csi_se_grad(float *dW, float scale, const float *W, const float complex *G, int K, int M,
                       int F, double P, double sigma2)
 {
-    if (K < 1 || K > MN_CSI_MAX_USERS || M < 1 || F < 1) return NAN;
+    if (K < 1 || K > MN_CSI_MAX_USERS || M < 1 || F < 1) return (double)NAN;
     double complex a[MN_CSI_MAX_USERS * MN_CSI_MAX_USERS];
     double coef[MN_CSI_MAX_USERS * MN_CSI_MAX_USERS], wcoef = 0.0;
     const size_t MF = (size_t)M * F;

@@ -189,7 +189,7 @@ mn_status mn_csi_precode_wmmse(float complex *W, double *trace, const float comp
          * its last value) */
         for (int t = 0; t <= c.iters; t++) {
             if (t > used) {
-                trace[t] = NAN;
+                trace[t] = (double)NAN;
                 continue;
             }
             double m = 0;

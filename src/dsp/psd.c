@@ -53,7 +53,7 @@ static void segment(mn_welch *q)
     for (int i = 0; i < q->nfft; i++) q->tmp[i] = q->win[i] * q->buf[i];
     mn_fft_execute(q->fft, q->tmp, q->tmp);
     for (int k = 0; k < q->nfft; k++) {
-        double re = crealf(q->tmp[k]), im = cimagf(q->tmp[k]);
+        double re = (double)crealf(q->tmp[k]), im = (double)cimagf(q->tmp[k]);
         q->acc[k] += re * re + im * im;
     }
     q->segs++;

@@ -48,7 +48,7 @@ double mn_gradcheck_dir(mn_gradcheck_fn f, void *ctx, float *x, const float *g, 
                         mn_rng *rng, double *gnorm)
 {
     float *x0 = mn_malloc(2 * n * sizeof *x0);
-    if (!x0) return NAN;
+    if (!x0) return (double)NAN;
     float *v = x0 + n;
     memcpy(x0, x, n * sizeof *x0);
     double gv = 0, gg = 0, vv = 0;

@@ -38,7 +38,7 @@ static const double PI = 3.14159265358979323846;
 
 static double cyclic_lr(const mn_sched_cfg *c, double s)
 {
-    const double base = c->base_lr, mx = c->max_lr;
+    const double base = (double)c->base_lr, mx = (double)c->max_lr;
     if (c->step_size <= 0) return base; /* degenerate configuration: no cycle */
     const double ss = (double)c->step_size;
     const double cycle = floor(1.0 + s / (2.0 * ss));
@@ -57,7 +57,7 @@ static double anneal_cos(double start, double end, double pct)
 
 static double one_cycle_lr(const mn_sched_cfg *c, double s)
 {
-    const double mx = c->max_lr;
+    const double mx = (double)c->max_lr;
     const double pct_start = c->pct_start > 0 ? (double)c->pct_start : 0.3;
     const double div = c->div_factor > 0 ? (double)c->div_factor : 25.0;
     const double fdiv = c->final_div > 0 ? (double)c->final_div : 1e4;
@@ -74,7 +74,7 @@ static double one_cycle_lr(const mn_sched_cfg *c, double s)
 
 static double cosine_lr(const mn_sched_cfg *c, double s)
 {
-    const double base = c->base_lr, mx = c->max_lr;
+    const double base = (double)c->base_lr, mx = (double)c->max_lr;
     const long warm = c->warmup > 0 ? c->warmup : 0;
     if (s < (double)warm) return mx * s / (double)warm;
     if (s >= (double)c->total_steps) return base;

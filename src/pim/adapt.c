@@ -73,8 +73,8 @@ static mn_status adapt_ls(mn_pim_net *q, float complex *out, const float complex
         goto done;
     }
     for (int r = 0; r < R; r++) { /* column-major [P, R], as LAPACK takes it */
-        for (int f = 0; f < F; f++) W0[f + (size_t)r * P] = W[(size_t)r * F + f];
-        if (nb) W0[F + (size_t)r * P] = bias[r];
+        for (int f = 0; f < F; f++) W0[f + (size_t)r * P] = (double)W[(size_t)r * F + f];
+        if (nb) W0[F + (size_t)r * P] = (double)bias[r];
     }
     mn_model_set_fused(m, false); /* the features are an inner node's output */
     const float inv = 1.0f / q->out_scale;
@@ -98,12 +98,12 @@ static mn_status adapt_ls(mn_pim_net *q, float complex *out, const float complex
         for (size_t i = 0; i < (size_t)P * R; i++) C[i] *= l;
         double se = 0;
         for (int64_t t = s; t < e; t++) {
-            for (int f = 0; f < F; f++) phi[f] = feat[(size_t)f * L + (t - a)];
+            for (int f = 0; f < F; f++) phi[f] = (double)feat[(size_t)f * L + (t - a)];
             if (nb) phi[F] = 1.0;
             for (int r = 0; r < R / 2; r++) {
                 const float complex v = rx[(int64_t)r * n + t] * q->out_scale;
-                y[2 * r] = crealf(v);
-                y[2 * r + 1] = cimagf(v);
+                y[2 * r] = (double)crealf(v);
+                y[2 * r + 1] = (double)cimagf(v);
             }
             for (int r = 0; r < R; r++) {
                 const double d = y[r] - (double)pred[(size_t)r * L + (t - a)];

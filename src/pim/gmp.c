@@ -119,7 +119,7 @@ static void base_row(double complex *S, const mn_pim_gmp_cfg *c, const float com
             s[j++] = u * pk;
         }
         for (int l = 1; l <= c->L; l++) s[j++] = u * mag2(tap(tx, n, a, t - l));
-        for (int q = 1; q <= c->P; q++) s[j++] = u * mag2(tx[(int64_t)((a + q) % A) * n + t]);
+        for (int q = 1; q <= c->P; q++) s[j++] = u * mag2((double complex)tx[(int64_t)((a + q) % A) * n + t]);
     }
 }
 

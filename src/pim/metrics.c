@@ -17,7 +17,7 @@ mn_status mn_pim_metrics_compute(mn_pim_metrics *out, double *per_channel_db, co
         const float complex *yc = y + (int64_t)c * stride, *hc = yhat + (int64_t)c * stride;
         double cy = 0, ce = 0;
         for (int64_t i = border; i < n - border; i++) {
-            double yr = crealf(yc[i]), yi = cimagf(yc[i]);
+            double yr = (double)crealf(yc[i]), yi = (double)cimagf(yc[i]);
             double er = yr - (double)crealf(hc[i]), ei = yi - (double)cimagf(hc[i]);
             cy += yr * yr + yi * yi;
             ce += er * er + ei * ei;

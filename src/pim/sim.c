@@ -230,7 +230,7 @@ static double junction_input_power(const mn_pim_sim *q, int j)
         p += car->amp * car->amp * pc;
     }
     double h2 = 0;
-    for (int k = 0; k < T; k++) h2 += pow(cabsf(q->pre[(size_t)j * T + k]), 2);
+    for (int k = 0; k < T; k++) h2 += pow((double)cabsf(q->pre[(size_t)j * T + k]), 2);
     return p * h2;
 }
 

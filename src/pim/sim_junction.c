@@ -131,7 +131,7 @@ static inline double junction_g(mn_pim_junction_kind kind, double r, bool lin)
 double mn_pim_junction_describe(mn_pim_junction_kind kind, double r)
 {
     pthread_once(&tables_once, tables_init);
-    if (kind == MN_PIM_JUNCTION_MIXED || !(r >= 0)) return NAN;
+    if (kind == MN_PIM_JUNCTION_MIXED || !(r >= 0)) return (double)NAN;
     return r * junction_g(kind, r, kind != MN_PIM_JUNCTION_CUBIC);
 }
 

@@ -32,9 +32,10 @@ static cJSON *cplx_matrix(const double complex *m, int rows, int cols)
  * max |c| / min |c| in dB; summarized as mean / min / max over the rows. */
 static cJSON *coupling_stats(const double complex *m, int rows, int cols)
 {
-    double eff_s = 0, eff_lo = INFINITY, eff_hi = 0, sh_s = 0, spread_hi = 0, pw_lo = INFINITY, pw_hi = 0;
+    double eff_s = 0, eff_lo = (double)INFINITY, eff_hi = 0, sh_s = 0, spread_hi = 0;
+    double pw_lo = (double)INFINITY, pw_hi = 0;
     for (int i = 0; i < rows; i++) {
-        double s2 = 0, s4 = 0, mx = 0, mn = INFINITY;
+        double s2 = 0, s4 = 0, mx = 0, mn = (double)INFINITY;
         for (int k = 0; k < cols; k++) {
             double p = creal(m[(size_t)i * cols + k] * conj(m[(size_t)i * cols + k]));
             s2 += p;

@@ -36,7 +36,7 @@ static double rms(const float complex *z, int nch, int64_t n, mn_span s)
     double acc = 0;
     for (int c = 0; c < nch; c++)
         for (int64_t i = s.begin; i < s.end; i++) {
-            double re = crealf(z[(int64_t)c * n + i]), im = cimagf(z[(int64_t)c * n + i]);
+            double re = (double)crealf(z[(int64_t)c * n + i]), im = (double)cimagf(z[(int64_t)c * n + i]);
             acc += re * re + im * im;
         }
     return sqrt(acc / ((double)nch * (double)(s.end - s.begin)));
@@ -49,9 +49,9 @@ static double validate(mn_pim_net *q, float complex *pred, const float complex *
     int64_t len = v.end - v.begin;
     for (int a = 0; a < q->n_tx; a++) memcpy(txv + a * len, tx + a * n + v.begin, (size_t)len * sizeof *txv);
     for (int r = 0; r < q->n_rx; r++) memcpy(rxv + r * len, rx + r * n + v.begin, (size_t)len * sizeof *rxv);
-    if (mn_pim_net_predict(q, pred, txv, len) != MN_OK) return NAN;
+    if (mn_pim_net_predict(q, pred, txv, len) != MN_OK) return (double)NAN;
     mn_pim_metrics mt;
-    if (mn_pim_metrics_compute(&mt, NULL, rxv, pred, q->n_rx, len, len, q->border) != MN_OK) return NAN;
+    if (mn_pim_metrics_compute(&mt, NULL, rxv, pred, q->n_rx, len, len, q->border) != MN_OK) return (double)NAN;
     return mt.ape_db;
 }
 
@@ -71,7 +71,7 @@ static mn_status diverged(mn_pim_net *q, const float *best, const mn_pim_train_c
 mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, float *dy, int B, int T, float clip,
                          double *loss, double *gnorm)
 {
-    *loss = *gnorm = NAN;
+    *loss = *gnorm = (double)NAN;
     /* One parallel region per pass, each thread carrying whole windows (allocated once). */
     mn_status st = mn_model_set_sample_split(&q->model, true);
     if (st != MN_OK) return st;
@@ -83,7 +83,7 @@ mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, float 
     mn_model_set_input_grad(&q->model, false); /* only the weights' gradients are used */
     st = mn_model_backward(&q->model, dy);
     mn_model_set_input_grad(&q->model, true);
-    if (st == MN_OK) *gnorm = mn_clip_grad_norm(&q->model.params, clip);
+    if (st == MN_OK) *gnorm = mn_clip_grad_norm(&q->model.params, (double)clip);
     return st;
 }
 
@@ -95,7 +95,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     const int64_t tlen = train.end - train.begin, vlen = val.end - val.begin;
     double t0 = mn_time_sec();
     memset(res, 0, sizeof *res);
-    res->best_val_ape_db = NAN;
+    res->best_val_ape_db = (double)NAN;
     if (q->base)
         return mn_error(MN_ERR_INVALID, "train: the net has a base; train the model on what the base leaves, "
                         "then set the base (mn_pim_net_set_base)");
@@ -164,7 +164,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
      * a cycle stopped long runs at a peak of the LR: 6,000 steps stopped near step 3,300. */
     const double cycle_evals = ceil(2.0 * (double)sched.step_size / (double)every); /* capped: any clr_half */
     const int patience = c->patience >= 0 ? c->patience : (int)fmin(cycle_evals + 2, 1e6);
-    pim_train_pos pos = {.step = 0, .best_ape = -INFINITY, .val_ape = NAN, .loss = NAN};
+    pim_train_pos pos = {.step = 0, .best_ape = -(double)INFINITY, .val_ape = (double)NAN, .loss = (double)NAN};
     mn_rng_seed(&pos.rng, c->seed ^ 0x7472616e6ULL); /* a stream of its own, apart from init */
     pim_run_id id = {.batch = B,
                      .window = T,
@@ -231,7 +231,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                                  .steps = c->steps,
                                  .first_step = res->resumed_from,
                                  .loss = loss,
-                                 .lr = lr,
+                                 .lr = (double)lr,
                                  .grad_norm = gnorm,
                                  .val_ape_db = pos.val_ape,
                                  .best_val_ape_db = pos.best_ape,
@@ -245,7 +245,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
         if (c->checkpoint && (stop || (c->checkpoint_every > 0 && (step + 1) % c->checkpoint_every == 0 && !last))) {
             st = pim_state_save(&state, c->checkpoint, q, best, &pos, &id);
             if (st == MN_ERR_NUMERIC) {
-                st = diverged(q, best, c, res, step + 1, "a weight", NAN);
+                st = diverged(q, best, c, res, step + 1, "a weight", (double)NAN);
                 goto done;
             }
             if (st != MN_OK) {

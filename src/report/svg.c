@@ -165,7 +165,7 @@ static mn_status render(char **out, const mn_plot_cfg *cfg, const mn_plot_series
     double W = cfg->width > 0 ? cfg->width : 900, H = cfg->height > 0 ? cfg->height : 500;
     double xmin = cfg->xmin, xmax = cfg->xmax, ymin = cfg->ymin, ymax = cfg->ymax;
     bool fitx = !(xmin < xmax), fity = !(ymin < ymax);
-    double dx0 = INFINITY, dx1 = -INFINITY, dy0 = INFINITY, dy1 = -INFINITY;
+    double dx0 = (double)INFINITY, dx1 = -(double)INFINITY, dy0 = (double)INFINITY, dy1 = -(double)INFINITY;
     for (int k = 0; k < n_series; k++) {
         if (s[k].n < 1 || !s[k].y)
             return mn_error(MN_ERR_INVALID, "svg plot: series %d ('%s') has no points", k, s[k].name ? s[k].name : "");
@@ -336,7 +336,7 @@ char *mn_report_svg_heatmap(const mn_plot_cfg *cfg, const float *z, int nx, int 
         mn_error(MN_ERR_INVALID, "svg heatmap: %d x %d cells", nx, ny);
         return NULL;
     }
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = (double)INFINITY, hi = -(double)INFINITY;
     for (int i = 0; i < nx * ny; i++)
         if (isfinite(z[i])) {
             lo = fmin(lo, (double)z[i]);

@@ -453,7 +453,7 @@ MN_TEST(csi_e2e_pipeline_gradients)
                  * errors of 1e-2 at h = 1e-2 fall to 1e-4..1e-5 at 1e-3..1e-4), large enough for
                  * float noise; a kink closer than 5e-4 to the point (it happens: one downstream
                  * unit spoils every direction) is passed by the smaller step. */
-                double gn = 0, err = INFINITY;
+                double gn = 0, err = (double)INFINITY;
                 for (int k = 0; k < 5; k++)
                     for (int hi = 0; hi < 2; hi++)
                         err = fmin(err, mn_gradcheck_dir(sys_loss_v, &sc, m->params.w + pd->offset, g + pd->offset, pd->numel,

@@ -46,14 +46,14 @@ MN_TEST(dsp_fft_matches_naive_dft_and_round_trips)
         mn_fft_execute(b, y, X);
         double err = 0, ref = 0;
         for (int i = 0; i < n; i++) {
-            err += pow(cabsf(y[i] / (float)n - x[i]), 2);
-            ref += pow(cabsf(x[i]), 2);
+            err += pow((double)cabsf(y[i] / (float)n - x[i]), 2);
+            ref += pow((double)cabsf(x[i]), 2);
         }
         MN_CHECK_MSG(t, err / ref < 1e-12, "n=%d round-trip relative error %g", n, err / ref);
         mn_fft_execute(f, y, y); /* in place: y was n x, so now n X */
         double dev = 0, mag = 0;
         for (int k = 0; k < n; k++) {
-            dev = fmax(dev, cabsf(y[k] - (float)n * X[k]));
+            dev = fmax(dev, (double)cabsf(y[k] - (float)n * X[k]));
             mag = fmax(mag, (double)n * (double)cabsf(X[k]));
         }
         MN_CHECK(t, dev < 1e-5 * mag);
@@ -79,7 +79,7 @@ MN_TEST(dsp_qam_unit_power_gray_and_3gpp_points)
         for (int s = 0; s < M; s++) sym[s] = (uint32_t)s;
         MN_CHECK_OK(t, mn_qam_map(pt, sym, (size_t)M, M));
         double p = 0;
-        for (int s = 0; s < M; s++) p += pow(cabsf(pt[s]), 2);
+        for (int s = 0; s < M; s++) p += pow((double)cabsf(pt[s]), 2);
         MN_CHECK_NEAR(t, p / M, 1.0, 1e-6);
         /* square grid with spacing d = 2 / sqrt(2(M-1)/3): nearest neighbours are at distance d,
          * every point has 2..4 of them, and each neighbour pair differs in exactly one bit */
@@ -89,7 +89,7 @@ MN_TEST(dsp_qam_unit_power_gray_and_3gpp_points)
             int nb = 0;
             for (int b = 0; b < M; b++) {
                 if (a == b) continue;
-                double dist = cabsf(pt[a] - pt[b]);
+                double dist = (double)cabsf(pt[a] - pt[b]);
                 if (dist < 1e-4) dup++;
                 if (fabs(dist - d) < 1e-4) {
                     nb++;
@@ -125,7 +125,7 @@ MN_TEST(dsp_qam_unit_power_gray_and_3gpp_points)
     static float complex z[N];
     MN_CHECK_OK(t, mn_qam_random(z, N, 256, &r));
     double pw = 0;
-    for (int i = 0; i < N; i++) pw += pow(cabsf(z[i]), 2);
+    for (int i = 0; i < N; i++) pw += pow((double)cabsf(z[i]), 2);
     MN_CHECK_NEAR(t, pw / N, 1.0, 0.03);
     MN_CHECK(t, mn_qam_map(&y, &s0, 1, 32) == MN_ERR_INVALID);
     uint32_t big = 16;

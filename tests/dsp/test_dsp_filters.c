@@ -53,7 +53,7 @@ MN_TEST(dsp_ofdm_round_trip_and_occupied_bandwidth)
         MN_CHECK(t, mn_ofdm_mod_next_len(m) == mn_ofdm_demod_next_len(d));
         int len = mn_ofdm_mod_execute(m, y, grid);
         mn_ofdm_demod_execute(d, back, y);
-        for (int i = 0; i < n_sc; i++) err = fmax(err, cabsf(back[i] - grid[i]));
+        for (int i = 0; i < n_sc; i++) err = fmax(err, (double)cabsf(back[i] - grid[i]));
         mn_welch_execute(w, y, (size_t)len);
     }
     MN_CHECK_NEAR(t, err, 0.0, 1e-4);
@@ -96,7 +96,7 @@ MN_TEST(dsp_fir_design_meets_kaiser_mask)
     double sum = 0, asym = 0;
     for (int i = 0; i < n; i++) {
         sum += (double)h[i];
-        asym = fmax(asym, fabs(h[i] - h[n - 1 - i]));
+        asym = fmax(asym, fabs((double)(h[i] - h[n - 1 - i])));
     }
     MN_CHECK_NEAR(t, sum, 1.0, 1e-6);
     MN_CHECK(t, asym == 0); /* linear phase */

@@ -195,13 +195,13 @@ static double forward_error(mn_test_ctx *t, parity *P)
 {
     const float *x = ref_get(t, P, "x", (size_t)REF_B * REF_CIN * REF_T);
     const float *want = ref_get(t, P, "out", (size_t)REF_B * REF_COUT * REF_T);
-    if (!x || !want) return INFINITY;
+    if (!x || !want) return (double)INFINITY;
     mn_status st = mn_model_forward(&P->m, x, REF_B, REF_T, true);
     MN_CHECK_OK(t, st);
     int C = 0, T = 0;
     const float *got = mn_model_output(&P->m, &C, &T);
     MN_CHECK(t, C == REF_COUT && T == REF_T);
-    if (st != MN_OK || !got || C != REF_COUT || T != REF_T) return INFINITY;
+    if (st != MN_OK || !got || C != REF_COUT || T != REF_T) return (double)INFINITY;
     size_t n = (size_t)REF_B * REF_COUT * REF_T;
     return max_abs_diff(got, want, n) / max_abs(want, n);
 }
@@ -465,7 +465,7 @@ MN_TEST(parity_light_train_steps)
         /* The state after the step. */
         double G = 0;
         for (size_t e = 0; e < p->total; e++) G = fmax(G, fabs((double)tr.g_pre[e]));
-        const double bound = 2 * adam_ratio_bound(tr.adam.beta1, tr.adam.beta2, s + 1);
+        const double bound = 2 * adam_ratio_bound((double)tr.adam.beta1, (double)tr.adam.beta2, s + 1);
         size_t n_above = 0, n_train = 0;
         double worst_above = 0, worst_noise = 0; /* |d| / lr */
         for (int i = 0; i < p->n; i++) {

@@ -32,7 +32,8 @@ MN_TEST(pim_gmp_recovers_known_coefficients)
     /* rx0 = 0.5 x0|x0|^2 + (0.2 - 0.1j) x1[n-1]|x1[n-1]|^2 + 0.3 x0 |x1|^2   (self k=1, cross p=1)
      * rx1 = -0.4j x1[n-1] |x1[n-1]|^4                                          (self k=2)     */
     for (int64_t i = 0; i < n; i++) {
-        double complex x0 = tx[i], x1 = tx[n + i], x1d = i > 0 ? (double complex)tx[n + i - 1] : 0;
+        double complex x0 = (double complex)tx[i], x1 = (double complex)tx[n + i];
+        double complex x1d = i > 0 ? (double complex)tx[n + i - 1] : 0;
         double p0 = creal(x0 * conj(x0)), p1 = creal(x1 * conj(x1)), p1d = creal(x1d * conj(x1d));
         rx[i] = (float complex)(0.5 * x0 * p0 + CMPLX(0.2, -0.1) * x1d * p1d + 0.3 * x0 * p1);
         rx[n + i] = (float complex)(CMPLX(0, -0.4) * x1d * p1d * p1d);

@@ -166,7 +166,7 @@ static double train_once(mn_test_ctx *t, int threads, float *weights_out, size_t
     mn_rng_seed(&r, 11);
     mn_pim_train_cfg c = short_cfg(600);
     mn_pim_net q;
-    double ape = NAN;
+    double ape = (double)NAN;
     mn_span sp[3];
     MN_CHECK_OK(t, mn_pim_split(sp, n, (const double[3]){0.7, 0.15, 0.15}, 1100));
     MN_CHECK_OK(t, mn_pim_net_create(&q, "light", n_tx, n_rx, c.batch, c.window, &r));
@@ -391,7 +391,7 @@ MN_TEST(pim_pa_learns_a_nonlinear_residue)
         double complex y = 0.0;
         for (int k = 0; k < 5; k++) {
             if (s - k < 0) continue;
-            const double complex x = tx[s - k];
+            const double complex x = (double complex)tx[s - k];
             y += h1[k] * x + beta * h2[k] * x * (creal(x) * creal(x) + cimag(x) * cimag(x));
         }
         rx[s] = (float complex)y;

@@ -108,8 +108,8 @@ MN_TEST(pim_sim_rx_psd_im3_in_channel_noise_elsewhere)
             in_sum += (double)prx[k];
             in_n++;
         } else if (f > 13e6 + fs / NF) {
-            out_max = fmax(out_max, db(prx[k]));
-            pim_out_max = fmax(pim_out_max, db(ppim[k]));
+            out_max = fmax(out_max, db((double)prx[k]));
+            pim_out_max = fmax(pim_out_max, db((double)ppim[k]));
         }
     }
     double in_db = db(in_sum / in_n);
@@ -124,7 +124,7 @@ MN_TEST(pim_sim_rx_psd_im3_in_channel_noise_elsewhere)
     float ptx[NF];
     mean_psd(ptx, r.tx, c.n_tx, r.n, NF, fs);
     int k1 = NF / 2 + (int)lround(-20.48e6 / (fs / NF)), k0 = NF / 2;
-    MN_CHECK(t, db(ptx[k1]) > db(ptx[k0]) + 30); /* carrier vs the gap between carriers */
+    MN_CHECK(t, db((double)ptx[k1]) > db((double)ptx[k0]) + 30); /* carrier vs the gap between carriers */
     MN_CHECK_NEAR(t, r.info.tx_power, 1.0, 0.05);
     rec_free(&r);
 }
@@ -155,8 +155,8 @@ MN_TEST(pim_sim_im3_lands_at_2f1_minus_f2)
             n_im3++;
         }
         if (f > 3.5e6 && f < 9.5e6) {
-            gap_max = fmax(gap_max, db(prx[k]));
-            gap_pim = fmax(gap_pim, db(ppim[k]));
+            gap_max = fmax(gap_max, db((double)prx[k]));
+            gap_pim = fmax(gap_pim, db((double)ppim[k]));
         }
     }
     at_im3 = db(at_im3 / n_im3);
@@ -233,8 +233,8 @@ MN_TEST(pim_sim_pnr_matches_request)
         if (!record(t, &r, &c, 40000)) return;
         double pp = 0, pn = 0;
         for (int64_t k = 0; k < c.n_rx * r.n; k++) {
-            pp += pow(cabsf(r.pim[k]), 2);
-            pn += pow(cabsf(r.rx[k] - r.pim[k]), 2);
+            pp += pow((double)cabsf(r.pim[k]), 2);
+            pn += pow((double)cabsf(r.rx[k] - r.pim[k]), 2);
         }
         double meas = db(pp / pn);
         if (t->verbose) printf("    requested PNR %.2f dB, measured %.3f dB\n", pnrs[i], meas);
@@ -289,8 +289,8 @@ static double period_nmse(const float complex *x, int rows, int64_t n, int64_t P
     for (int r = 0; r < rows; r++)
         for (int64_t i = 0; i < P; i++) {
             float complex u = x[r * n + p * P + i], v = x[r * n + q * P + i];
-            e += pow(cabsf(u - v), 2);
-            s += pow(cabsf(v), 2);
+            e += pow((double)cabsf(u - v), 2);
+            s += pow((double)cabsf(v), 2);
         }
     return db(e / s + 1e-300);
 }
@@ -457,8 +457,8 @@ MN_TEST(pim_sim_default_oversampling_is_enough)
     if (!record(t, &b, &c, 30000)) return;
     double e = 0, s = 0;
     for (int64_t i = 0; i < c.n_rx * a.n; i++) {
-        e += pow(cabsf(a.pim[i] - b.pim[i]), 2);
-        s += pow(cabsf(a.pim[i]), 2);
+        e += pow((double)cabsf(a.pim[i] - b.pim[i]), 2);
+        s += pow((double)cabsf(a.pim[i]), 2);
     }
     if (t->verbose) printf("    PIM at x8 vs x16 oversampling: NMSE %.1f dB\n", db(e / s));
     MN_CHECK_MSG(t, db(e / s) < -60, "x8 and x16 differ by %.1f dB", db(e / s));

@@ -315,7 +315,7 @@ static double json_number(const char *path, const char *key, char *kind, size_t 
 {
     char *text = NULL;
     size_t len = 0;
-    double v = NAN;
+    double v = (double)NAN;
     if (mn_file_read_all(path, 1 << 20, &text, &len) != MN_OK) return v;
     cJSON *o = cJSON_Parse(text);
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key), *m = cJSON_GetObjectItemCaseSensitive(o, "model");

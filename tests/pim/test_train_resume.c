@@ -509,7 +509,7 @@ static double curve_best(const char *path, long probe)
 {
     size_t n = 0;
     char *txt = (char *)mn_test_read_bytes(path, &n);
-    double best = -INFINITY;
+    double best = -(double)INFINITY;
     char *l = txt ? strchr(txt, '\n') : NULL; /* past the header */
     while (l && *++l) {
         char *end = strchr(l, '\n');
@@ -562,7 +562,7 @@ MN_TEST(pim_train_cli_restarts_keep_the_best_seed)
         return;
     }
     uint64_t kept = (uint64_t)chosen->valuedouble;
-    double top = -INFINITY;
+    double top = -(double)INFINITY;
     for (int i = 0; i < R; i++) {
         /* the plain run of seed0 + i, whose curve gives the probe figure independently */
         char sd[32], out[64];
