@@ -4,6 +4,7 @@
 #   make test       install missing Debian packages, build, run the test suite
 #   make demo       install missing Debian packages, build, run `mimonet demo`
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-clang the suite built with clang (installs it), in build-clang
 #   make bench      benchmarks against PyTorch 1.13 (needs python3-torch; installs it)
 #   make fuzz       libFuzzer + ASan/UBSan on every parser, FUZZ_SECONDS each (clang);
 #                   FUZZ_RUNS=N FUZZ_SEED=S for a reproducible run (what CI does)
@@ -98,7 +99,7 @@ TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/runner.o $(BUIL
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/%)
 
-.PHONY: $(BUILD)/mimonet.pc examples fuzz valgrind all lib cli test run-tests demo run-demo asan bench run-bench validate install \
+.PHONY: $(BUILD)/mimonet.pc examples fuzz valgrind all lib cli test run-tests demo run-demo asan test-clang bench run-bench validate install \
         uninstall clean deps features
 all: lib cli $(BUILD)/mimonet.pc
 lib: $(BUILD)/libmimonet.a $(BUILD)/libmimonet.so
@@ -163,6 +164,10 @@ demo: deps
 run-demo: all
 	$(BUILD)/mimonet demo --out out $(DEMO_ARGS)
 
+test-clang: deps
+	@sh tools/install-deps.sh --clang
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-clang run-tests
+
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	  LDFLAGS='-fsanitize=address,undefined' run-tests
@@ -212,6 +217,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/mimonet
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-clang build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

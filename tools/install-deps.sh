@@ -3,6 +3,7 @@
 #   tools/install-deps.sh           build and test dependencies
 #   tools/install-deps.sh --bench   also PyTorch 1.13 and numpy (the benchmark peers)
 #   tools/install-deps.sh --fuzz    also clang and its sanitizer/libFuzzer runtimes
+#   tools/install-deps.sh --clang   also clang and its OpenMP runtime (make test-clang)
 #   tools/install-deps.sh --valgrind also valgrind
 #   tools/install-deps.sh --check   only report what is missing (exit 1 if anything is)
 # Uses apt-get (through sudo when not root).  Safe to run repeatedly: it does nothing when all
@@ -14,10 +15,11 @@ mode=build
 case "${1:-}" in
   --bench) pkgs="$pkgs python3-torch python3-numpy"; mode=bench ;;
   --fuzz) pkgs="$pkgs clang libclang-rt-14-dev"; mode=fuzz ;;
+  --clang) pkgs="$pkgs clang libomp-dev"; mode=clang ;;
   --valgrind) pkgs="$pkgs valgrind"; mode=valgrind ;;
   --check) mode=check ;;
   "") ;;
-  *) echo "usage: $0 [--bench|--fuzz|--valgrind|--check]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--bench|--fuzz|--clang|--valgrind|--check]" >&2; exit 2 ;;
 esac
 
 missing=""
