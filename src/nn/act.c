@@ -97,6 +97,17 @@ static void sigmoid_block(float *y, const float *x, int n) /* y == x allowed */
     for (int i = 0; i < n; i++) y[i] = 1.0f / (1.0f + exp_clamped(z[i]));
 }
 
+/* ReLU and LeakyReLU of one element, for mn_act_forward and mn_act_inplace alike, so that an
+ * activation applied as an epilogue (nn/act_epi.h) has the bits of the node run apart.  The
+ * leaky form is max(x,0) + alpha min(x,0): selects without arithmetic in their arms vectorize. */
+static inline float relu1(float x) { return x > 0.0f ? x : 0.0f; }
+
+static inline float leaky1(float x, float alpha)
+{
+    const float pos = x > 0.0f ? x : 0.0f, neg = x > 0.0f ? 0.0f : x;
+    return pos + alpha * neg;
+}
+
 void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float alpha)
 {
     const long nn = (long)n;
@@ -106,15 +117,11 @@ void mn_act_forward(float *out, const float *inp, size_t n, mn_act kind, float a
         break;
     case MN_ACT_RELU:
         OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        for (long i = 0; i < nn; i++) out[i] = relu1(inp[i]);
         break;
     case MN_ACT_LEAKY:
         OMP(parallel for simd schedule(static) if(parallel: nn > PAR_MIN_N))
-        for (long i = 0; i < nn; i++) {
-            /* max(x,0) + alpha min(x,0): selects without arithmetic in their arms vectorize */
-            const float x = inp[i], pos = x > 0.0f ? x : 0.0f, neg = x > 0.0f ? 0.0f : x;
-            out[i] = pos + alpha * neg;
-        }
+        for (long i = 0; i < nn; i++) out[i] = leaky1(inp[i], alpha);
         break;
     case MN_ACT_SIGMOID:
     {
@@ -146,21 +153,16 @@ MN_MULTIVERSION void mn_act_inplace(float *y, size_t n, mn_act_epi a)
     case MN_ACT_NONE: break;
     case MN_ACT_RELU:
         OMP(simd)
-        for (long i = 0; i < nn; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        for (long i = 0; i < nn; i++) y[i] = relu1(y[i]);
         break;
     case MN_ACT_LEAKY:
         OMP(simd)
-        for (long i = 0; i < nn; i++) {
-            const float x = y[i], pos = x > 0.0f ? x : 0.0f, neg = x > 0.0f ? 0.0f : x;
-            y[i] = pos + a.alpha * neg;
-        }
+        for (long i = 0; i < nn; i++) y[i] = leaky1(y[i], a.alpha);
         break;
     case MN_ACT_SIGMOID:
         for (long i0 = 0; i0 < nn; i0 += SIG_BLOCK) sigmoid_block(y + i0, y + i0, nn - i0 < SIG_BLOCK ? (int)(nn - i0) : SIG_BLOCK);
         break;
-    case MN_ACT_TANH:
-        for (long i0 = 0; i0 < nn; i0 += SIG_BLOCK) tanh_block(y + i0, y + i0, nn - i0 < SIG_BLOCK ? (int)(nn - i0) : SIG_BLOCK);
-        break;
+    case MN_ACT_TANH: mn_act_tanh_serial(y, y, n); break;
     }
 }
 
