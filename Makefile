@@ -22,8 +22,10 @@ PKGCONF ?= pkg-config
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wdouble-promotion -Wno-unused-parameter
+CXXWARN := -Wall -Wextra -Wpedantic -Wshadow
 ifeq ($(CI),true)
 WARN += -Werror
+CXXWARN += -Werror
 endif
 
 # ---------------------------------------------------------------- dependency detection
@@ -137,6 +139,10 @@ $(BUILD)/obj/test_registry.o: $(BUILD)/test_registry.c $(FLAGS_STAMP)
 $(BUILD)/mimonet_tests: $(TEST_OBJ) $(BUILD)/libmimonet.a $(FLAGS_STAMP)
 	$(CC) $(OPT) $(OMP) -o $@ $(TEST_OBJ) $(BUILD)/libmimonet.a $(LDLIBS_ALL) $(LDFLAGS)
 
+# The public headers from C++ (tests/cxx/api.cpp), run by the suite's cxx_api_program test.
+$(BUILD)/cxx_api: tests/cxx/api.cpp $(wildcard include/mimonet/*.h) $(BUILD)/libmimonet.a $(FLAGS_STAMP)
+	$(CXX) -std=c++11 $(OPT) -g $(CXXWARN) $(OMP) -Iinclude $(CXXFLAGS) -o $@ $< $(BUILD)/libmimonet.a $(LDLIBS_ALL) $(LDFLAGS)
+
 $(BUILD)/%: bench/%.c bench/bench_util.h $(BUILD)/libmimonet.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libmimonet.a $(LDLIBS_ALL)
 
@@ -154,9 +160,9 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory run-tests
 
-run-tests: all $(BUILD)/mimonet_tests
+run-tests: all $(BUILD)/mimonet_tests $(BUILD)/cxx_api
 	@echo "features:$(FEATURES)"
-	MN_TEST_DATA=tests/data MN_CLI=$(BUILD)/mimonet $(BUILD)/mimonet_tests $(TEST_ARGS)
+	MN_TEST_DATA=tests/data MN_CLI=$(BUILD)/mimonet MN_CXX=$(BUILD)/cxx_api $(BUILD)/mimonet_tests $(TEST_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory run-demo
@@ -166,7 +172,7 @@ run-demo: all
 
 test-clang: deps
 	@sh tools/install-deps.sh --clang
-	@$(MAKE) --no-print-directory CC=clang BUILD=build-clang run-tests
+	@$(MAKE) --no-print-directory CC=clang CXX=clang++ BUILD=build-clang run-tests
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \

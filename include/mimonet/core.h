@@ -43,6 +43,23 @@
 #endif
 #endif
 
+/* The complex samples of the public API.  In C they are C11's float and double _Complex; in
+ * C++, std::complex<float> and std::complex<double>, which the C++ standard lays out as the same
+ * two reals (re, im), so arrays pass between the languages as they are.  The two functions that
+ * return a complex value (mn_fir_response*) return mn_cf64_ret: C's own type in both languages
+ * (GCC's and Clang's __complex__ in C++, which libstdc++'s std::complex<double> converts from),
+ * so the value comes back the way C returns it on every calling convention. */
+#ifdef __cplusplus
+#include <complex>
+typedef std::complex<float> mn_cf32;
+typedef std::complex<double> mn_cf64;
+__extension__ typedef __complex__ double mn_cf64_ret;
+#else
+typedef float complex mn_cf32;
+typedef double complex mn_cf64;
+typedef double complex mn_cf64_ret;
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -17,13 +17,13 @@
  *        mn_csi_chan *ch = mn_csi_chan_create(&c);                // NULL + mn_error_msg()
  *        mn_rng rng;  mn_rng_seed(&rng, 1);
  *        mn_csi_chan_draw(ch, &rng);                              // a new drop
- *        float complex *H = mn_malloc(mn_csi_chan_response_len(ch) * sizeof *H);
+ *        mn_cf32 *H = mn_malloc(mn_csi_chan_response_len(ch) * sizeof *H);
  *        mn_csi_chan_response(ch, H, MN_CSI_DL, 0.0);             // CSI-RS time
  *        mn_csi_chan_response(ch, H, MN_CSI_DL, 5e-3);            // data time (aged)
  *        mn_csi_chan_response(ch, H, MN_CSI_UL, 0.0);             // SRS (UL carrier)
  *        mn_csi_chan_destroy(ch);
  *
- * 2. Layouts.  A channel tensor is float complex H[K][Nr][M][F] (user, UE antenna, BS antenna,
+ * 2. Layouts.  A channel tensor is mn_cf32 H[K][Nr][M][F] (user, UE antenna, BS antenna,
  *    subcarrier; subcarrier fastest), the drop slice of the external format
  *    [drops, ue, ue_ant, bs_ant, subcarriers].  H[k][r][:][f] is row r of user k's DL channel
  *    matrix: y_k = H_k x + n.  The UL response uses the same layout (it is the transpose of the
@@ -68,7 +68,6 @@
 #ifndef MIMONET_CSI_H
 #define MIMONET_CSI_H
 
-#include <complex.h>
 #include "mimonet/core.h"
 
 #ifdef __cplusplus
@@ -202,9 +201,9 @@ mn_status mn_csi_chan_redraw_phases(mn_csi_chan *q, mn_rng *rng);
  *                   exp(-j 2 pi f tau_cluster),
  * array responses and Doppler at the link's carrier (7.7.1 step 4 with isotropic,
  * single-polarized elements).  Channel aging: evaluate the same drop at a later t. */
-mn_status mn_csi_chan_response(mn_csi_chan *q, float complex *H, mn_csi_link link, double t_sec);
+mn_status mn_csi_chan_response(mn_csi_chan *q, mn_cf32 *H, mn_csi_link link, double t_sec);
 /* The same at n_f <= n_sc explicit baseband offsets f_hz [Hz]: H[K][Nr][M][n_f]. */
-mn_status mn_csi_chan_response_at(mn_csi_chan *q, float complex *H, mn_csi_link link,
+mn_status mn_csi_chan_response_at(mn_csi_chan *q, mn_cf32 *H, mn_csi_link link,
                                   const double *f_hz, int n_f, double t_sec);
 
 /* The rays of one user in the current drop (NULL for a bad user). */
@@ -219,17 +218,17 @@ double mn_csi_chan_doppler_hz(const mn_csi_chan *q, int user, int ray, mn_csi_li
 /* Sum SE [bit/s/Hz] of DESIGN.md.  G[K][M][F] true channel rows (at data time), W[K][M][F]
  * precoders, scaled inside to sum_k ||w_k||^2 = P on each subcarrier (a subcarrier whose W is
  * all zero contributes 0).  se_ue[K] (may be NULL) receives each user's mean SE. */
-mn_status mn_csi_sum_se(double *se, double *se_ue, const float complex *G, const float complex *W,
+mn_status mn_csi_sum_se(double *se, double *se_ue, const mn_cf32 *G, const mn_cf32 *W,
                         int K, int M, int F, double P, double sigma2);
 /* Scale W[K][M][F] in place so that sum_k ||w_k||^2 = P on each subcarrier. */
-void mn_csi_precoder_normalize(float complex *W, int K, int M, int F, double P);
+void mn_csi_precoder_normalize(mn_cf32 *W, int K, int M, int F, double P);
 /* out = in + CN(0, var) noise, n elements (out may equal in). */
-void mn_csi_add_noise(float complex *out, const float complex *in, size_t n, double var,
+void mn_csi_add_noise(mn_cf32 *out, const mn_cf32 *in, size_t n, double var,
                       mn_rng *rng);
 /* Effective single-stream channel G[K][M][F] from H[K][Nr][M][F]: g_k = u_k^H H_k with u_k
  * the dominant left singular vector of H_k on each subcarrier (eigen-mode receive combining;
  * ||g_k|| = the largest singular value).  Nr = 1 copies.  G must not overlap H when Nr > 1. */
-mn_status mn_csi_combine_dominant(float complex *G, const float complex *H, int K, int Nr, int M,
+mn_status mn_csi_combine_dominant(mn_cf32 *G, const mn_cf32 *H, int K, int Nr, int M,
                                   int F);
 
 /* ---------------------------------------------------------------- perfect-CSI precoders
@@ -237,13 +236,13 @@ mn_status mn_csi_combine_dominant(float complex *G, const float complex *H, int 
  * subcarrier.  They allocate a small workspace once per call. */
 
 /* MRT: w_k = g_k^H. */
-mn_status mn_csi_precode_mrt(float complex *W, const float complex *G, int K, int M, int F,
+mn_status mn_csi_precode_mrt(mn_cf32 *W, const mn_cf32 *G, int K, int M, int F,
                              double P);
 /* ZF: W = G^H (G G^H)^-1 (MN_ERR_NUMERIC if G G^H is singular on some subcarrier). */
-mn_status mn_csi_precode_zf(float complex *W, const float complex *G, int K, int M, int F,
+mn_status mn_csi_precode_zf(mn_cf32 *W, const mn_cf32 *G, int K, int M, int F,
                             double P);
 /* RZF: W = G^H (G G^H + reg I)^-1; reg = K sigma^2 / P is the MMSE loading. */
-mn_status mn_csi_precode_rzf(float complex *W, const float complex *G, int K, int M, int F,
+mn_status mn_csi_precode_rzf(mn_cf32 *W, const mn_cf32 *G, int K, int M, int F,
                              double P, double reg);
 
 typedef struct {
@@ -257,7 +256,7 @@ typedef struct {
  * power P).  trace[iters + 1] (may be NULL) receives the mean-over-subcarriers sum rate of the
  * iterate before each update (entry 0: the init) and of the final iterate, evaluated as is
  * (power <= P); unused entries are NAN.  cfg may be NULL (defaults). */
-mn_status mn_csi_precode_wmmse(float complex *W, double *trace, const float complex *G, int K,
+mn_status mn_csi_precode_wmmse(mn_cf32 *W, double *trace, const mn_cf32 *G, int K,
                                int M, int F, double P, double sigma2, const mn_csi_wmmse_cfg *cfg);
 
 /* ---------------------------------------------------------------- SRS-only (UL -> DL) */
@@ -283,7 +282,7 @@ typedef struct {
  * W = Ghat^H (Ghat Ghat^H + reg I)^-1 (reg = 0: ZF, which fails with MN_ERR_NUMERIC when two
  * users get the same beam; a small reg > 0 keeps it defined), equal on all subcarriers and
  * normalized to P.  beams[K][M] (may be NULL) receives the unit-norm beams.  0 feedback bits. */
-mn_status mn_csi_srs_precode(float complex *W, float complex *beams, const float complex *Hul,
+mn_status mn_csi_srs_precode(mn_cf32 *W, mn_cf32 *beams, const mn_cf32 *Hul,
                              int K, int M, int F, double P, double reg, const mn_csi_srs_cfg *cfg);
 
 /* ---------------------------------------------------------------- 3GPP codebooks (TS 38.214)
@@ -309,7 +308,7 @@ int mn_csi_type1_bits(const mn_csi_type1_cfg *c, int n_pol, int n_i2);
 
 /* UE side, mode 1, single polarization: (i11, i12) = argmax_{l,m} sum_f |g_f v_{l,m}|^2 over
  * the noisy channel estimate Ghat[M][F] of one user; w[M] receives v_{i11,i12} (unit norm). */
-mn_status mn_csi_type1_select(int *i11, int *i12, float complex *w, const float complex *Ghat,
+mn_status mn_csi_type1_select(int *i11, int *i12, mn_cf32 *w, const mn_cf32 *Ghat,
                               int M, int F, const mn_csi_type1_cfg *c);
 
 typedef struct {
@@ -342,7 +341,7 @@ int mn_csi_type2_bits(const mn_csi_type2_cfg *c, int n_pol, int n_subbands, int 
  * strongest when sb_amp), optional 1-bit subband amplitude {1, 2^-1/2}.  w[M][F] receives the
  * reported unit-norm vector on each subcarrier (constant within a subband); *bits the payload
  * (mn_csi_type2_bits with n_pol = 1 and this user's n_nz). */
-mn_status mn_csi_type2_select(float complex *w, int *bits, const float complex *Ghat, int M, int F,
+mn_status mn_csi_type2_select(mn_cf32 *w, int *bits, const mn_cf32 *Ghat, int M, int F,
                               const mn_csi_type2_cfg *c);
 
 /* Codebook feedback + ZF: each user reports a PMI from its noisy DL estimate Ghat[K][M][F]; the
@@ -351,14 +350,14 @@ mn_status mn_csi_type2_select(float complex *w, int *bits, const float complex *
  * codeword; a small reg > 0 keeps it defined; reg = K sigma^2 / (P M) is RZF's MMSE loading for
  * reports scaled to an effective channel norm sqrt(M)), normalized to P.  bits[K] (may be NULL)
  * receives the payload per user (Type I: mode-1 wideband i1, single polarization). */
-mn_status mn_csi_fb_type1(float complex *W, int *bits, const float complex *Ghat, int K, int M,
+mn_status mn_csi_fb_type1(mn_cf32 *W, int *bits, const mn_cf32 *Ghat, int K, int M,
                           int F, double P, double reg, const mn_csi_type1_cfg *c);
-mn_status mn_csi_fb_type2(float complex *W, int *bits, const float complex *Ghat, int K, int M,
+mn_status mn_csi_fb_type2(mn_cf32 *W, int *bits, const mn_cf32 *Ghat, int K, int M,
                           int F, double P, double reg, const mn_csi_type2_cfg *c);
 
 /* Noisy DL channel estimate from M orthogonal CSI-RS ports (pilot matrix X with X^H X = P I,
  * least squares): Ghat = G + CN(0, sigma2 / P) per element, n elements. */
-void mn_csi_csirs_estimate(float complex *Ghat, const float complex *G, size_t n, double P,
+void mn_csi_csirs_estimate(mn_cf32 *Ghat, const mn_cf32 *G, size_t n, double P,
                            double sigma2, mn_rng *rng);
 
 /* Analog feedback + ZF.  The BS sends n_pilots <= M CSI-RS symbols X = sqrt(P) F_M[:, :n_pilots]
@@ -368,7 +367,7 @@ void mn_csi_csirs_estimate(float complex *Ghat, const float complex *G, size_t n
  * X^H (i.i.d. unit-power prior) and applies W = ghat^H (ghat ghat^H + reg I)^-1 (reg = 0: ZF;
  * ghat has the channel's scale, so reg = K sigma2 / P is RZF's MMSE loading).  Feedback:
  * n_pilots complex symbols per user and subcarrier (no bits). */
-mn_status mn_csi_fb_analog(float complex *W, const float complex *G, int K, int M, int F,
+mn_status mn_csi_fb_analog(mn_cf32 *W, const mn_cf32 *G, int K, int M, int F,
                            int n_pilots, double P, double sigma2, double sigma2_fb, double reg,
                            mn_rng *rng);
 

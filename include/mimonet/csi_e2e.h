@@ -48,7 +48,6 @@
 #ifndef MIMONET_CSI_E2E_H
 #define MIMONET_CSI_E2E_H
 
-#include <complex.h>
 #include "mimonet/core.h"
 #include "mimonet/csi.h"
 #include "mimonet/nn.h"
@@ -69,11 +68,11 @@ extern "C" {
  *   T_k = c^2 D_k + s2, I_k = c^2 N_k + s2:
  *   (dSE/dRe + i dSE/dIm)(w_j) = 2 / (F ln 2) [ sum_k c^2 a_kj g_k^H (1/T_k - [j != k] / I_k)
  *                                - (P / e^2) w_j sum_k (D_k / T_k - N_k / I_k) ]. */
-double mn_csi_se_grad_d(double *dW, const double *W, const double complex *G, int K, int M, int F,
+double mn_csi_se_grad_d(double *dW, const double *W, const mn_cf64 *G, int K, int M, int F,
                         double P, double sigma2);
 /* Float tensors, double arithmetic: returns the SE; dW (may be NULL) ACCUMULATES
  * scale * d SE / d W (scale = -1 / batch turns it into the gradient of the mean loss). */
-double mn_csi_se_grad(float *dW, float scale, const float *W, const float complex *G, int K, int M,
+double mn_csi_se_grad(float *dW, float scale, const float *W, const mn_cf32 *G, int K, int M,
                       int F, double P, double sigma2);
 
 /* Per-subcarrier power normalization of a real precoder tensor W [2K][M][F] to
@@ -92,9 +91,9 @@ void mn_csi_pnorm_backward(float *din, const float *dout, const float *in, int K
  * (src/csi/rzf_head.c).  Both return 0, or -1 if an inverse failed (non-finite on its diagonal
  * or singular); other non-finite entries come out as non-finite results, which the SE reports. */
 size_t mn_csi_rzf_head_ws(int K, int M);
-int mn_csi_rzf_head_forward(float *W, const float *H, int K, int M, int F, double alpha, double complex *ws);
+int mn_csi_rzf_head_forward(float *W, const float *H, int K, int M, int F, double alpha, mn_cf64 *ws);
 int mn_csi_rzf_head_backward(float *dH, const float *dW, const float *H, int K, int M, int F, double alpha,
-                             double complex *ws);
+                             mn_cf64 *ws);
 
 /* ---------------------------------------------------------------- data */
 
@@ -102,9 +101,9 @@ int mn_csi_rzf_head_backward(float *dH, const float *dW, const float *H, int K, 
  * mn_csi_combine_dominant when simulated). */
 typedef struct {
     int n, K, M, F;
-    float complex *ul;   /* UL channel at SRS time (UL carrier) */
-    float complex *csi;  /* DL channel at CSI-RS time */
-    float complex *dat;  /* DL channel at data time */
+    mn_cf32 *ul;   /* UL channel at SRS time (UL carrier) */
+    mn_cf32 *csi;  /* DL channel at CSI-RS time */
+    mn_cf32 *dat;  /* DL channel at data time */
 } mn_e2e_data;
 
 mn_status mn_e2e_data_alloc(mn_e2e_data *d, int n, int K, int M, int F);
@@ -185,14 +184,14 @@ typedef struct {
     mn_arena ws;
     float *srs_in;          /* [Bd][2K][M F] */
     float *proj_in;         /* [Bd][1][1] zeros (constant pilots) */
-    float complex *A, *Pi, *Phi, *X;  /* [Bd][M][Nb], [Bd][Nb][L], [Bd][F][L], [Bd][M][L] */
+    mn_cf32 *A, *Pi, *Phi, *X;  /* [Bd][M][Nb], [Bd][Nb][L], [Bd][F][L], [Bd][M][L] */
     float *xnorm, *phinorm; /* [Bd][L] */
-    float complex *Xt, *Phit;         /* normalized: [Bd][M][L], [Bd][F][L] */
-    float complex *tproj;   /* [Bd][K][F][L]  sum_m G X~ */
+    mn_cf32 *Xt, *Phit;         /* normalized: [Bd][M][L], [Bd][F][L] */
+    mn_cf32 *tproj;   /* [Bd][K][F][L]  sum_m G X~ */
     float *y;               /* encoder input [Bd K][L][Nc][2] */
     float *dproj;           /* gradient of the projection output [Bd][proj_len] */
     int proj_len;           /* 2 Nb M + 2 L F + 2 Nb L */
-    double complex *gx;     /* [Bd][M] scratch of the observation backward */
+    mn_cf64 *gx;     /* [Bd][M] scratch of the observation backward */
     int fus_ch;             /* fusion input channels: 6K + K nfeat */
     float *fus_in;          /* [Bd][fus_ch][M F] */
     float *dfeat;           /* [Bd][K nfeat] gradient w.r.t. the received feedback */
@@ -203,7 +202,7 @@ typedef struct {
     double *se2_drop;       /* [Bd] the SRS branch's, stage 1 */
     float *wz, *wz2;        /* [Bd][2K][M F] RZF-head precoders of the scored outputs (head RZF) */
     float *dz;              /* [Bd][2K][M F] gradient w.r.t. an RZF-head precoder (head RZF) */
-    double complex *rzf_ws; /* [Bd][mn_csi_rzf_head_ws(K, M)] (head RZF) */
+    mn_cf64 *rzf_ws; /* [Bd][mn_csi_rzf_head_ws(K, M)] (head RZF) */
     const float *w_out;     /* the last forward's precoder [Bd][2K][M F] */
     int last_B;
     mn_e2e_scheme last_scheme;
@@ -233,7 +232,7 @@ double mn_e2e_forward(mn_e2e *e, mn_e2e_scheme s, const mn_e2e_data *d, bool bot
  * unselected ones.  Call mn_params_zero_grad on those tables first. */
 mn_status mn_e2e_backward(mn_e2e *e, unsigned mask);
 /* The last forward's final precoder, as complex W[Bd][K][M][F] (not normalized). */
-void mn_e2e_precoder(const mn_e2e *e, float complex *W);
+void mn_e2e_precoder(const mn_e2e *e, mn_cf32 *W);
 /* Feedback bits of the last forward: bits[Bd][K][B] as 0/1 (the level indices of each
  * feature, most significant bit first; q = 0: the sign of each unquantized feature). */
 void mn_e2e_bits(const mn_e2e *e, uint8_t *bits);
@@ -333,13 +332,13 @@ mn_status mn_e2e_baselines(mn_e2e_result *res, const mn_e2e_data *d, const mn_e2
  * complex64 or complex128, little-endian, C order read; a 4-D [drops, ue, bs_ant, subcarriers]
  * file is read as ue_ant = 1).  read allocates *H (mn_free it) and fills shape[5]; errors name
  * the file and what is wrong with it. */
-mn_status mn_csi_npy_write(const char *path, const float complex *H, const int64_t shape[5]);
-mn_status mn_csi_npy_read(float complex **H, int64_t shape[5], const char *path);
+mn_status mn_csi_npy_write(const char *path, const mn_cf32 *H, const int64_t shape[5]);
+mn_status mn_csi_npy_read(mn_cf32 **H, int64_t shape[5], const char *path);
 /* Drops from external channels: dl [drops][K][Nr][M][F] at CSI-RS time, ul (may be NULL: the
  * DL is used, i.e. full reciprocity) and dat (may be NULL: no aging, the DL is used), all of
  * the same shape; Nr > 1 is reduced with mn_csi_combine_dominant.  Allocates d. */
-mn_status mn_e2e_data_from_channels(mn_e2e_data *d, const float complex *dl, const float complex *ul,
-                                    const float complex *dat, const int64_t shape[5]);
+mn_status mn_e2e_data_from_channels(mn_e2e_data *d, const mn_cf32 *dl, const mn_cf32 *ul,
+                                    const mn_cf32 *dat, const int64_t shape[5]);
 
 /* ---------------------------------------------------------------- checkpoints */
 

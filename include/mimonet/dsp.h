@@ -10,7 +10,7 @@
  * NULL and records an explanation in mn_error_msg() when an argument is out of range or memory
  * runs out), then _execute on blocks of any length, _reset to forget the state, _destroy.
  * All buffers are allocated in _create; _execute never allocates.  Signals are C99
- * `float complex`; filter states persist across _execute calls, so a signal processed in one
+ * `mn_cf32`; filter states persist across _execute calls, so a signal processed in one
  * block or in many gives the same samples.
  *
  *     float h[129];
@@ -28,7 +28,6 @@
 #ifndef MIMONET_DSP_H
 #define MIMONET_DSP_H
 
-#include <complex.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "mimonet/core.h"
@@ -56,7 +55,7 @@ typedef enum { MN_FFT_FORWARD = -1, MN_FFT_BACKWARD = +1 } mn_fft_dir;
 typedef struct mn_fft mn_fft;
 mn_fft *mn_fft_create(int n, mn_fft_dir dir);
 /* y[n] = transform of x[n]; y may equal x. */
-void mn_fft_execute(mn_fft *q, float complex *y, const float complex *x);
+void mn_fft_execute(mn_fft *q, mn_cf32 *y, const mn_cf32 *x);
 int mn_fft_size(const mn_fft *q);
 void mn_fft_destroy(mn_fft *q);
 
@@ -66,11 +65,11 @@ void mn_fft_destroy(mn_fft *q);
  * Symbol value s in [0, M) carries bits b0..b(m-1), m = log2 M, b0 the most significant bit;
  * the point is TS 38.211 §5.1.3-5.1.5, e.g. for 16-QAM
  *   d = [(1-2b0)(2-(1-2b2)) + j (1-2b1)(2-(1-2b3))] / sqrt(10). */
-mn_status mn_qam_map(float complex *y, const uint32_t *sym, size_t n, int order);
+mn_status mn_qam_map(mn_cf32 *y, const uint32_t *sym, size_t n, int order);
 /* Hard decision: the symbol value of the nearest point (per axis, so O(1) per sample). */
-mn_status mn_qam_demap(uint32_t *sym, const float complex *y, size_t n, int order);
+mn_status mn_qam_demap(uint32_t *sym, const mn_cf32 *y, size_t n, int order);
 /* n random points with symbol values uniform in [0, M), drawn from rng. */
-mn_status mn_qam_random(float complex *y, size_t n, int order, mn_rng *rng);
+mn_status mn_qam_random(mn_cf32 *y, size_t n, int order, mn_rng *rng);
 
 /* ---------------------------------------------------------------- OFDM numerology */
 
@@ -125,7 +124,7 @@ mn_ofdm_mod *mn_ofdm_mod_create(const mn_ofdm_cfg *c);
 /* Length (CP + nfft) of the next symbol _execute will write. */
 int mn_ofdm_mod_next_len(const mn_ofdm_mod *q);
 /* Write one symbol (grid: n_sc values) to y; returns the number of samples written. */
-int mn_ofdm_mod_execute(mn_ofdm_mod *q, float complex *y, const float complex *grid);
+int mn_ofdm_mod_execute(mn_ofdm_mod *q, mn_cf32 *y, const mn_cf32 *grid);
 void mn_ofdm_mod_reset(mn_ofdm_mod *q);
 void mn_ofdm_mod_destroy(mn_ofdm_mod *q);
 
@@ -135,7 +134,7 @@ typedef struct mn_ofdm_demod mn_ofdm_demod;
 mn_ofdm_demod *mn_ofdm_demod_create(const mn_ofdm_cfg *c);
 int mn_ofdm_demod_next_len(const mn_ofdm_demod *q);
 /* Read one symbol (mn_ofdm_demod_next_len samples) from y; write n_sc values to grid. */
-int mn_ofdm_demod_execute(mn_ofdm_demod *q, float complex *grid, const float complex *y);
+int mn_ofdm_demod_execute(mn_ofdm_demod *q, mn_cf32 *grid, const mn_cf32 *y);
 void mn_ofdm_demod_reset(mn_ofdm_demod *q);
 void mn_ofdm_demod_destroy(mn_ofdm_demod *q);
 
@@ -158,21 +157,21 @@ mn_status mn_fir_design_lowpass(float *h, int n, double fc, double atten_db);
 /* Complex bandpass passing [f_lo, f_hi] (normalized, -0.5 < f_lo < f_hi < 0.5): the lowpass of
  * cutoff (f_hi - f_lo)/2 shifted to f0 = (f_lo + f_hi)/2,
  *   h_bp[i] = h_lp[i] e^{j 2 pi f0 (i - (n-1)/2)},  unit gain at f0. */
-mn_status mn_fir_design_bandpass(float complex *h, int n, double f_lo, double f_hi,
+mn_status mn_fir_design_bandpass(mn_cf32 *h, int n, double f_lo, double f_hi,
                                  double atten_db);
 /* H(f) = sum_k h[k] e^{-j 2 pi f k} at normalized frequency f. */
-double complex mn_fir_response(const float complex *h, int n, double f);
-double complex mn_fir_response_real(const float *h, int n, double f);
+mn_cf64_ret mn_fir_response(const mn_cf32 *h, int n, double f);
+mn_cf64_ret mn_fir_response_real(const float *h, int n, double f);
 
 /* ---------------------------------------------------------------- FIR filter */
 
 /* y[i] = sum_{k=0}^{n-1} h[k] x[i-k]  (causal; the state holds the last n-1 inputs, zero after
  * _create/_reset).  Real-tap filters take a faster path. */
 typedef struct mn_firfilt mn_firfilt;
-mn_firfilt *mn_firfilt_create(const float complex *h, int n);
+mn_firfilt *mn_firfilt_create(const mn_cf32 *h, int n);
 mn_firfilt *mn_firfilt_create_real(const float *h, int n);
 /* Filter n samples; y may equal x. */
-void mn_firfilt_execute(mn_firfilt *q, float complex *y, const float complex *x, size_t n);
+void mn_firfilt_execute(mn_firfilt *q, mn_cf32 *y, const mn_cf32 *x, size_t n);
 int mn_firfilt_len(const mn_firfilt *q);
 void mn_firfilt_reset(mn_firfilt *q);
 void mn_firfilt_destroy(mn_firfilt *q);
@@ -190,7 +189,7 @@ mn_interp *mn_interp_create(int L, const float *h, int n);
  * the input Nyquist is 0.5/L), stopband atten_db [dB]. */
 mn_interp *mn_interp_create_kaiser(int L, int m, double fc, double atten_db);
 /* y receives L*n samples. */
-void mn_interp_execute(mn_interp *q, float complex *y, const float complex *x, size_t n);
+void mn_interp_execute(mn_interp *q, mn_cf32 *y, const mn_cf32 *x, size_t n);
 void mn_interp_reset(mn_interp *q);
 void mn_interp_destroy(mn_interp *q);
 
@@ -205,7 +204,7 @@ mn_decim *mn_decim_create(int M, const float *h, int n);
  * the INPUT rate (typically < 0.5/M), stopband atten_db [dB]. */
 mn_decim *mn_decim_create_kaiser(int M, int m, double fc, double atten_db);
 /* Consumes n inputs (any n); returns the number of outputs written to y (at most n/M + 1). */
-size_t mn_decim_execute(mn_decim *q, float complex *y, const float complex *x, size_t n);
+size_t mn_decim_execute(mn_decim *q, mn_cf32 *y, const mn_cf32 *x, size_t n);
 void mn_decim_reset(mn_decim *q);
 void mn_decim_destroy(mn_decim *q);
 
@@ -219,11 +218,11 @@ typedef struct mn_nco mn_nco;
 mn_nco *mn_nco_create(double f);
 void mn_nco_set_phase(mn_nco *q, double phi_cycles);
 /* y = x e^{+j 2 pi (f i + phi)} (shift up by f); y may equal x. */
-void mn_nco_mix_up(mn_nco *q, float complex *y, const float complex *x, size_t n);
+void mn_nco_mix_up(mn_nco *q, mn_cf32 *y, const mn_cf32 *x, size_t n);
 /* y = x e^{-j 2 pi (f i + phi)} (shift down by f). */
-void mn_nco_mix_down(mn_nco *q, float complex *y, const float complex *x, size_t n);
+void mn_nco_mix_down(mn_nco *q, mn_cf32 *y, const mn_cf32 *x, size_t n);
 /* y = e^{+j 2 pi (f i + phi)}. */
-void mn_nco_generate(mn_nco *q, float complex *y, size_t n);
+void mn_nco_generate(mn_nco *q, mn_cf32 *y, size_t n);
 void mn_nco_reset(mn_nco *q);
 void mn_nco_destroy(mn_nco *q);
 
@@ -245,14 +244,14 @@ typedef enum {
  * segment are kept for the next _execute.  nfft >= 4 and even. */
 typedef struct mn_welch mn_welch;
 mn_welch *mn_welch_create(int nfft);
-void mn_welch_execute(mn_welch *q, const float complex *x, size_t n);
+void mn_welch_execute(mn_welch *q, const mn_cf32 *x, size_t n);
 long mn_welch_segments(const mn_welch *q);
 /* psd: nfft values.  MN_ERR_INVALID if no segment has been seen, or fs <= 0. */
 mn_status mn_welch_get(const mn_welch *q, float *psd, double fs, mn_psd_scale scale);
 void mn_welch_reset(mn_welch *q);
 void mn_welch_destroy(mn_welch *q);
 /* One-shot: Welch PSD of n samples (n >= nfft). */
-mn_status mn_psd_welch(float *psd, const float complex *x, size_t n, int nfft, double fs,
+mn_status mn_psd_welch(float *psd, const mn_cf32 *x, size_t n, int nfft, double fs,
                        mn_psd_scale scale);
 /* Frequency [Hz] of centred bin k: (k - nfft/2) fs / nfft. */
 double mn_psd_freq(int k, int nfft, double fs);

@@ -10,7 +10,6 @@
 #ifndef MIMONET_IO_H
 #define MIMONET_IO_H
 
-#include <complex.h>
 #include <stdio.h>
 #include "mimonet/core.h"
 
@@ -72,7 +71,7 @@ mn_status mn_safetensors_load_new(mn_params *p, const char *path, char **meta_js
 
 /* A complex multi-channel signal: nch rows of n samples each, row-major (x[c * n + i]). */
 typedef struct {
-    float complex *x;
+    mn_cf32 *x;
     int nch;
     int64_t n;
     double sample_rate; /* Hz; 0 when the file does not say */
@@ -141,7 +140,7 @@ typedef struct {
 } mn_npy_reader;
 
 mn_status mn_npy_reader_open(mn_npy_reader *r, const char *path);
-mn_status mn_npy_reader_read(mn_npy_reader *r, float complex *x, int64_t i0, int64_t len);
+mn_status mn_npy_reader_read(mn_npy_reader *r, mn_cf32 *x, int64_t i0, int64_t len);
 void mn_npy_reader_close(mn_npy_reader *r);
 
 typedef struct {
@@ -153,7 +152,7 @@ typedef struct {
 } mn_npy_writer;
 
 mn_status mn_npy_writer_open(mn_npy_writer *w, const char *path, int nch, int64_t n);
-mn_status mn_npy_writer_write(mn_npy_writer *w, const float complex *x, int64_t stride, int64_t i0, int64_t len);
+mn_status mn_npy_writer_write(mn_npy_writer *w, const mn_cf32 *x, int64_t stride, int64_t i0, int64_t len);
 mn_status mn_npy_writer_commit(mn_npy_writer *w);
 void mn_npy_writer_abort(mn_npy_writer *w);
 

@@ -41,7 +41,6 @@
 #ifndef MIMONET_NN_H
 #define MIMONET_NN_H
 
-#include <complex.h>
 #include "mimonet/core.h"
 
 #ifdef __cplusplus
@@ -145,16 +144,16 @@ void mn_add_backward(float *da, float *db, const float *dout, size_t n);
 /* ---------------------------------------------------------------- complex <-> channels */
 
 /* in: nch complex rows of T samples; out [2*nch, T] with Re at 2c, Im at 2c+1. */
-void mn_complex_to_channels(float *out, const float complex *in, int nch, int T);
-void mn_channels_to_complex(float complex *out, const float *in, int nch, int T);
+void mn_complex_to_channels(float *out, const mn_cf32 *in, int nch, int T);
+void mn_channels_to_complex(mn_cf32 *out, const float *in, int nch, int T);
 /* One row of n samples, scaled: re[t] = s Re z[t], im[t] = s Im z[t]; and its inverse,
  * z[t] = (s re[t], s im[t]) as a pair (an infinite part stays in its place).  Each value is one
  * float multiply, so the result is the same bits on every CPU (SIMD shuffles where the CPU has
  * them).  The rows must not overlap. */
-void mn_complex_row_split(float *re, float *im, const float complex *z, int64_t n, float s);
-void mn_complex_row_join(float complex *z, const float *re, const float *im, int64_t n, float s);
+void mn_complex_row_split(float *re, float *im, const mn_cf32 *z, int64_t n, float s);
+void mn_complex_row_join(mn_cf32 *z, const float *re, const float *im, int64_t n, float s);
 /* z[t] = x[t] - (s re[t], s im[t]): the same bits as a join followed by the subtraction. */
-void mn_complex_row_join_sub(float complex *z, const float complex *x, const float *re, const float *im, int64_t n,
+void mn_complex_row_join_sub(mn_cf32 *z, const mn_cf32 *x, const float *re, const float *im, int64_t n,
                              float s);
 
 /* ---------------------------------------------------------------- losses */

@@ -10,7 +10,6 @@
 #ifndef MIMONET_PIM_H
 #define MIMONET_PIM_H
 
-#include <complex.h>
 #include "mimonet/core.h"
 #include "mimonet/nn.h"
 
@@ -74,8 +73,8 @@ typedef struct {
     int64_t samples;  /* samples per channel counted */
 } mn_pim_metrics;
 
-mn_status mn_pim_metrics_compute(mn_pim_metrics *out, double *per_channel_db, const float complex *y,
-                                 const float complex *yhat, int nch, int64_t n, int64_t stride,
+mn_status mn_pim_metrics_compute(mn_pim_metrics *out, double *per_channel_db, const mn_cf32 *y,
+                                 const mn_cf32 *yhat, int nch, int64_t n, int64_t stride,
                                  int64_t border);
 /* Noise ceiling (dB) = 10 log10( P(y) / P(noise) ): no canceller can beat it. */
 double mn_pim_noise_ceiling_db(double power_y, double power_noise);
@@ -143,14 +142,14 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
 /* Predict the interference for a whole signal: tx [n_tx, n] -> out [n_rx, n] (row-major).
  * Windows overlap by the receptive field and only outputs with full context are kept, so the
  * result equals running the model on the whole signal at once (eval mode). */
-mn_status mn_pim_net_predict(mn_pim_net *q, float complex *out, const float complex *tx, int64_t n);
+mn_status mn_pim_net_predict(mn_pim_net *q, mn_cf32 *out, const mn_cf32 *tx, int64_t n);
 /* The same for outputs [lo, hi) of a longer signal of which x holds samples [x0, x1) (row
  * stride x_stride); out row r holds outputs [lo, hi) at out + r * out_stride.  The windows need
  * bd = q->border samples beyond [lo, hi) on each side, except at a signal edge named in `edges`
  * (x0 is then the signal's first sample, x1 its end), where the model pads as a whole-signal
  * pass does.  No allocation. */
 enum { MN_PIM_EDGE_START = 1, MN_PIM_EDGE_END = 2 };
-mn_status mn_pim_net_predict_range(mn_pim_net *q, float complex *out, int64_t out_stride, const float complex *x,
+mn_status mn_pim_net_predict_range(mn_pim_net *q, mn_cf32 *out, int64_t out_stride, const mn_cf32 *x,
                                    int64_t x_stride, int64_t x0, int64_t x1, int64_t lo, int64_t hi, unsigned edges);
 void mn_pim_net_free(mn_pim_net *q);
 
@@ -223,7 +222,7 @@ typedef struct {
  * MN_ERR_NUMERIC: q keeps the best weights so far and the checkpoint on disk, the last good
  * state, is left as it was.  The caller owns the file afterwards (mimonet removes it once the
  * final model is written). */
-mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float complex *rx, int64_t n,
+mn_status mn_pim_train(mn_pim_net *q, const mn_cf32 *tx, const mn_cf32 *rx, int64_t n,
                        mn_span train, mn_span val, const mn_pim_train_cfg *c,
                        mn_pim_train_result *res);
 
@@ -265,7 +264,7 @@ typedef struct {
 mn_pim_adapt_cfg mn_pim_adapt_default(void);
 /* tx [n_tx, n], rx [n_rx, n] row-major; out [n_rx, hi - lo].  q's weights are changed (they end
  * adapted to the signal's end) and its Adam moments reset.  res may be NULL. */
-mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *tx, const float complex *rx, int64_t n,
+mn_status mn_pim_adapt(mn_pim_net *q, mn_cf32 *out, const mn_cf32 *tx, const mn_cf32 *rx, int64_t n,
                        int64_t lo, int64_t hi, const mn_pim_adapt_cfg *c, mn_pim_adapt_result *res);
 
 /* What a training-state checkpoint holds; mn_pim_train_ckpt_info reads the whole file (every
@@ -291,7 +290,7 @@ mn_status mn_pim_train_ckpt_info(const char *path, mn_pim_ckpt_info *info);
  * plus a table comparing every model (APE pooled/mean, NMSE, parameters, MAC/sample). */
 typedef struct {
     const char *name;          /* "light", "gmp", ... */
-    const float complex *pred; /* [n_rx, n] prediction over the test segment */
+    const mn_cf32 *pred; /* [n_rx, n] prediction over the test segment */
     long params, macs;
     double train_seconds;      /* NAN: not known (shown as a dash) */
     const float *curve_step, *curve_loss, *curve_val; /* training curve (may be NULL) */
@@ -300,7 +299,7 @@ typedef struct {
 
 typedef struct {
     const char *title;        /* e.g. "static 32 x 16 scenario, seed 1" */
-    const float complex *y;   /* observed interference over the test segment [n_rx, n] */
+    const mn_cf32 *y;   /* observed interference over the test segment [n_rx, n] */
     int n_rx;
     int64_t n;
     int border;               /* samples dropped at each end (the largest receptive field) */
@@ -344,7 +343,7 @@ typedef struct {
 typedef struct {
     mn_pim_gmp_cfg cfg;
     int ncols;
-    double complex *coef; /* [n_rx, ncols] */
+    mn_cf64 *coef; /* [n_rx, ncols] */
 } mn_pim_gmp;
 
 int mn_pim_gmp_columns(const mn_pim_gmp_cfg *c);
@@ -353,11 +352,11 @@ const char *mn_pim_gmp_kind(const mn_pim_gmp_cfg *c);
 /* Multiply-accumulates per output sample, counted as real MACs (a complex MAC is 4). */
 long mn_pim_gmp_macs_per_sample(const mn_pim_gmp_cfg *c);
 /* Fit on samples [span.begin, span.end) of tx [n_tx, n] -> rx [n_rx, n]. */
-mn_status mn_pim_gmp_fit(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const float complex *tx,
-                         const float complex *rx, int64_t n, mn_span span);
+mn_status mn_pim_gmp_fit(mn_pim_gmp *g, const mn_pim_gmp_cfg *c, const mn_cf32 *tx,
+                         const mn_cf32 *rx, int64_t n, mn_span span);
 /* out [n_rx, n] for tx [n_tx, n]; samples before the signal's start (and, with a lead, after its
  * end) are zeros, as in a stream. */
-mn_status mn_pim_gmp_predict(mn_pim_gmp *g, float complex *out, const float complex *tx, int64_t n);
+mn_status mn_pim_gmp_predict(mn_pim_gmp *g, mn_cf32 *out, const mn_cf32 *tx, int64_t n);
 /* Checkpoint as safetensors: "coef.hi" and "coef.lo" [n_rx, ncols, 2] (re, im), F32 each, whose
  * sum restores the double coefficients to ~48 bits; metadata mimonet.format = "pim-gmp" and
  * the basis configuration. */
@@ -416,10 +415,10 @@ int mn_pim_canceller_n_tx(const mn_pim_canceller *q);
 int mn_pim_canceller_n_rx(const mn_pim_canceller *q);
 int64_t mn_pim_canceller_latency(const mn_pim_canceller *q);
 const char *mn_pim_canceller_kind(const mn_pim_canceller *q); /* "light", ..., "gmp"; "gmp+pa" for a cascade */
-mn_status mn_pim_canceller_process(mn_pim_canceller *q, const float complex *tx, const float complex *rx,
-                                   float complex *out, int64_t n);
+mn_status mn_pim_canceller_process(mn_pim_canceller *q, const mn_cf32 *tx, const mn_cf32 *rx,
+                                   mn_cf32 *out, int64_t n);
 /* The last latency samples, out [n_rx, latency]; the stream then starts over (as after reset). */
-mn_status mn_pim_canceller_flush(mn_pim_canceller *q, float complex *out);
+mn_status mn_pim_canceller_flush(mn_pim_canceller *q, mn_cf32 *out);
 void mn_pim_canceller_reset(mn_pim_canceller *q);
 /* Arithmetic of a neural canceller's model (mn_pim_net_set_precision): MN_PRECISION_BF16 runs
  * its pointwise layers (junction: its post filter and maps) in bfloat16 on CPUs with AVX512_BF16
@@ -496,9 +495,9 @@ typedef struct {
     mn_pim_junction_kind kind;   /* TUNNEL, CONTACT or CUBIC */
     double a;                    /* output (current) scale, > 0 */
     double b;                    /* input scale [1 / unit of v], > 0 */
-    const float complex *pre;    /* pre-filter taps at the oversampled rate (NULL: none) */
+    const mn_cf32 *pre;    /* pre-filter taps at the oversampled rate (NULL: none) */
     int n_pre;
-    const float complex *post;   /* post-filter taps (NULL: none) */
+    const mn_cf32 *post;   /* post-filter taps (NULL: none) */
     int n_post;
     bool keep_linear;            /* keep the small-signal linear term (default: removed) */
 } mn_pim_junction_cfg;
@@ -506,10 +505,10 @@ typedef struct {
 typedef struct mn_pim_junction mn_pim_junction;
 mn_pim_junction *mn_pim_junction_create(const mn_pim_junction_cfg *c);
 /* y[i] = post * (a F(b|u|) u/|u|) with u = pre * v; y may equal v. */
-void mn_pim_junction_execute(mn_pim_junction *q, float complex *y, const float complex *v,
+void mn_pim_junction_execute(mn_pim_junction *q, mn_cf32 *y, const mn_cf32 *v,
                              size_t n);
 /* The same with per-sample multipliers on a and b (drift); ga, gb may be NULL (= 1). */
-void mn_pim_junction_execute_mod(mn_pim_junction *q, float complex *y, const float complex *v,
+void mn_pim_junction_execute_mod(mn_pim_junction *q, mn_cf32 *y, const mn_cf32 *v,
                                  size_t n, const float *ga, const float *gb);
 void mn_pim_junction_reset(mn_pim_junction *q);
 void mn_pim_junction_destroy(mn_pim_junction *q);
@@ -522,7 +521,7 @@ typedef struct {
     int qam;            /* 16, 64 or 256 (0 selects 256) */
     double power_db;    /* relative power [dB]; each antenna's total is 1 at full load */
     int n_layers;       /* 0: an independent stream per Tx antenna; L > 0: L beamformed layers */
-    const float complex *weights; /* [n_tx, n_layers] row-major (copied at create), or NULL:
+    const mn_cf32 *weights; /* [n_tx, n_layers] row-major (copied at create), or NULL:
                                      steering vectors towards random directions from the seed,
                                      each antenna row of unit norm */
 } mn_pim_carrier_cfg;
@@ -589,17 +588,17 @@ int mn_pim_sim_delay(const mn_pim_sim *q);
 
 /* A whole recording from the start: tx [n_tx, n], pim [n_rx, n] scaled so that the mean power
  * is cfg.pim_power, rx = pim + AWGN at cfg.pnr_db (rx may be NULL).  All row-major. */
-mn_status mn_pim_sim_record(mn_pim_sim *q, float complex *tx, float complex *pim,
-                            float complex *rx, int64_t n, mn_pim_sim_info *info);
+mn_status mn_pim_sim_record(mn_pim_sim *q, mn_cf32 *tx, mn_cf32 *pim,
+                            mn_cf32 *rx, int64_t n, mn_pim_sim_info *info);
 /* Streaming: the next n samples of tx (n_tx rows, row stride ld_tx) and of the UNSCALED,
  * noise-free PIM (n_rx rows, stride ld_pim), continuing from the previous call. */
-mn_status mn_pim_sim_execute(mn_pim_sim *q, float complex *tx, int64_t ld_tx, float complex *pim,
+mn_status mn_pim_sim_execute(mn_pim_sim *q, mn_cf32 *tx, int64_t ld_tx, mn_cf32 *pim,
                              int64_t ld_pim, int64_t n);
 /* The scenario's PIM chain (couplings, junctions, drift, receiver) applied to a caller's tx
  * [n_tx, n]: pim [n_rx, n], unscaled and noise-free, aligned with tx (zeros are assumed before
  * and after tx).  The drift starts from its beginning at tx[0]; afterwards the simulator is
  * reset (the next _execute starts the recording from sample 0). */
-mn_status mn_pim_sim_apply(mn_pim_sim *q, float complex *pim, const float complex *tx, int64_t n);
+mn_status mn_pim_sim_apply(mn_pim_sim *q, mn_cf32 *pim, const mn_cf32 *tx, int64_t n);
 /* Back to the start of the recording. */
 void mn_pim_sim_reset(mn_pim_sim *q);
 void mn_pim_sim_destroy(mn_pim_sim *q);
