@@ -287,6 +287,8 @@ typedef struct {
     int readers;          /* it (-1: none), and how many inputs of nodes <= output it is */
     int epi;              /* set by mn_model_build: the activation node this node applies as its
                            * epilogue (its one reader; nn/act_epi.h), or -1 */
+    int bepi;             /* set by mn_model_build: the activation node, this node's input, whose
+                           * backward this node applies to the gradient it writes, or -1 */
 } mn_node;
 
 typedef struct {

@@ -299,22 +299,48 @@ bool mn_act_tanh_fast_isa(float *y, const float *x, size_t n, const char *isa)
     return f != NULL;
 }
 
+/* The gradient through one element, D the output's gradient and Y the output, for
+ * mn_act_backward_into and mn_act_backward_inplace alike (the epilogue's bits are those of the
+ * node run apart).  Unconditional loads keep the loops if-convertible. */
+#define BWD_RELU(D, Y) ((Y) > 0.0f ? (D) : 0.0f)
+#define BWD_LEAKY(D, Y, A) (((Y) > 0.0f ? (D) : 0.0f) + (A) * ((Y) > 0.0f ? 0.0f : (D)))
+#define BWD_SIGMOID(D, Y) ((D) * ((Y) * (1.0f - (Y))))
+#define BWD_TANH(D, Y) ((D) * (1.0f - (Y) * (Y)))
+
 #define ACT_BWD(EXPR) MN_GRAD_LOOP(dinp, overwrite, nn, PAR_MIN_N, EXPR)
 
 void mn_act_backward_into(float *dinp, const float *dout, const float *out, size_t n, mn_act kind, float alpha,
                           bool overwrite)
 {
     const long nn = (long)n;
-    /* Unconditional loads keep the loops if-convertible. */
     switch (kind) {
     case MN_ACT_NONE: ACT_BWD(dout[i]); break;
-    case MN_ACT_RELU: ACT_BWD(out[i] > 0.0f ? dout[i] : 0.0f); break;
-    case MN_ACT_LEAKY: ACT_BWD((out[i] > 0.0f ? dout[i] : 0.0f) + alpha * (out[i] > 0.0f ? 0.0f : dout[i])); break;
-    case MN_ACT_SIGMOID: ACT_BWD(dout[i] * (out[i] * (1.0f - out[i]))); break;
-    case MN_ACT_TANH: ACT_BWD(dout[i] * (1.0f - out[i] * out[i])); break;
+    case MN_ACT_RELU: ACT_BWD(BWD_RELU(dout[i], out[i])); break;
+    case MN_ACT_LEAKY: ACT_BWD(BWD_LEAKY(dout[i], out[i], alpha)); break;
+    case MN_ACT_SIGMOID: ACT_BWD(BWD_SIGMOID(dout[i], out[i])); break;
+    case MN_ACT_TANH: ACT_BWD(BWD_TANH(dout[i], out[i])); break;
     }
 }
 #undef ACT_BWD
+
+#define ACT_BWD_IN(EXPR)                                                                                   \
+    do {                                                                                                   \
+        OMP(simd)                                                                                          \
+        for (long i = 0; i < nn; i++) d[i] = 0.0f + (EXPR);                                                \
+    } while (0)
+
+MN_MULTIVERSION void mn_act_backward_inplace(float *d, const float *y, size_t n, mn_act_epi a)
+{
+    const long nn = (long)n;
+    switch (a.kind) {
+    case MN_ACT_NONE: break;
+    case MN_ACT_RELU: ACT_BWD_IN(BWD_RELU(d[i], y[i])); break;
+    case MN_ACT_LEAKY: ACT_BWD_IN(BWD_LEAKY(d[i], y[i], a.alpha)); break;
+    case MN_ACT_SIGMOID: ACT_BWD_IN(BWD_SIGMOID(d[i], y[i])); break;
+    case MN_ACT_TANH: ACT_BWD_IN(BWD_TANH(d[i], y[i])); break;
+    }
+}
+#undef ACT_BWD_IN
 
 void mn_act_backward(float *dinp, const float *dout, const float *out, size_t n, mn_act kind, float alpha)
 {

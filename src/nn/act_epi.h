@@ -21,6 +21,13 @@ typedef struct {
 /* y[i] = act(y[i]) for i < n, on the calling thread (mn_act_forward's formulas). */
 void mn_act_inplace(float *y, size_t n, mn_act_epi a);
 
+/* The other direction, for a conv or linear whose input is an activation's output that nothing
+ * else reads (nn/model.c): the node writes its input's gradient d, then turns it, while in
+ * cache, into the gradient of the activation's input, d[i] = 0 + d[i] act'(y[i]) with y the
+ * activation's output (mn_act_backward_into's formulas), on the calling thread.  The
+ * activation node's backward pass over the whole tensor is then skipped. */
+void mn_act_backward_inplace(float *d, const float *y, size_t n, mn_act_epi a);
+
 /* The forwards with an epilogue (a.kind == MN_ACT_NONE: the plain forwards). */
 void mn_conv1d_forward_epi(float *out, const float *inp, const float *w, const float *b, int B, int t_in,
                            const mn_conv1d_cfg *c, mn_act_epi a);
@@ -29,4 +36,11 @@ void mn_linear_forward_epi(float *out, const float *inp, const float *w, const f
 void mn_batchnorm_forward_epi(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
                               const float *beta, float *running_mean, float *running_var, int B, int C, int T,
                               float eps, float momentum, bool training, mn_act_epi a);
+/* The backwards with it: in_act is the activation whose output is the node's input (inp); with
+ * in_act.kind != MN_ACT_NONE, dinp receives the gradient of that activation's input, and
+ * overwrite must be true (nn/grad_into.h). */
+void mn_conv1d_backward_epi(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                            int B, int t_in, const mn_conv1d_cfg *c, bool overwrite, mn_act_epi in_act);
+void mn_linear_backward_epi(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                            int B, int nin, int nout, int T, bool overwrite, mn_act_epi in_act);
 #endif

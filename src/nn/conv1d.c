@@ -341,8 +341,8 @@ void mn_conv1d_forward(float *out, const float *inp, const float *w, const float
 static void row_backward(float *restrict dx, const float *restrict dy, const float *restrict wr, const geom *g);
 
 /* dinp for the general and depthwise cases: one task per input row (b, i). */
-static void bwd_input_general(float *dinp, const float *dout, const float *w, int B,
-                              const geom *g, bool overwrite)
+static void bwd_input_general(float *dinp, const float *dout, const float *w, const float *inp, int B,
+                              const geom *g, bool overwrite, mn_act_epi epi)
 {
     const long rows = (long)B * g->cin;
     const long work = rows * g->cpg_out * g->t_out * g->K;
@@ -357,6 +357,7 @@ static void bwd_input_general(float *dinp, const float *dout, const float *w, in
             const int o = grp * g->cpg_out + oo;
             row_backward(dx, dout + ((size_t)bi * g->cout + o) * g->t_out, w + ((size_t)o * g->cpg_in + ii) * g->K, g);
         }
+        mn_act_backward_inplace(dx, inp + (size_t)r * g->t_in, (size_t)g->t_in, epi);
     }
 }
 
@@ -421,8 +422,8 @@ static void row_backward(float *restrict dx, const float *restrict dy, const flo
     if (n > 0) edge_backward(dx, dy, wr, g, hi, g->t_in);
 }
 
-static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, int B,
-                                const geom *g, bool overwrite)
+static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, const float *inp, int B,
+                                const geom *g, bool overwrite, mn_act_epi epi)
 {
     const long rows = (long)B * g->cin;
     const long work = rows * g->cpg_out * g->t_out * g->K;
@@ -437,6 +438,7 @@ static void bwd_input_depthwise(float *dinp, const float *dout, const float *w, 
                             dout + ((size_t)bi * g->cout + o) * g->t_out,
                             w + (size_t)o * g->K, g);
         }
+        mn_act_backward_inplace(dinp + (size_t)r * g->t_in, inp + (size_t)r * g->t_in, (size_t)g->t_in, epi);
     }
 }
 
@@ -481,7 +483,7 @@ static void bwd_weight_general(float *dw, float *db, const float *dout, const fl
 }
 
 static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                          const float *w, int B, const geom *g, bool overwrite)
+                          const float *w, int B, const geom *g, bool overwrite, mn_act_epi epi)
 {
     const int T = g->t_in, cin = g->cin, cout = g->cout;
     const long work = (long)B * T * cin * cout;
@@ -503,6 +505,9 @@ static void bwd_pointwise(float *dinp, float *dw, float *db, const float *dout, 
                 pw_product(kern, y, (size_t)T, dy, (size_t)T, w, NULL, true, cin, cout, wp, bz, M8, n);
             else
                 mn_sgemm(true, false, cin, n, cout, 1.0f, w, cin, dy, T, overwrite ? 0.0f : 1.0f, y, T);
+            if (epi.kind != MN_ACT_NONE)
+                for (int i = 0; i < cin; i++)
+                    mn_act_backward_inplace(y + (size_t)i * T, inp + ((size_t)bi * cin + i) * T + t0, (size_t)n, epi);
         }
     }
     if (dw || db) {
@@ -549,20 +554,26 @@ void mn_conv1d_backward(float *dinp, float *dw, float *db, const float *dout, co
     mn_conv1d_backward_into(dinp, dw, db, dout, inp, w, B, t_in, c, false);
 }
 
-void mn_conv1d_backward_into(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                             int B, int t_in, const mn_conv1d_cfg *c, bool overwrite)
+void mn_conv1d_backward_epi(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                            int B, int t_in, const mn_conv1d_cfg *c, bool overwrite, mn_act_epi in_act)
 {
     geom g;
     if (B <= 0 || !geom_make(&g, c, t_in)) return;
     if (g.K == 1 && g.cpg_in == g.cin && g.cpg_out == g.cout) {
-        bwd_pointwise(dinp, dw, db, dout, inp, w, B, &g, overwrite);
+        bwd_pointwise(dinp, dw, db, dout, inp, w, B, &g, overwrite, in_act);
         return;
     }
     if (dinp) {
         if (g.cpg_in == 1)
-            bwd_input_depthwise(dinp, dout, w, B, &g, overwrite);
+            bwd_input_depthwise(dinp, dout, w, inp, B, &g, overwrite, in_act);
         else
-            bwd_input_general(dinp, dout, w, B, &g, overwrite);
+            bwd_input_general(dinp, dout, w, inp, B, &g, overwrite, in_act);
     }
     if (dw || db) bwd_weight_general(dw, db, dout, inp, B, &g);
+}
+
+void mn_conv1d_backward_into(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                             int B, int t_in, const mn_conv1d_cfg *c, bool overwrite)
+{
+    mn_conv1d_backward_epi(dinp, dw, db, dout, inp, w, B, t_in, c, overwrite, MN_ACT_EPI_NONE);
 }

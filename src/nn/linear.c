@@ -40,9 +40,15 @@ void mn_linear_backward(float *dinp, float *dw, float *db, const float *dout, co
     mn_linear_backward_into(dinp, dw, db, dout, inp, w, B, nin, nout, T, false);
 }
 
+void mn_linear_backward_epi(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                            int B, int nin, int nout, int T, bool overwrite, mn_act_epi in_act)
+{
+    mn_conv1d_cfg c = linear_as_conv(nin, nout, db != NULL);
+    mn_conv1d_backward_epi(dinp, dw, db, dout, inp, w, B, T, &c, overwrite, in_act);
+}
+
 void mn_linear_backward_into(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                              int B, int nin, int nout, int T, bool overwrite)
 {
-    mn_conv1d_cfg c = linear_as_conv(nin, nout, db != NULL);
-    mn_conv1d_backward_into(dinp, dw, db, dout, inp, w, B, T, &c, overwrite);
+    mn_linear_backward_epi(dinp, dw, db, dout, inp, w, B, nin, nout, T, overwrite, MN_ACT_EPI_NONE);
 }

@@ -407,6 +407,18 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
         for (int r = 1; r < m->n_nodes; r++) uses += (m->nodes[r].in0 == i) + (m->nodes[r].in1 == i);
         if (uses == 1) m->nodes[i].epi = j;
     }
+    /* And in backward: a conv or linear over time whose input is an activation that nothing else
+     * reads, and whose own input only that activation reads, writes the gradient of the
+     * activation's input directly (nn/act_epi.h), and the activation's backward is skipped. */
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].bepi = -1;
+    for (int r = 1; r <= m->output; r++) {
+        mn_node *n = &m->nodes[r];
+        const int a = n->in0;
+        if (n->kind != MN_NODE_CONV1D && n->kind != MN_NODE_LINEAR) continue;
+        if (m->nodes[a].kind != MN_NODE_ACT || m->nodes[a].readers != 1) continue;
+        if (m->nodes[m->nodes[a].in0].readers != 1) continue;
+        n->bepi = a;
+    }
     if (rng) mn_params_randomize(&m->params, rng);
     /* LUTs start as the identity on [lo, hi]. */
     for (int i = 0; i < m->n_nodes; i++) {
@@ -568,27 +580,44 @@ static bool grad_written(const mn_model *m, int i)
            k == MN_NODE_ADD || k == MN_NODE_CONCAT || (k == MN_NODE_LINEAR && r->T > 1);
 }
 
+/* The activation node whose backward node r applies in this backward (its bepi, unless every
+ * node runs apart or r is a linear over vectors, T = 1, which nn/dense.c runs), or -1. */
+static int backward_epi(const mn_model *m, int r)
+{
+    const mn_node *n = &m->nodes[r];
+    if (m->fused_off || n->bepi < 0 || (n->kind == MN_NODE_LINEAR && n->T == 1)) return -1;
+    return n->bepi;
+}
+
 /* Node i backward on samples [b0, b0 + B), its parameter gradients into g (the table's layout). */
 static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip_input)
 {
     mn_node *n = &m->nodes[i];
     mn_node *a = &m->nodes[n->in0];
-    const bool set = grad_written(m, n->in0), set1 = n->in1 >= 0 && grad_written(m, n->in1);
+    if (n->kind == MN_NODE_ACT && n->last_reader > 0 && backward_epi(m, n->last_reader) == i)
+        return; /* its reader wrote its input's gradient */
+    /* With a backward epilogue the gradient goes, through the activation, to its input's node. */
+    const int e = backward_epi(m, i);
+    const mn_act_epi epi = e >= 0 ? (mn_act_epi){a->u.act.kind, a->u.act.alpha} : MN_ACT_EPI_NONE;
+    const int gi = e >= 0 ? a->in0 : n->in0; /* the node whose gradient this one writes */
+    const bool set = grad_written(m, gi), set1 = n->in1 >= 0 && grad_written(m, n->in1);
     const size_t cnt = (size_t)B * n->C * n->T;
     /* The input node's gradient is computed too, unless turned off: callers may want d loss / d x. */
-    float *da = n->in0 == 0 && skip_input ? NULL : at(m, n->in0, a->dy, b0);
+    float *da = gi == 0 && skip_input ? NULL : at(m, gi, m->nodes[gi].dy, b0);
     const float *x = at(m, n->in0, a->y, b0), *dy = at(m, i, n->dy, b0), *y = at(m, i, n->y, b0);
     float *gw = n->p_w >= 0 ? g + m->params.defs[n->p_w].offset : NULL;
     float *gb = n->p_b >= 0 ? g + m->params.defs[n->p_b].offset : NULL;
     const mn_node *b = n->in1 >= 0 ? &m->nodes[n->in1] : NULL;
     float *db = b ? at(m, n->in1, b->dy, b0) : NULL;
     switch (n->kind) {
-    case MN_NODE_CONV1D: mn_conv1d_backward_into(da, gw, gb, dy, x, pw(m, n->p_w), B, a->T, &n->u.conv, set); break;
+    case MN_NODE_CONV1D:
+        mn_conv1d_backward_epi(da, gw, gb, dy, x, pw(m, n->p_w), B, a->T, &n->u.conv, set, epi);
+        break;
     case MN_NODE_LINEAR:
         if (n->T == 1)
             mn_dense_backward(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout);
         else
-            mn_linear_backward_into(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout, n->T, set);
+            mn_linear_backward_epi(da, gw, gb, dy, x, pw(m, n->p_w), B, n->u.lin.nin, n->u.lin.nout, n->T, set, epi);
         break;
     case MN_NODE_LUT: mn_lut_backward(da, gw, dy, x, pw(m, n->p_w), B, n->T, &n->u.lut); break;
     case MN_NODE_ACT: mn_act_backward_into(da, dy, y, cnt, n->u.act.kind, n->u.act.alpha, set); break;

@@ -617,6 +617,11 @@ MN_TEST(model_act_epilogue_same_bits)
         /* epi_graph: dw, bn and fc apply theirs, gc does not; light: every block's depthwise conv
          * and batch norm (7), and both linears (2) */
         MN_CHECK_MSG(t, fused == (kk == 0 ? 3 : 9), "model %d: %d epilogues", kk, fused);
+        /* backward: epi_graph's pw (leaky), fc (relu) and gc (sigmoid), not the mul after tanh;
+         * light: every activation, each read by a conv or linear over time */
+        int bfused = 0;
+        for (int i = 0; i < m.n_nodes; i++) bfused += m.nodes[i].bepi >= 0;
+        MN_CHECK_MSG(t, bfused == (kk == 0 ? 3 : 9), "model %d: %d backward epilogues", kk, bfused);
         if (kk == 0)
             for (int i = 0; i < m.n_nodes; i++)
                 if (!strcmp(m.nodes[i].name, "gc")) MN_CHECK(t, m.nodes[i].epi == -1);
