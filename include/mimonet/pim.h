@@ -232,7 +232,10 @@ mn_status mn_pim_train(mn_pim_net *q, const mn_cf32 *tx, const mn_cf32 *rx, int6
  * block, `steps` Adam steps (no weight decay, constant lr, global-norm clipping, the border-
  * truncated MSE) on `batch` random windows from the latest `history` samples of (tx, rx) up to
  * the block's end.  A block is thus predicted only by weights that saw earlier rx; tx within
- * the receptive field ahead is the canceller's latency, as in mn_pim_net_predict_range. */
+ * the receptive field ahead is the canceller's latency, as in mn_pim_net_predict_range, and the
+ * windows use it: the newest one's loss ends at the block's last received sample.  With
+ * anchor > 0, each step also pulls the weights toward the trained ones, w -= lr anchor (w - w0),
+ * which keeps many steps a block from drifting along directions the latest samples leave free. */
 typedef enum {
     MN_PIM_ADAPT_ADAM = 0, /* Adam steps on every weight (the default) */
     MN_PIM_ADAPT_LS,       /* exponentially weighted least squares of the output layer alone */
@@ -252,6 +255,7 @@ typedef struct {
     int64_t history; /* windows come from the latest `history` samples, >= window (default 16384) */
     float lr;        /* Adam learning rate (default 3e-3) */
     float clip;      /* max global gradient norm (default 1) */
+    float anchor;    /* pull toward the trained weights, 0 .. 1/lr (default 0: none) */
     uint64_t seed;   /* the window draws */
 } mn_pim_adapt_cfg;
 

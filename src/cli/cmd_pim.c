@@ -301,6 +301,8 @@ static void print_result(const canceller *c, const eval_result *r, double train_
             if (!ls) cJSON_AddNumberToObject(a, "steps", r->adapt->steps);
             if (!ls) cJSON_AddNumberToObject(a, "window", r->adapt->window);
             if (!ls) cJSON_AddNumberToObject(a, "batch", r->adapt->batch);
+            snprintf(lr, sizeof lr, "%g", (double)r->adapt->anchor);
+            if (!ls) cJSON_AddNumberToObject(a, "anchor", strtod(lr, NULL));
             cJSON_AddNumberToObject(a, "block", r->adapt->block);
             cJSON_AddNumberToObject(a, "history", (double)r->adapt->history);
         }
@@ -328,9 +330,9 @@ static void print_result(const canceller *c, const eval_result *r, double train_
         printf("adapting online: the output layer refitted by least squares after every %d samples, memory %lld\n",
                r->adapt->block, (long long)r->adapt->history);
     else if (r->adapt)
-        printf("adapting online: %d Adam steps at lr %g after every %d samples, on %d windows of %d from the last %lld\n",
+        printf("adapting online: %d Adam steps at lr %g after every %d samples, on %d windows of %d from the last %lld%s\n",
                r->adapt->steps, (double)r->adapt->lr, r->adapt->block, r->adapt->batch, r->adapt->window,
-               (long long)r->adapt->history);
+               (long long)r->adapt->history, r->adapt->anchor > 0 ? ", anchored to the trained weights" : "");
     if (r->restarts)
         printf("restarts: %d seeds from %" PRIu64 " probed for %ld steps; kept seed %" PRIu64 "\n", r->restarts->n,
                r->restarts->seed0, r->restarts->probe, r->restarts->chosen);
@@ -973,7 +975,7 @@ static int cmd_eval(int argc, char **argv)
     bool json = false, help = false, adapt = false;
     int threads = 0;
     mn_pim_adapt_cfg ad = mn_pim_adapt_default();
-    double ad_lr = (double)ad.lr;
+    double ad_lr = (double)ad.lr, ad_anchor = 0;
     const char *ad_method = "adam";
     mn_opt opts[] = {
         {"--model", MN_OPT_STR, &model, 0, -1, "model file from 'pim train'", false},
@@ -985,6 +987,7 @@ static int cmd_eval(int argc, char **argv)
         {"--adapt-block", MN_OPT_INT, &ad.block, 64, 1 << 20, "samples per block (default 1024)", false},
         {"--adapt-window", MN_OPT_INT, &ad.window, 16, 4096, "adam: samples per training window, more than twice the receptive field (default 2048)", false},
         {"--adapt-batch", MN_OPT_INT, &ad.batch, 1, 8, "adam: windows per step (default 4; 1 suffices when the history is one window)", false},
+        {"--adapt-anchor", MN_OPT_DOUBLE, &ad_anchor, 0, 1e4, "adam: pull toward the trained weights each step, w -= lr anchor (w - w0) (default 0: none)", false},
         {"--adapt-history", MN_OPT_I64, &ad.history, 256, 1 << 24, "adam: latest samples the windows are drawn from (>= the window); ls: memory, samples weighted e^(-age/history) (default 16384)", false},
         {"--tx", MN_OPT_STR, &txs, 0, -1, "transmitted baseband SRC", false},
         {"--rx", MN_OPT_STR, &rxs, 0, -1, "received interference SRC", false},
@@ -1006,6 +1009,7 @@ static int cmd_eval(int argc, char **argv)
     if (parse_split(cmd, split, frac) || parse_precision(cmd, prec, &precision)) return MN_EXIT_USAGE;
     if (threads > 0) mn_threads_set(threads);
     ad.lr = (float)ad_lr;
+    ad.anchor = (float)ad_anchor;
     for (const mn_opt *o = opts; o->name && !adapt; o++)
         if (o->seen && !strncmp(o->name, "--adapt-", 8))
             return mn_cli_fail(MN_EXIT_USAGE, cmd, "%s tunes online adaptation: add --adapt", o->name);
@@ -1013,13 +1017,17 @@ static int cmd_eval(int argc, char **argv)
         ad.method = MN_PIM_ADAPT_LS;
         for (const mn_opt *o = opts; o->name; o++)
             if (o->seen && (!strcmp(o->name, "--adapt-lr") || !strcmp(o->name, "--adapt-steps") ||
-                            !strcmp(o->name, "--adapt-window") || !strcmp(o->name, "--adapt-batch")))
+                            !strcmp(o->name, "--adapt-window") || !strcmp(o->name, "--adapt-batch") ||
+                            !strcmp(o->name, "--adapt-anchor")))
                 return mn_cli_fail(MN_EXIT_USAGE, cmd, "%s tunes --adapt-method adam, not ls", o->name);
     } else if (strcmp(ad_method, "adam"))
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt-method '%s': adam or ls", ad_method);
     if (adapt && ad.method == MN_PIM_ADAPT_ADAM && ad.history < ad.window)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt-history %lld is shorter than the training window (%d): the "
                            "windows are drawn from it", (long long)ad.history, ad.window);
+    if (adapt && ad.method == MN_PIM_ADAPT_ADAM && ad_anchor * ad_lr > 1)
+        return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt-anchor %g at --adapt-lr %g pulls past the trained weights: "
+                           "lr x anchor must be at most 1", ad_anchor, ad_lr);
     if (adapt && precision != MN_PRECISION_FP32)
         return mn_cli_fail(MN_EXIT_USAGE, cmd, "--adapt trains while it predicts, in fp32: drop --precision %s", prec);
     if (compare && !report) return mn_cli_fail(MN_EXIT_USAGE, cmd, "--compare adds models to --report's table: add --report DIR");

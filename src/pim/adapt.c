@@ -6,7 +6,10 @@
  * explains, and the uplink signal and noise are uncorrelated with it, so they only add
  * gradient noise.  The signal is processed in blocks; block k is predicted by the weights that
  * have seen samples before it only, and then a few Adam steps on windows of the latest
- * `history` received samples move the weights on.  Everything is allocated once per call. */
+ * `history` received samples move the weights on.  The newest window's loss reaches the
+ * block's last received sample: its Tx side runs `border` samples further, which a canceller
+ * knows (its latency), and the received samples there are zeroed and masked by the loss.
+ * Everything is allocated once per call. */
 #include "mimonet/optim.h"
 #include "mimonet/pim.h"
 #include "train_internal.h"
@@ -21,7 +24,7 @@
 mn_pim_adapt_cfg mn_pim_adapt_default(void)
 {
     return (mn_pim_adapt_cfg){.method = MN_PIM_ADAPT_ADAM, .block = 1024, .steps = 8, .batch = 4, .window = 2048,
-                              .history = 16384, .lr = 3e-3f, .clip = 1.0f, .seed = 1};
+                              .history = 16384, .lr = 3e-3f, .clip = 1.0f, .anchor = 0.0f, .seed = 1};
 }
 
 /* Scaled I/Q window [s, s + T) of the rows of z (n_ch rows, stride n) into dst[2 n_ch][T]. */
@@ -175,20 +178,22 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
     if (lo < 0 || hi > n || hi <= lo) return mn_error(MN_ERR_INVALID, "adapt: outputs [%lld, %lld) of %lld samples",
                                                       (long long)lo, (long long)hi, (long long)n);
     if (c->block < 1 || c->steps < 0 || B < 1 || B > q->max_B || T <= 2 * bd || T > q->window ||
-        c->history < T || !(c->lr > 0) || !(c->clip > 0))
+        c->history < T || !(c->lr > 0) || !(c->clip > 0) || !(c->anchor >= 0 && c->anchor <= 1 / c->lr))
         return mn_error(MN_ERR_INVALID,
                         "adapt: block %d, steps %d, batch %d (<= %d), window %d (%d < window <= %d), history %lld "
-                        "(>= window), lr %g, clip %g",
+                        "(>= window), lr %g, clip %g, anchor %g (0 .. 1/lr)",
                         c->block, c->steps, B, q->max_B, T, 2 * bd, q->window, (long long)c->history, (double)c->lr,
-                        (double)c->clip);
+                        (double)c->clip, (double)c->anchor);
+    mn_params *p = &q->model.params;
     float *xb = mn_malloc((size_t)B * cin * T * sizeof *xb), *yb = mn_malloc((size_t)B * cout * T * sizeof *yb);
     float *dy = mn_malloc((size_t)B * cout * T * sizeof *dy);
+    float *w0 = c->anchor > 0 ? mn_malloc(p->total * sizeof *w0) : NULL; /* the trained weights */
     mn_status st = MN_OK;
-    if (!xb || !yb || !dy) {
+    if (!xb || !yb || !dy || (c->anchor > 0 && !w0)) {
         st = mn_error(MN_ERR_NOMEM, "adapt: batch buffers");
         goto done;
     }
-    mn_params *p = &q->model.params;
+    if (w0) memcpy(w0, p->w, p->total * sizeof *w0);
     memset(p->m, 0, p->total * sizeof *p->m); /* the adaptation's own moments */
     memset(p->v, 0, p->total * sizeof *p->v);
     mn_adam_cfg adam = mn_adam_default();
@@ -204,14 +209,20 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
          * canceller's latency, not a look at rx). */
         unsigned edges = (s - bd <= 0 ? MN_PIM_EDGE_START : 0) | (e + bd >= n ? MN_PIM_EDGE_END : 0);
         if ((st = mn_pim_net_predict_range(q, out + (s - lo), len, tx, n, 0, n, s, e, edges)) != MN_OK) goto done;
-        /* Learn from the received samples up to e. */
-        const int64_t a = e - c->history > 0 ? e - c->history : 0;
-        if (e - a < T) continue;
+        /* Learn from the received samples up to e: a window's loss covers [w + bd, w + T - bd), so
+         * windows may end `lead` samples past e, over tx the canceller already has. */
+        const int64_t lead = n - e < bd ? n - e : bd, end = e + lead;
+        const int64_t a = end - c->history > 0 ? end - c->history : 0;
+        if (end - a < T) continue;
         for (int k = 0; k < c->steps; k++) {
             for (int b = 0; b < B; b++) {
-                int64_t w = a + (int64_t)mn_rng_below(&rng, (uint64_t)(e - a - T + 1));
+                int64_t w = a + (int64_t)mn_rng_below(&rng, (uint64_t)(end - a - T + 1));
+                float *yw = yb + (size_t)b * cout * T;
                 gather_window(xb + (size_t)b * cin * T, tx, q->n_tx, n, w, T, q->in_scale);
-                gather_window(yb + (size_t)b * cout * T, rx, q->n_rx, n, w, T, q->out_scale);
+                gather_window(yw, rx, q->n_rx, n, w, T, q->out_scale);
+                if (w + T > e) /* rx past the block (under the loss's border): not seen yet */
+                    for (int r = 0; r < cout; r++)
+                        memset(yw + (size_t)r * T + (e - w), 0, (size_t)(w + T - e) * sizeof *yw);
             }
             double loss, g;
             if ((st = pim_batch_grad(q, xb, yb, dy, B, T, c->clip, &loss, &g)) != MN_OK) goto done;
@@ -225,6 +236,16 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
                 goto done;
             }
             mn_adam_step(p, &adam, c->lr, ++t);
+            if (w0) { /* decoupled pull toward the trained weights, as AdamW's decay is toward 0 */
+                const float pull = c->lr * c->anchor;
+                for (int i = 0; i < p->n; i++) {
+                    const mn_param_def *d = &p->defs[i];
+                    if (!d->trainable) continue;
+                    float *wi = p->w + d->offset;
+                    const float *w0i = w0 + d->offset;
+                    for (size_t j = 0; j < d->numel; j++) wi[j] -= pull * (wi[j] - w0i[j]);
+                }
+            }
             if (res) res->last_loss = loss;
         }
     }
@@ -236,5 +257,6 @@ done:
     mn_free(xb);
     mn_free(yb);
     mn_free(dy);
+    mn_free(w0);
     return st;
 }

@@ -126,6 +126,99 @@ MN_TEST(pim_adapt_is_causal)
     check_causal(t, MN_PIM_ADAPT_LS);
 }
 
+/* The newest received sample is learned from before the next block: the windows' Tx side runs
+ * past the block (the canceller's latency), so their loss reaches its last sample.  Changing rx
+ * at block 2's last sample alone leaves blocks 0..2 bit-identical and changes block 3. */
+MN_TEST(pim_adapt_learns_the_newest_sample)
+{
+    const int64_t n = 6000, lo = 1000, hi = 6000;
+    mn_pim_adapt_cfg c = small_cfg();
+    c.history = c.window; /* every window is the newest */
+    const int64_t cut = lo + 3 * c.block;
+    mn_pim_net a, b;
+    MN_CHECK_OK(t, make_net(&a, t->seed));
+    MN_CHECK_OK(t, make_net(&b, t->seed));
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 4);
+    float complex *tx = mn_malloc(sizeof *tx * N_TX * n), *rx = mn_malloc(sizeof *rx * N_RX * n);
+    float complex *oa = mn_malloc(sizeof *oa * (hi - lo)), *ob = mn_malloc(sizeof *ob * (hi - lo));
+    white(tx, N_TX * n, &r);
+    white(rx, N_RX * n, &r);
+    MN_CHECK_OK(t, mn_pim_adapt(&a, oa, tx, rx, n, lo, hi, &c, NULL));
+    rx[cut - 1] += 5.0f;
+    MN_CHECK_OK(t, mn_pim_adapt(&b, ob, tx, rx, n, lo, hi, &c, NULL));
+    MN_CHECK_MSG(t, !memcmp(oa, ob, sizeof *oa * (size_t)(cut - lo)), "blocks 0..2 depend on their own last sample");
+    bool next = false;
+    for (int64_t i = cut; i < cut + c.block && !next; i++) next = oa[i - lo] != ob[i - lo];
+    MN_CHECK_MSG(t, next, "block 3 ignores block 2's last received sample");
+    mn_free(tx);
+    mn_free(rx);
+    mn_free(oa);
+    mn_free(ob);
+    mn_pim_net_free(&a);
+    mn_pim_net_free(&b);
+}
+
+/* Squared distance of q's weights from w0. */
+static double dist2(const mn_pim_net *q, const float *w0)
+{
+    double d = 0;
+    for (size_t i = 0; i < q->model.params.total; i++) {
+        const double e = (double)q->model.params.w[i] - (double)w0[i];
+        d += e * e;
+    }
+    return d;
+}
+
+/* The anchor pulls toward the trained weights: at lr x anchor = 1 every step ends on them (the
+ * output is the fixed model's blockwise prediction, to rounding), and at 1/2 the weights end
+ * nearer them than without it. */
+MN_TEST(pim_adapt_anchor_holds_the_trained_weights)
+{
+    const int64_t n = 6000, lo = 1000, hi = 6000;
+    mn_rng r;
+    mn_rng_seed(&r, t->seed + 5);
+    float complex *tx = mn_malloc(sizeof *tx * N_TX * n), *rx = mn_malloc(sizeof *rx * N_RX * n);
+    float complex *o[3];
+    for (int k = 0; k < 3; k++) o[k] = mn_malloc(sizeof *o[k] * (hi - lo));
+    white(tx, N_TX * n, &r);
+    white(rx, N_RX * n, &r);
+    mn_pim_net q;
+    MN_CHECK_OK(t, make_net(&q, t->seed));
+    const size_t P = q.model.params.total;
+    float *w0 = mn_malloc(P * sizeof *w0);
+    memcpy(w0, q.model.params.w, P * sizeof *w0);
+    mn_pim_adapt_cfg c = small_cfg();
+    c.steps = 0;
+    MN_CHECK_OK(t, mn_pim_adapt(&q, o[0], tx, rx, n, lo, hi, &c, NULL)); /* the fixed model */
+    c = small_cfg();
+    c.anchor = 1.0f / c.lr;
+    MN_CHECK_OK(t, mn_pim_adapt(&q, o[1], tx, rx, n, lo, hi, &c, NULL));
+    double worst = 0, scale = 0;
+    for (int64_t i = 0; i < hi - lo; i++) {
+        const double d = cabs((double complex)(o[1][i] - o[0][i])), s = cabs((double complex)o[0][i]);
+        worst = d > worst ? d : worst;
+        scale = s > scale ? s : scale;
+    }
+    MN_CHECK_MSG(t, scale > 0 && worst <= 1e-5 * scale, "anchored fully: max diff %.3g from the fixed model (scale %.3g)",
+                 worst, scale);
+    double d[2];
+    for (int k = 0; k < 2; k++) {
+        memcpy(q.model.params.w, w0, P * sizeof *w0);
+        c = small_cfg();
+        c.anchor = k ? 0.5f / c.lr : 0.0f;
+        MN_CHECK_OK(t, mn_pim_adapt(&q, o[2], tx, rx, n, lo, hi, &c, NULL));
+        d[k] = dist2(&q, w0);
+    }
+    MN_CHECK_MSG(t, d[0] > 0 && d[1] < 0.5 * d[0], "squared distance from the trained weights: %.3g free, %.3g anchored",
+                 d[0], d[1]);
+    for (int k = 0; k < 3; k++) mn_free(o[k]);
+    mn_free(w0);
+    mn_free(tx);
+    mn_free(rx);
+    mn_pim_net_free(&q);
+}
+
 /* A teacher net produces the interference; halfway through, its coupling to the Rx antenna
  * turns by 0.8 rad (a drifting connector).  The student starts as the teacher: without
  * adaptation its second half scores 2 - 2 cos 0.8 of error, 2.2 dB; adapting must recover: to
@@ -205,6 +298,12 @@ MN_TEST(pim_adapt_refuses_bad_settings)
     c = small_cfg();
     c.lr = NAN;
     MN_CHECK(t, mn_pim_adapt(&q, buf, buf, buf, 2048, 0, 1024, &c, NULL) == MN_ERR_INVALID);
+    const float anchors[] = {-1.0f, NAN, 1.01f / c.lr}; /* negative, not a number, past the trained weights */
+    for (int k = 0; k < 3; k++) {
+        c = small_cfg();
+        c.anchor = anchors[k];
+        MN_CHECK(t, mn_pim_adapt(&q, buf, buf, buf, 2048, 0, 1024, &c, NULL) == MN_ERR_INVALID);
+    }
     c = small_cfg();
     c.method = MN_PIM_ADAPT_LS;
     c.block = q.window - 2 * q.border + 1; /* a block and its receptive field exceed the window */
