@@ -984,7 +984,7 @@ static int cmd_eval(int argc, char **argv)
         {"--adapt-method", MN_OPT_STR, &ad_method, 0, -1, "adam: Adam steps on every weight (default); ls: least-squares refit of the output layer", false},
         {"--adapt-lr", MN_OPT_DOUBLE, &ad_lr, 1e-8, 1, "adam: online learning rate (default 3e-3)", false},
         {"--adapt-steps", MN_OPT_INT, &ad.steps, 0, 64, "adam: optimizer steps per block (default 8)", false},
-        {"--adapt-block", MN_OPT_INT, &ad.block, 64, 1 << 20, "samples per block (default 1024)", false},
+        {"--adapt-block", MN_OPT_INT, &ad.block, 1, 1 << 20, "samples per block (default 1024)", false},
         {"--adapt-window", MN_OPT_INT, &ad.window, 16, 4096, "adam: samples per training window, more than twice the receptive field (default 2048)", false},
         {"--adapt-batch", MN_OPT_INT, &ad.batch, 1, 8, "adam: windows per step (default 4; 1 suffices when the history is one window)", false},
         {"--adapt-anchor", MN_OPT_DOUBLE, &ad_anchor, 0, 1e4, "adam: pull toward the trained weights each step, w -= lr anchor (w - w0) (default 0: none)", false},

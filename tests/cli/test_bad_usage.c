@@ -178,6 +178,7 @@ static const bad_case cases[] = {
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-window 8", 2, "--adapt-window", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-batch 9", 2, "--adapt-batch", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-batch 1", 2, "tunes --adapt-method adam", 0},
+    {"pim eval --model @light.safetensors --data @d --adapt --adapt-block 0", 2, "--adapt-block", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-anchor -1", 2, "--adapt-anchor", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-anchor 400", 2, "lr x anchor must be at most 1", 0},
     {"pim eval --model @light.safetensors --data @d --adapt --adapt-method ls --adapt-anchor 1", 2, "tunes --adapt-method adam", 0},
