@@ -87,31 +87,30 @@ MN_TEST(pim_adapt_without_steps_is_prediction)
     mn_pim_net_free(&q);
 }
 
-/* Block k is predicted by weights that saw rx before it only: changing rx from block k on leaves
- * blocks 0..k bit-identical, and changes later ones (so the check can fail). */
-static void check_causal(mn_test_ctx *t, mn_pim_adapt_method method)
+/* Adapt twice over outputs [lo, hi) = [1000, 6000) of white signals, the second time with rx
+ * on [from, to) turned into gain rx + add: the outputs must be bit-identical before `same` and
+ * differ somewhere in [same, upto) (so that the check can fail). */
+static void check_rx_change(mn_test_ctx *t, const mn_pim_adapt_cfg *c, uint64_t seed, int64_t from, int64_t to,
+                            float gain, float add, int64_t same, int64_t upto, const char *what)
 {
     const int64_t n = 6000, lo = 1000, hi = 6000;
-    mn_pim_adapt_cfg c = small_cfg();
-    c.method = method;
-    const int64_t cut = lo + 3 * c.block; /* the start of block 3 */
     mn_pim_net a, b;
     MN_CHECK_OK(t, make_net(&a, t->seed));
     MN_CHECK_OK(t, make_net(&b, t->seed));
     mn_rng r;
-    mn_rng_seed(&r, t->seed + 2);
+    mn_rng_seed(&r, seed);
     float complex *tx = mn_malloc(sizeof *tx * N_TX * n), *rx = mn_malloc(sizeof *rx * N_RX * n);
     float complex *oa = mn_malloc(sizeof *oa * (hi - lo)), *ob = mn_malloc(sizeof *ob * (hi - lo));
     white(tx, N_TX * n, &r);
     white(rx, N_RX * n, &r);
-    MN_CHECK_OK(t, mn_pim_adapt(&a, oa, tx, rx, n, lo, hi, &c, NULL));
-    for (int64_t i = cut; i < n; i++) rx[i] *= -3.0f;
-    MN_CHECK_OK(t, mn_pim_adapt(&b, ob, tx, rx, n, lo, hi, &c, NULL));
-    MN_CHECK_MSG(t, !memcmp(oa, ob, sizeof *oa * (size_t)(cut + c.block - lo)),
-                 "outputs up to block 3's end depend on rx from block 3 on");
+    MN_CHECK_OK(t, mn_pim_adapt(&a, oa, tx, rx, n, lo, hi, c, NULL));
+    for (int64_t i = from; i < to; i++) rx[i] = gain * rx[i] + add;
+    MN_CHECK_OK(t, mn_pim_adapt(&b, ob, tx, rx, n, lo, hi, c, NULL));
+    MN_CHECK_MSG(t, !memcmp(oa, ob, sizeof *oa * (size_t)(same - lo)), "%s: outputs before %lld changed", what,
+                 (long long)same);
     bool later = false;
-    for (int64_t i = cut + c.block; i < hi && !later; i++) later = oa[i - lo] != ob[i - lo];
-    MN_CHECK_MSG(t, later, "later blocks ignore rx: nothing was learned");
+    for (int64_t i = same; i < upto && !later; i++) later = oa[i - lo] != ob[i - lo];
+    MN_CHECK_MSG(t, later, "%s: outputs [%lld, %lld) ignore the change", what, (long long)same, (long long)upto);
     mn_free(tx);
     mn_free(rx);
     mn_free(oa);
@@ -120,10 +119,17 @@ static void check_causal(mn_test_ctx *t, mn_pim_adapt_method method)
     mn_pim_net_free(&b);
 }
 
+/* Block k is predicted by weights that saw rx before it only: changing rx from block 3 on leaves
+ * blocks 0..3 bit-identical, and changes later ones. */
 MN_TEST(pim_adapt_is_causal)
 {
-    check_causal(t, MN_PIM_ADAPT_ADAM);
-    check_causal(t, MN_PIM_ADAPT_LS);
+    for (int k = 0; k < 2; k++) {
+        mn_pim_adapt_cfg c = small_cfg();
+        c.method = k ? MN_PIM_ADAPT_LS : MN_PIM_ADAPT_ADAM;
+        const int64_t cut = 1000 + 3 * c.block; /* the start of block 3 */
+        check_rx_change(t, &c, t->seed + 2, cut, 6000, -3.0f, 0.0f, cut + c.block, 6000,
+                        k ? "least squares" : "Adam");
+    }
 }
 
 /* The newest received sample is learned from before the next block: the windows' Tx side runs
@@ -131,32 +137,10 @@ MN_TEST(pim_adapt_is_causal)
  * at block 2's last sample alone leaves blocks 0..2 bit-identical and changes block 3. */
 MN_TEST(pim_adapt_learns_the_newest_sample)
 {
-    const int64_t n = 6000, lo = 1000, hi = 6000;
     mn_pim_adapt_cfg c = small_cfg();
     c.history = c.window; /* every window is the newest */
-    const int64_t cut = lo + 3 * c.block;
-    mn_pim_net a, b;
-    MN_CHECK_OK(t, make_net(&a, t->seed));
-    MN_CHECK_OK(t, make_net(&b, t->seed));
-    mn_rng r;
-    mn_rng_seed(&r, t->seed + 4);
-    float complex *tx = mn_malloc(sizeof *tx * N_TX * n), *rx = mn_malloc(sizeof *rx * N_RX * n);
-    float complex *oa = mn_malloc(sizeof *oa * (hi - lo)), *ob = mn_malloc(sizeof *ob * (hi - lo));
-    white(tx, N_TX * n, &r);
-    white(rx, N_RX * n, &r);
-    MN_CHECK_OK(t, mn_pim_adapt(&a, oa, tx, rx, n, lo, hi, &c, NULL));
-    rx[cut - 1] += 5.0f;
-    MN_CHECK_OK(t, mn_pim_adapt(&b, ob, tx, rx, n, lo, hi, &c, NULL));
-    MN_CHECK_MSG(t, !memcmp(oa, ob, sizeof *oa * (size_t)(cut - lo)), "blocks 0..2 depend on their own last sample");
-    bool next = false;
-    for (int64_t i = cut; i < cut + c.block && !next; i++) next = oa[i - lo] != ob[i - lo];
-    MN_CHECK_MSG(t, next, "block 3 ignores block 2's last received sample");
-    mn_free(tx);
-    mn_free(rx);
-    mn_free(oa);
-    mn_free(ob);
-    mn_pim_net_free(&a);
-    mn_pim_net_free(&b);
+    const int64_t cut = 1000 + 3 * c.block;
+    check_rx_change(t, &c, t->seed + 4, cut - 1, cut, 1.0f, 5.0f, cut, cut + c.block, "block 2's last sample");
 }
 
 /* Squared distance of q's weights from w0. */
