@@ -299,13 +299,16 @@ bool mn_act_tanh_fast_isa(float *y, const float *x, size_t n, const char *isa)
     return f != NULL;
 }
 
-/* The gradient through one element, D the output's gradient and Y the output, for
+/* The gradient through one element, d the output's gradient and y the output, for
  * mn_act_backward_into and mn_act_backward_inplace alike (the epilogue's bits are those of the
  * node run apart).  Unconditional loads keep the loops if-convertible. */
-#define BWD_RELU(D, Y) ((Y) > 0.0f ? (D) : 0.0f)
-#define BWD_LEAKY(D, Y, A) (((Y) > 0.0f ? (D) : 0.0f) + (A) * ((Y) > 0.0f ? 0.0f : (D)))
-#define BWD_SIGMOID(D, Y) ((D) * ((Y) * (1.0f - (Y))))
-#define BWD_TANH(D, Y) ((D) * (1.0f - (Y) * (Y)))
+static inline float relu_bwd1(float d, float y) { return y > 0.0f ? d : 0.0f; }
+static inline float leaky_bwd1(float d, float y, float alpha)
+{
+    return (y > 0.0f ? d : 0.0f) + alpha * (y > 0.0f ? 0.0f : d);
+}
+static inline float sigmoid_bwd1(float d, float y) { return d * (y * (1.0f - y)); }
+static inline float tanh_bwd1(float d, float y) { return d * (1.0f - y * y); }
 
 #define ACT_BWD(EXPR) MN_GRAD_LOOP(dinp, overwrite, nn, PAR_MIN_N, EXPR)
 
@@ -315,10 +318,10 @@ void mn_act_backward_into(float *dinp, const float *dout, const float *out, size
     const long nn = (long)n;
     switch (kind) {
     case MN_ACT_NONE: ACT_BWD(dout[i]); break;
-    case MN_ACT_RELU: ACT_BWD(BWD_RELU(dout[i], out[i])); break;
-    case MN_ACT_LEAKY: ACT_BWD(BWD_LEAKY(dout[i], out[i], alpha)); break;
-    case MN_ACT_SIGMOID: ACT_BWD(BWD_SIGMOID(dout[i], out[i])); break;
-    case MN_ACT_TANH: ACT_BWD(BWD_TANH(dout[i], out[i])); break;
+    case MN_ACT_RELU: ACT_BWD(relu_bwd1(dout[i], out[i])); break;
+    case MN_ACT_LEAKY: ACT_BWD(leaky_bwd1(dout[i], out[i], alpha)); break;
+    case MN_ACT_SIGMOID: ACT_BWD(sigmoid_bwd1(dout[i], out[i])); break;
+    case MN_ACT_TANH: ACT_BWD(tanh_bwd1(dout[i], out[i])); break;
     }
 }
 #undef ACT_BWD
@@ -334,10 +337,10 @@ MN_MULTIVERSION void mn_act_backward_inplace(float *d, const float *y, size_t n,
     const long nn = (long)n;
     switch (a.kind) {
     case MN_ACT_NONE: break;
-    case MN_ACT_RELU: ACT_BWD_IN(BWD_RELU(d[i], y[i])); break;
-    case MN_ACT_LEAKY: ACT_BWD_IN(BWD_LEAKY(d[i], y[i], a.alpha)); break;
-    case MN_ACT_SIGMOID: ACT_BWD_IN(BWD_SIGMOID(d[i], y[i])); break;
-    case MN_ACT_TANH: ACT_BWD_IN(BWD_TANH(d[i], y[i])); break;
+    case MN_ACT_RELU: ACT_BWD_IN(relu_bwd1(d[i], y[i])); break;
+    case MN_ACT_LEAKY: ACT_BWD_IN(leaky_bwd1(d[i], y[i], a.alpha)); break;
+    case MN_ACT_SIGMOID: ACT_BWD_IN(sigmoid_bwd1(d[i], y[i])); break;
+    case MN_ACT_TANH: ACT_BWD_IN(tanh_bwd1(d[i], y[i])); break;
     }
 }
 #undef ACT_BWD_IN
