@@ -276,6 +276,14 @@ static mn_status evaluate(eval_result *r, canceller *c, const pim_data *d, mn_sp
     return st;
 }
 
+/* A float setting for JSON as it prints (3e-3 as 0.003, not its binary expansion). */
+static double as_printed(float f)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", (double)f);
+    return strtod(buf, NULL);
+}
+
 static void print_result(const canceller *c, const eval_result *r, double train_seconds, bool json)
 {
     if (json) {
@@ -295,14 +303,11 @@ static void print_result(const canceller *c, const eval_result *r, double train_
             cJSON *a = cJSON_AddObjectToObject(o, "adapt");
             const bool ls = r->adapt->method == MN_PIM_ADAPT_LS;
             cJSON_AddStringToObject(a, "method", ls ? "ls" : "adam");
-            char lr[32]; /* the float as it prints, not its binary expansion */
-            snprintf(lr, sizeof lr, "%g", (double)r->adapt->lr);
-            if (!ls) cJSON_AddNumberToObject(a, "lr", strtod(lr, NULL));
+            if (!ls) cJSON_AddNumberToObject(a, "lr", as_printed(r->adapt->lr));
             if (!ls) cJSON_AddNumberToObject(a, "steps", r->adapt->steps);
             if (!ls) cJSON_AddNumberToObject(a, "window", r->adapt->window);
             if (!ls) cJSON_AddNumberToObject(a, "batch", r->adapt->batch);
-            snprintf(lr, sizeof lr, "%g", (double)r->adapt->anchor);
-            if (!ls) cJSON_AddNumberToObject(a, "anchor", strtod(lr, NULL));
+            if (!ls) cJSON_AddNumberToObject(a, "anchor", as_printed(r->adapt->anchor));
             cJSON_AddNumberToObject(a, "block", r->adapt->block);
             cJSON_AddNumberToObject(a, "history", (double)r->adapt->history);
         }
