@@ -12,7 +12,7 @@
  *      - the post filter (P taps, two outputs per z row) into f [4J, tile];
  *      - y = out f + bias, into the thread's scratch, then as complex prediction, or rx minus
  *        it, to the caller.
- * Everything after the drive GEMM stays in the thread's scratch (about 400 kB), where the
+ * Everything after the drive GEMM stays in the thread's scratch (about 800 kB), where the
  * layer-by-layer executor writes and rereads ~40 full-window activations.  The GEMMs are small
  * (4 to 48 rows, 12 to 64 inner) and run through the fused executor's packed kernel (nn/fused.h
  * pw), their rows padded to blocks of 8 where they are not (gemm): OpenBLAS's speed at these
@@ -39,8 +39,11 @@
 #include <immintrin.h>
 #endif
 
-#define JX_TILE 512  /* outputs per tile */
-#define JX_CHUNK 128 /* z samples per pass of the memoryless part */
+#define JX_TILE MN_PIM_JX_TILE /* outputs per tile */
+#define JX_DCOL MN_PIM_JX_DCOL /* columns per chunk of the drive map */
+#define JX_CHUNK 64 /* z samples per pass of the memoryless part (~170 rows; 64 ran faster than 32 or 128) */
+_Static_assert(JX_DCOL <= JX_TILE && JX_TILE % 16 == 0 && JX_DCOL % 16 == 0 && JX_CHUNK % 16 == 0,
+               "jx: tiles and chunks in whole units of 16 columns, drive chunks within a tile's row block");
 #define JX_TMPS (JX_TILE + MN_FUSED_UNIT) /* row stride of a partial row block (gemm) */
 
 /* uint32 of a packed z row: the tile's z (JX_TILE + P - 1 <= JX_TILE + 2 P2), zeros up to 16
@@ -177,7 +180,10 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->ws = T + x->K - 1 + MN_FUSED_UNIT; /* + the packed kernel's overrun past a chunk (gemm) */
     x->P2 = (x->P + 1) / 2;
     x->io = scratch_tile(x);
-    x->zp = x->io + (size_t)(2 * n_tx + 2 * n_rx) * JX_TILE; /* after a column chunk's input, a tile's output */
+    {
+        const size_t a = (size_t)2 * n_tx * JX_DCOL, b = (size_t)2 * n_rx * JX_TILE;
+        x->zp = x->io + (a > b ? a : b); /* a drive chunk's input, or (later) a tile's output */
+    }
     x->pan = x->zp + JX_ZP(x->P2);
     int kmax = 2 * n_tx > 6 * x->J ? 2 * n_tx : 6 * x->J; /* the products' largest inner size */
     if (x->H > kmax) kmax = x->H;
@@ -654,24 +660,24 @@ mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, 
                 x->wpost[(size_t)f * x->P2 + j] =
                     mn_bf16_round(w[2 * j]) | (uint32_t)(2 * j + 1 < x->P ? mn_bf16_round(w[2 * j + 1]) : 0u) << 16;
         }
-    const int J = x->J, ws = T + x->K - 1 + MN_FUSED_UNIT, cin = 2 * x->n_tx;
+    const int J = x->J, ws = T + x->K - 1 + MN_FUSED_UNIT;
     int nthr = mn_threads_get();
     if (nthr > x->nthr) nthr = x->nthr;
     x->ws = ws; /* rows packed for this T (the buffer holds 2J rows of the largest) */
-    const int nch = (T + JX_TILE - 1) / JX_TILE;
+    const int nch = (T + JX_TILE - 1) / JX_TILE, ndc = (T + JX_DCOL - 1) / JX_DCOL;
 OMP(parallel num_threads(nthr))
     {
         int me = 0;
 #ifdef _OPENMP
         me = omp_get_thread_num();
 #endif
-        float *s = x->scr + (size_t)me * x->per, *xin = s + x->io, *yo = xin + (size_t)cin * JX_TILE;
+        float *s = x->scr + (size_t)me * x->per, *xin = s + x->io, *yo = xin;
 OMP(for schedule(static))
-        for (int c = 0; c < nch; c++) {
-            const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
+        for (int c = 0; c < ndc; c++) {
+            const int t0 = c * JX_DCOL, n = T - t0 < JX_DCOL ? T - t0 : JX_DCOL;
             /* the chunk's columns as the model's input, straight from the complex rows */
-            pim_io_load(io, xin, JX_TILE, t0, n);
-            gemm(x, G_DRIVE, x->wpad + x->kl + t0, ws, xin, JX_TILE, false, n, bf16 ? (uint32_t *)(s + x->pan) : NULL,
+            pim_io_load(io, xin, JX_DCOL, t0, n);
+            gemm(x, G_DRIVE, x->wpad + x->kl + t0, ws, xin, JX_DCOL, false, n, bf16 ? (uint32_t *)(s + x->pan) : NULL,
                  s + x->tmp);
         }
 OMP(single)

@@ -19,6 +19,12 @@ mn_status mn_pim_jx_matches(const mn_model *m, int n_tx, int n_rx, bool *match);
 
 typedef struct mn_pim_jx mn_pim_jx;
 
+/* jx's outputs per time tile, and the drive map's columns per chunk (tests cross both).  A tile
+ * recomputes the post filter's P - 1 samples of context; at 512 that was 12 % of the memoryless
+ * part's work, and 2,048 ran the stream 1.2x faster (docs/benchmarks.md). */
+#define MN_PIM_JX_TILE 2048
+#define MN_PIM_JX_DCOL 512
+
 /* Buffers for windows of up to T samples on up to `threads` threads.  m must match. */
 mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_rx, int T, int threads);
 /* The model (eval mode) over one window of T samples (bf16: the post filter, see below, and the

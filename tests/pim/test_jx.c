@@ -51,8 +51,9 @@ static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max, 
     float *x = mn_malloc(sizeof *x * cin * T_max);
     float complex *tx = mn_malloc(sizeof *tx * n_tx * T_max), *y1 = mn_malloc(sizeof *y1 * n_rx * T_max),
                   *y2 = mn_malloc(sizeof *y2 * n_rx * T_max);
-    /* shorter than the post filter, one tile and one sample more, several tiles and a part */
-    const int Ts[] = {5, 100, 512, 513, T_max};
+    /* shorter than the post filter, one drive chunk and one tile and a sample more, several
+     * tiles and a part */
+    const int Ts[] = {5, 100, MN_PIM_JX_DCOL + 1, MN_PIM_JX_TILE, MN_PIM_JX_TILE + 1, T_max};
     for (size_t k = 0; k < sizeof Ts / sizeof *Ts && x && tx && y1 && y2 && x1 && x2; k++) {
         const int T = Ts[k];
         for (int i = 0; i < cin * T; i++) x[i] = (float)mn_rng_normal(&r);
@@ -120,10 +121,11 @@ static void check_against_layers(mn_test_ctx *t, int n_tx, int n_rx, int T_max, 
  * which run through gemm's partial block. */
 MN_TEST(pim_jx_matches_the_layer_executor)
 {
-    check_against_layers(t, 3, 2, 1300, 0);
-    check_against_layers(t, 32, 16, 1100, 0);
-    check_against_layers(t, 5, 3, 700, 6);
-    check_against_layers(t, 1, 1, 600, 1);
+    const int several = 2 * MN_PIM_JX_TILE + 300;
+    check_against_layers(t, 3, 2, several, 0);
+    check_against_layers(t, 32, 16, several, 0);
+    check_against_layers(t, 5, 3, several, 6);
+    check_against_layers(t, 1, 1, several, 1);
 }
 
 /* float -> bfloat16 -> float, as VCVTNEPS2BF16 rounds (nn/fused.h's mn_bf16_round) */
