@@ -1,18 +1,20 @@
 /* pim/jx.c — the junction model's fused inference (see jx.h and models.c for the layout).
  *
- * One forward of a window of complex Tx rows (pim_io, net_internal.h):
- *   1. w = drive x over the whole window (one GEMM per column chunk, its columns converted
- *      from the complex rows into the thread's scratch first) into rows padded with the split
- *      filters' zeros, so the taps need no bounds checks;
- *   2. per time tile of JX_TILE outputs (the tiles shared by the threads):
- *      - z, the junction outputs, over the tile plus the post filter's P - 1 samples of context
- *        (zero outside the window, as 'same' padding makes them), in chunks of JX_CHUNK samples:
- *        the four split filters, the six cubic monomials, the "pre"/"pim" maps, the envelope
- *        gain G (GEMM, tanh, GEMM) and the products;
- *      - the post filter (P taps, two outputs per z row) into f [4J, tile];
- *      - y = out f + bias, into the thread's scratch, then as complex prediction, or rx minus
- *        it, to the caller.
- * Everything after the drive GEMM stays in the thread's scratch (about 800 kB), where the
+ * One forward of a window of complex Tx rows (pim_io, net_internal.h), per time tile of JX_TILE
+ * outputs (the tiles shared by the threads, each whole on one thread):
+ *   - w = drive x over the tile's reach (the tile, the post filter's P - 1 samples of context
+ *     and the split filters' K - 1), one GEMM per JX_DCOL columns converted from the complex rows
+ *     first, into rows padded with the split filters' zeros outside the window, so the taps need
+ *     no bounds checks;
+ *   - z, the junction outputs, over the tile plus the post filter's context (zero outside the
+ *     window, as 'same' padding makes them), in chunks of JX_CHUNK samples: the four split
+ *     filters, the six cubic monomials, the "pre"/"pim" maps, the envelope gain G (GEMM, tanh,
+ *     GEMM) and the products;
+ *   - the post filter (P taps, two outputs per z row) into f [4J, tile];
+ *   - y = out f + bias, into the thread's scratch, then as complex prediction, or rx minus it,
+ *     to the caller.
+ * A tile recomputes the drive and z of its context (3 % at 2,048 outputs); no thread waits on
+ * another's, and everything stays in the thread's scratch (about 900 kB), where the
  * layer-by-layer executor writes and rereads ~40 full-window activations.  The GEMMs are small
  * (4 to 48 rows, 12 to 64 inner) and run through the fused executor's packed kernel (nn/fused.h
  * pw), their rows padded to blocks of 8 where they are not (gemm): OpenBLAS's speed at these
@@ -56,8 +58,8 @@ enum { G_DRIVE, G_PRE, G_PIM, G_G1, G_G2, G_OUT, G_N };
 struct mn_pim_jx {
     int n_tx, n_rx, J, K, H, P, T, nthr;
     int kl, pl;  /* left padding of the split and post filters */
-    int ws;      /* row stride of wpad: T + K - 1, and 16 for the packed kernel's overrun */
-    float *wpad; /* [2J, ws] */
+    int ds;      /* row stride of a tile's drive rows: JX_TILE + P + K - 2, and 16 for the packed kernel's overrun */
+    size_t dp;   /* where a thread's drive rows [2J, ds] start in its scratch */
     size_t per;  /* scratch floats per thread */
     size_t io;   /* where a thread's complex-I/O buffers start in its scratch */
     float *scr;  /* [nthr, per] */
@@ -177,9 +179,10 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->nthr = threads;
     x->kl = (x->K - 1) / 2; /* 'same': the odd extra sample of padding goes on the right */
     x->pl = (x->P - 1) / 2;
-    x->ws = T + x->K - 1 + MN_FUSED_UNIT; /* + the packed kernel's overrun past a chunk (gemm) */
+    x->ds = JX_TILE + x->P + x->K - 2 + MN_FUSED_UNIT; /* + the packed kernel's overrun past a chunk (gemm) */
     x->P2 = (x->P + 1) / 2;
-    x->io = scratch_tile(x);
+    x->dp = scratch_tile(x);
+    x->io = x->dp + (size_t)2 * x->J * x->ds;
     {
         const size_t a = (size_t)2 * n_tx * JX_DCOL, b = (size_t)2 * n_rx * JX_TILE;
         x->zp = x->io + (a > b ? a : b); /* a drive chunk's input, or (later) a tile's output */
@@ -190,7 +193,6 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
     x->tmp = x->pan + (size_t)((kmax + 1) / 2) * MN_FUSED_BF16_PANEL;
     x->per = x->tmp + (size_t)MN_FUSED_MR * JX_TMPS;
     x->per = (x->per + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
-    x->wpad = mn_malloc((size_t)2 * x->J * x->ws * sizeof(float));
     x->scr = mn_malloc((size_t)threads * x->per * sizeof(float));
     x->wpost = mn_malloc((size_t)4 * x->J * x->P2 * sizeof(uint32_t));
     mn_pim_jx_post_kernels(false, &x->post_pack, &x->post_bf16);
@@ -220,12 +222,11 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
 #ifdef MN_FUSED_X86
     if (mn_fused_cpu_bf16()) x->pwb = mn_fused_kernels_avx512.pw_bf16;
 #endif
-    if (!x->wpad || !x->scr || !x->wpost || !x->wpk || !x->wpkb || !x->bpk || !x->zeros) {
+    if (!x->scr || !x->wpost || !x->wpk || !x->wpkb || !x->bpk || !x->zeros) {
         mn_pim_jx_free(x);
         return mn_error(MN_ERR_NOMEM, "jx: buffers for windows of %d samples", T);
     }
     /* touch the pages once (fresh pages are slow; DESIGN.md) */
-    memset(x->wpad, 0, (size_t)2 * x->J * x->ws * sizeof(float));
     memset(x->scr, 0, (size_t)threads * x->per * sizeof(float));
     *out = x;
     return MN_OK;
@@ -234,7 +235,6 @@ mn_status mn_pim_jx_create(mn_pim_jx **out, const mn_model *m, int n_tx, int n_r
 void mn_pim_jx_free(mn_pim_jx *x)
 {
     if (!x) return;
-    mn_free(x->wpad);
     mn_free(x->scr);
     mn_free(x->wpost);
     mn_free(x->wpk);
@@ -487,7 +487,7 @@ static void corr_quad(float *restrict y, size_t ys, const float *restrict x0, co
 /* y[o][c] = bias[o] + sum_k W[o][k] in[k][c] for o < M, c < n (bias NULL: 0), for product g
  * (its weights and bias packed from the model's on each call).  The packed kernel computes
  * whole units of 16 columns, so it reads and writes up to 15 columns past n: every caller's
- * rows have that room (JX_CHUNK and JX_TILE are multiples of 16, and wpad's rows carry 16
+ * rows have that room (JX_CHUNK and JX_TILE are multiples of 16, and the drive rows carry 16
  * spare floats).  Rows come in blocks of 8: a last block of fewer (M not a multiple of 8, as
  * with --sources 6) is computed into tmp, the thread's 8 rows of JX_TMPS, and its M mod 8 real
  * rows copied to y. */
@@ -561,19 +561,20 @@ OMP(simd)
     }
 }
 
-/* z at window times [t, t + n) (n <= JX_CHUNK) into z (row stride zs). */
-static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, int t, int n, float *z, int zs,
+/* z of n <= JX_CHUNK samples into z (row stride zs), from the drive rows d (stride x->ds; d[c][i + k]
+ * is the drive at the first sample's time + k - kl). */
+static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, const float *d, int n, float *z, int zs,
                            uint32_t *panel, float *tmp)
 {
     const int J = x->J, K = x->K, H = x->H, C = JX_CHUNK;
     float *u = s, *q = u + (size_t)4 * J * C, *pr = q + (size_t)6 * J * C, *pi = pr + (size_t)J * C;
     float *e = pi + (size_t)J * C, *h = e + (size_t)2 * J * C, *g = h + (size_t)H * C;
-    /* the split filters: u[f J + j] from drive rows 2j, 2j + 1 (wpad[c][t + k] is w[c][t + k - kl]) */
+    /* the split filters: u[f J + j] from drive rows 2j, 2j + 1 */
     for (int j = 0; j < J; j++) {
         const float *const w[4] = {W->split[0] + (size_t)j * 2 * K, W->split[1] + (size_t)j * 2 * K,
                                    W->split[2] + (size_t)j * 2 * K, W->split[3] + (size_t)j * 2 * K};
-        const float *x0 = x->wpad + (size_t)2 * j * x->ws + t;
-        corr_quad(u + (size_t)j * C, (size_t)J * C, x0, x0 + x->ws, w, K, n);
+        const float *x0 = d + (size_t)2 * j * x->ds;
+        corr_quad(u + (size_t)j * C, (size_t)J * C, x0, x0 + x->ds, w, K, n);
     }
     monomials(u, q, e, J, n);
     gemm(x, G_PRE, pr, C, q, C, false, n, panel, tmp);
@@ -587,13 +588,28 @@ static void junction_chunk(const mn_pim_jx *x, const jx_weights *W, float *s, in
     gate(z, zs, pr, pi, g, J, n);
 }
 
-/* Outputs [t0, t0 + n) of the window, through the thread's output buffer yo into io->out; zp
- * and panel (bf16 only, else NULL) the thread's packed z row and pw_bf16 panel. */
+/* Outputs [t0, t0 + n) of the window into io->out, through the thread's complex-I/O buffer xy
+ * (the drive map's input, then the tile's output); zp and panel (bf16 only, else NULL) the
+ * thread's packed z row and pw_bf16 panel. */
 static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t0, int n, const pim_io *io,
-                 float *yo, uint32_t *zp, uint32_t *panel, float *tmp)
+                 float *xy, uint32_t *zp, uint32_t *panel, float *tmp)
 {
     const int J = x->J, P = x->P, zl = n + P - 1, zs = JX_TILE + P - 1;
-    float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE;
+    float *z = s, *f = z + (size_t)2 * J * zs, *cs = f + (size_t)4 * J * JX_TILE, *d = s + x->dp;
+    /* the drive map over the tile's reach: d index i is window time t0 - pl - kl + i, i < dl,
+     * zero outside [0, T) ('same' padding of the split filters) */
+    const int dl = zl + x->K - 1, d0 = t0 - x->pl - x->kl;
+    const int da = -d0 > 0 ? -d0 : 0, db = T - d0 < dl ? T - d0 : dl;
+    for (int c = da; c < db; c += JX_DCOL) {
+        const int m = db - c < JX_DCOL ? db - c : JX_DCOL;
+        pim_io_load(io, xy, JX_DCOL, d0 + c, m); /* the columns as the model's input, from the complex rows */
+        gemm(x, G_DRIVE, d + c, (size_t)x->ds, xy, JX_DCOL, false, m, panel, tmp);
+    }
+    for (int r = 0; r < 2 * J; r++) { /* after the GEMMs: the last one writes up to 15 columns past db */
+        float *dr = d + (size_t)r * x->ds;
+        for (int i = 0; i < da; i++) dr[i] = 0.0f;
+        for (int i = db > da ? db : da; i < dl; i++) dr[i] = 0.0f;
+    }
     /* z index i is window time t0 - pl + i; zero outside [0, T) ('same' padding of post) */
     const int a = x->pl - t0 > 0 ? x->pl - t0 : 0;
     const int b = T - (t0 - x->pl) < zl ? T - (t0 - x->pl) : zl;
@@ -604,7 +620,7 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
     }
     for (int i = a; i < b; i += JX_CHUNK) {
         const int c = b - i < JX_CHUNK ? b - i : JX_CHUNK;
-        junction_chunk(x, W, cs, t0 - x->pl + i, c, z + i, zs, panel, tmp);
+        junction_chunk(x, W, cs, d + i, c, z + i, zs, panel, tmp);
     }
     /* post: 2 filters per z row (groups 2J, 4J outputs) */
     if (zp) {
@@ -618,8 +634,8 @@ static void tile(const mn_pim_jx *x, const jx_weights *W, float *s, int T, int t
         for (int r = 0; r < 2 * J; r++)
             corr_pair(f + (size_t)2 * r * JX_TILE, f + (size_t)(2 * r + 1) * JX_TILE, z + (size_t)r * zs,
                       W->post + (size_t)2 * r * P, W->post + (size_t)(2 * r + 1) * P, P, n);
-    gemm(x, G_OUT, yo, JX_TILE, f, JX_TILE, true, n, panel, tmp);
-    pim_io_store(io, yo, JX_TILE, t0, n);
+    gemm(x, G_OUT, xy, JX_TILE, f, JX_TILE, true, n, panel, tmp);
+    pim_io_store(io, xy, JX_TILE, t0, n);
 }
 
 mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, int T, bool bf16)
@@ -660,38 +676,19 @@ mn_status mn_pim_jx_infer_io(mn_pim_jx *x, const mn_model *m, const pim_io *io, 
                 x->wpost[(size_t)f * x->P2 + j] =
                     mn_bf16_round(w[2 * j]) | (uint32_t)(2 * j + 1 < x->P ? mn_bf16_round(w[2 * j + 1]) : 0u) << 16;
         }
-    const int J = x->J, ws = T + x->K - 1 + MN_FUSED_UNIT;
     int nthr = mn_threads_get();
     if (nthr > x->nthr) nthr = x->nthr;
-    x->ws = ws; /* rows packed for this T (the buffer holds 2J rows of the largest) */
-    const int nch = (T + JX_TILE - 1) / JX_TILE, ndc = (T + JX_DCOL - 1) / JX_DCOL;
-OMP(parallel num_threads(nthr))
-    {
+    const int nch = (T + JX_TILE - 1) / JX_TILE;
+OMP(parallel for num_threads(nthr) schedule(static))
+    for (int c = 0; c < nch; c++) {
         int me = 0;
 #ifdef _OPENMP
         me = omp_get_thread_num();
 #endif
-        float *s = x->scr + (size_t)me * x->per, *xin = s + x->io, *yo = xin;
-OMP(for schedule(static))
-        for (int c = 0; c < ndc; c++) {
-            const int t0 = c * JX_DCOL, n = T - t0 < JX_DCOL ? T - t0 : JX_DCOL;
-            /* the chunk's columns as the model's input, straight from the complex rows */
-            pim_io_load(io, xin, JX_DCOL, t0, n);
-            gemm(x, G_DRIVE, x->wpad + x->kl + t0, ws, xin, JX_DCOL, false, n, bf16 ? (uint32_t *)(s + x->pan) : NULL,
-                 s + x->tmp);
-        }
-OMP(single)
-        for (int r = 0; r < 2 * J; r++) {
-            float *row = x->wpad + (size_t)r * ws;
-            for (int i = 0; i < x->kl; i++) row[i] = 0.0f;
-            for (int i = x->kl + T; i < ws; i++) row[i] = 0.0f;
-        }
-OMP(for schedule(static))
-        for (int c = 0; c < nch; c++) {
-            const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
-            tile(x, &W, s, T, t0, n, io, yo, bf16 ? (uint32_t *)(s + x->zp) : NULL,
-                 bf16 ? (uint32_t *)(s + x->pan) : NULL, s + x->tmp);
-        }
+        float *s = x->scr + (size_t)me * x->per;
+        const int t0 = c * JX_TILE, n = T - t0 < JX_TILE ? T - t0 : JX_TILE;
+        tile(x, &W, s, T, t0, n, io, s + x->io, bf16 ? (uint32_t *)(s + x->zp) : NULL,
+             bf16 ? (uint32_t *)(s + x->pan) : NULL, s + x->tmp);
     }
     return MN_OK;
 }
