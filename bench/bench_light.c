@@ -3,7 +3,7 @@
  * 11,835 parameters, 11,424 MAC per output sample), the workload bench/torch_light.py runs in
  * PyTorch.  bench/compare.sh runs the two alternately and prints the ratio.
  *
- *     bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]
+ *     bench_light [--mode infer|train|stream|io] [--threads N] [--reps R] [--warmup W]
  *                 [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--sources J] [--json]
  *
  * infer: mn_model_forward in eval mode (BN with running statistics) of x [B, 64, T].  That runs
@@ -21,6 +21,12 @@
  *        receiver's would.  --model KIND streams another `pim train` model kind (junction,
  *        poly, ...) with random weights: the cost does not depend on the weights.
  *        --sources J sizes junction as `pim train --sources J` does (default 8).
+ * io:    the stream's complex I/O alone, over the same signal and blocks, as junction's executor
+ *        (src/pim/jx.c) does it in its tiles of 2,048 samples, shared by the threads: the 32 tx
+ *        rows converted to planar I/Q 512 samples at a time, and the 16 output rows written as
+ *        rx minus a prediction (zeros here).  No model: a rate no stream passes, and where the
+ *        I/O does not overlap the arithmetic, its time adds to the model's.  Reports
+ *        Msamples/s and GB/s (512 bytes a sample: tx read, rx read, output written).
  * train: one step = zero_grad, forward in training mode, MSE over the border-masked region
  *        (8 samples each side: the receptive field), backward, global-norm clipping to 1,
  *        AdamW (lr 1e-3, weight_decay 0.01).  The passes run sample-parallel, as `pim train`
@@ -35,6 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <complex.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "mimonet/core.h"
 #include "mimonet/nn.h"
@@ -44,7 +53,7 @@
 #include "bench_util.h"
 
 typedef struct {
-    int train, stream;
+    int train, stream, io;
     int threads, reps, warmup, batch, T;
     int naive;
     mn_precision precision;
@@ -55,7 +64,7 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_light [--mode infer|train|stream] [--threads N] [--reps R] [--warmup W]\n"
+    fprintf(f, "usage: bench_light [--mode infer|train|stream|io] [--threads N] [--reps R] [--warmup W]\n"
                "                   [--batch B] [--T T] [--naive] [--precision fp32|bf16] [--model KIND] [--sources J]\n"
                "                   [--json]\n");
 }
@@ -71,9 +80,10 @@ static int parse(opts *o, int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
         if (!v) { fprintf(stderr, "bench_light: %s needs a value\n", a); return -1; }
         if (!strcmp(a, "--mode")) {
-            o->train = o->stream = 0;
+            o->train = o->stream = o->io = 0;
             if (!strcmp(v, "train")) o->train = 1;
             else if (!strcmp(v, "stream")) o->stream = 1;
+            else if (!strcmp(v, "io")) o->stream = o->io = 1;
             else if (strcmp(v, "infer")) bad = 1;
         } else if (!strcmp(a, "--threads")) bad = bench_parse_int(v, 1, &o->threads);
         else if (!strcmp(a, "--reps")) bad = bench_parse_int(v, 1, &o->reps);
@@ -96,15 +106,15 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
     const int64_t n = (int64_t)o->batch * o->T, blk = 16384;
     mn_rng rng;
     mn_rng_seed(&rng, 1);
-    mn_pim_net net;
+    mn_pim_net net = {0};
     mn_pim_canceller *q = NULL;
     const mn_pim_model_opts mo = {.sources = o->sources};
-    if (mn_pim_net_create_opts(&net, o->model, &mo, n_tx, n_rx, 4, 1024, &rng) != MN_OK) {
+    if (!o->io && mn_pim_net_create_opts(&net, o->model, &mo, n_tx, n_rx, 4, 1024, &rng) != MN_OK) {
         fprintf(stderr, "bench_light: building the model: %s\n", mn_error_msg());
         return 1;
     }
     int rc = 0;
-    if (mn_pim_canceller_from_net(&q, &net) != MN_OK || mn_pim_canceller_set_precision(q, o->precision) != MN_OK) {
+    if (!o->io && (mn_pim_canceller_from_net(&q, &net) != MN_OK || mn_pim_canceller_set_precision(q, o->precision) != MN_OK)) {
         fprintf(stderr, "bench_light: %s\n", mn_error_msg());
         mn_pim_canceller_free(q);
         mn_pim_net_free(&net);
@@ -115,7 +125,12 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
     float complex *tx = mn_calloc((size_t)(n_tx * n), sizeof *tx), *rx = mn_calloc((size_t)(n_rx * n), sizeof *rx);
     float complex *out = mn_calloc((size_t)(n_rx * n), sizeof *out);
     double *sec = mn_calloc((size_t)o->reps, sizeof(double));
-    if (!tx || !rx || !out || !sec) {
+    /* --mode io: each thread's planar rows, a chunk of the input and a tile of the output */
+    enum { IO_TILE = 2048, IO_CHUNK = 512 };
+    const int nthr = mn_threads_get();
+    const size_t per = (size_t)2 * n_tx * IO_CHUNK + (size_t)2 * n_rx * IO_TILE;
+    float *scr = o->io ? mn_calloc((size_t)nthr * per, sizeof(float)) : NULL;
+    if (!tx || !rx || !out || !sec || (o->io && !scr)) {
         fprintf(stderr, "bench_light: out of memory\n");
         rc = 1;
         goto done;
@@ -127,6 +142,30 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
         const double t0 = mn_time_sec(); /* the stream goes on: each repetition is the next B * T samples */
         for (int64_t p = 0; p < n && rc == 0; p += blk) {
             const int64_t c = n - p < blk ? n - p : blk;
+            if (o->io) { /* block p: [n_tx, c] and [n_rx, c] */
+                const int ntile = (int)((c + IO_TILE - 1) / IO_TILE);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+                for (int k = 0; k < ntile; k++) {
+                    int me = 0;
+#ifdef _OPENMP
+                    me = omp_get_thread_num();
+#endif
+                    float *xin = scr + (size_t)me * per, *yo = xin + (size_t)2 * n_tx * IO_CHUNK;
+                    const int64_t s0 = (int64_t)k * IO_TILE, m = c - s0 < IO_TILE ? c - s0 : IO_TILE;
+                    for (int64_t u = 0; u < m; u += IO_CHUNK) {
+                        const int64_t w = m - u < IO_CHUNK ? m - u : IO_CHUNK;
+                        for (int a = 0; a < n_tx; a++)
+                            mn_complex_row_split(xin + (size_t)2 * a * IO_CHUNK, xin + (size_t)(2 * a + 1) * IO_CHUNK,
+                                                 tx + n_tx * p + a * c + s0 + u, w, 0.5f);
+                    }
+                    for (int j = 0; j < n_rx; j++)
+                        mn_complex_row_join_sub(out + n_rx * p + j * c + s0, rx + n_rx * p + j * c + s0,
+                                                yo + (size_t)2 * j * IO_TILE, yo + (size_t)(2 * j + 1) * IO_TILE, m, 2.0f);
+                }
+                continue;
+            }
             if (mn_pim_canceller_process(q, tx + n_tx * p, rx + n_rx * p, out + n_rx * p, c) != MN_OK) {
                 fprintf(stderr, "bench_light: %s\n", mn_error_msg());
                 rc = 1;
@@ -135,7 +174,18 @@ static int run_stream(const opts *o, int n_tx, int n_rx)
         if (r >= 0) sec[r] = mn_time_sec() - t0;
         sink += (double)crealf(out[n_rx * n - 1]);
     }
-    if (rc == 0) {
+    if (rc == 0 && o->io) {
+        const double med = bench_median(sec, o->reps), sps = (double)n / med, gbs = sps * 8.0 * (n_tx + 2 * n_rx) / 1e9;
+        if (o->json)
+            printf("{\"engine\":\"mimonet\",\"version\":\"%s\",\"mode\":\"io\",\"threads\":%d,\"samples\":%lld,"
+                   "\"block\":%lld,\"reps\":%d,\"seconds_median\":%.9g,\"samples_per_s\":%.9g,\"gb_per_s\":%.9g}\n",
+                   MN_VERSION_STRING, nthr, (long long)n, (long long)blk, o->reps, med, sps, gbs);
+        else
+            printf("mimonet %s stream I/O alone (%d x %d complex) threads=%d: %.3f Msamples/s, %.2f GB/s (median of %d, "
+                   "%lld samples in %lld-sample blocks)\n",
+                   MN_VERSION_STRING, n_tx, n_rx, nthr, sps / 1e6, gbs, o->reps, (long long)n, (long long)blk);
+        if (sink != sink) fprintf(stderr, "bench_light: the output became NaN\n");
+    } else if (rc == 0) {
         const double med = bench_median(sec, o->reps), sps = (double)n / med;
         const char *prec = mn_precision_name(mn_pim_canceller_precision(q));
         if (o->json)
@@ -156,8 +206,9 @@ done:
     mn_free(rx);
     mn_free(out);
     mn_free(sec);
+    mn_free(scr);
     mn_pim_canceller_free(q);
-    mn_pim_net_free(&net);
+    if (!o->io) mn_pim_net_free(&net);
     return rc;
 }
 
@@ -170,8 +221,12 @@ int main(int argc, char **argv)
     }
     mn_threads_set(o.threads);
     const int n_tx = 32, n_rx = 16;
-    if (!o.stream && (strcmp(o.model, "light") || o.sources)) {
+    if ((!o.stream || o.io) && (strcmp(o.model, "light") || o.sources)) {
         fprintf(stderr, "bench_light: --model and --sources apply to --mode stream only\n");
+        return 2;
+    }
+    if (o.io && o.precision != MN_PRECISION_FP32) {
+        fprintf(stderr, "bench_light: --precision does not apply to --mode io\n");
         return 2;
     }
     if (o.stream) {

@@ -40,7 +40,9 @@
 # STREAM_ROUNDS times.  Prints the median samples/s,
 # the fraction of LTE 20 MHz real time (30.72 Msamples/s, issue #6) and of the fp32 ceiling;
 # JSON summary in BUILD_DIR/bench_stream.json, single runs in BUILD_DIR/bench_stream_runs.jsonl.
-# A bf16 configuration on a CPU without AVX512_BF16 is reported as not available.
+# A bf16 configuration on a CPU without AVX512_BF16 is reported as not available.  Each round
+# also times the stream's complex I/O alone (bench_light --mode io: the conversions and the
+# subtraction as junction's tiles do them, no model), in the JSON as io_alone.
 #
 # Settings (DESIGN.md, "Performance facts"):
 #   - OPENBLAS_CORETYPE is unset for both engines (the environment presets it to Haswell, which
@@ -418,9 +420,23 @@ if want stream; then
         fi
       done
     done
+    for th in $THREADS; do # the stream's complex I/O alone, no model
+      if line=$(OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" "$BIN" --mode io --threads "$th" --reps "$REPS" \
+                --warmup "$WARMUP" --json 2>/dev/null); then
+        printf '%s\n' "$line" >> "$SRUNS"
+        printf '  %-16s threads=%s  %s samples/s\n' "I/O alone" "$th" \
+          "$(printf '%s\n' "$line" | sed 's/.*"samples_per_s": *\([^,}]*\).*/\1/')"
+      fi
+    done
     r=$((r + 1))
   done
   awk -v peak="$PEAK" -v rounds="$STREAM_ROUNDS" -v reps="$REPS" -v json_out="$BUILD/bench_stream.json" "$AWK_JSON"'
+  str($0, "mode") == "io" { # kept apart from the models: keys "io" and "iogb" with the thread count
+    th = num($0, "threads"); k = "io" SUBSEP th; g = "iogb" SUBSEP th
+    val[k, ++cnt[k]] = num($0, "samples_per_s"); val[g, ++cnt[g]] = num($0, "gb_per_s")
+    if (!(th in ioseen)) { ioseen[th] = 1; ioth[++nio] = th }
+    next
+  }
   {
     m = str($0, "model"); p = str($0, "precision"); th = num($0, "threads")
     if (num($0, "sources") > 0) m = m "/" num($0, "sources")
@@ -441,7 +457,15 @@ if want stream; then
       printf "%-11s %-5s %7d | %10.3f | %8.1f%% | %8.1f%% %11.2f\n", m, p, th, v / 1e6, 100 * v / lte, 100 * v / ceil, ceil / 1e6
       js = js (i > 1 ? ",\n    " : "") sprintf("{\"model\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"macs_per_sample\":%s,\"samples_per_s\":%s,\"fraction_of_lte20\":%s,\"fp32_ceiling_samples_per_s\":%s,\"fraction_of_fp32_ceiling\":%s}", m, p, th, jnum(macs[order[i]]), jnum(v), jnum(v / lte), jnum(ceil), jnum(v / ceil))
     }
-    json = sprintf("{\n  \"benchmark\": \"streaming canceller, 32 Tx -> 16 Rx, 16384-sample blocks\",\n  \"rounds\": %d,\n  \"reps_per_run\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"lte20_samples_per_s\": 30720000,\n  \"peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ]\n}", rounds, reps, jnum(peak), js)
+    ijs = ""
+    for (i = 1; i <= nio; i++) { # the I/O alone: medians over rounds
+      th = ioth[i]; v = median("io" SUBSEP th); g = median("iogb" SUBSEP th)
+      if (i == 1) printf "\nthe complex I/O alone (tx and rx read, the output written: 512 bytes a sample; no model),\n" \
+                         "a rate no stream passes; where I/O and arithmetic do not overlap, their times add:\n"
+      printf "  threads=%d  %.3f Msps, %.2f GB/s\n", th, v / 1e6, g
+      ijs = ijs (i > 1 ? ",\n    " : "") sprintf("{\"threads\":%d,\"samples_per_s\":%s,\"gb_per_s\":%s}", th, jnum(v), jnum(g))
+    }
+    json = sprintf("{\n  \"benchmark\": \"streaming canceller, 32 Tx -> 16 Rx, 16384-sample blocks\",\n  \"rounds\": %d,\n  \"reps_per_run\": %d,\n  \"statistic\": \"median over rounds of each run median\",\n  \"lte20_samples_per_s\": 30720000,\n  \"peak_gflops_per_thread\": %s,\n  \"results\": [\n    %s\n  ],\n  \"io_alone\": [\n    %s\n  ]\n}", rounds, reps, jnum(peak), js, ijs)
     print "\n" json
     print json > json_out
   }' "$SRUNS"
