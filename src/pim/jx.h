@@ -21,7 +21,7 @@ typedef struct mn_pim_jx mn_pim_jx;
 
 /* jx's outputs per time tile, and the drive map's columns per chunk (tests cross both).  A tile
  * recomputes the post filter's P - 1 samples of context; at 512 that was 12 % of the memoryless
- * part's work, and 2,048 ran the stream 1.2x faster (docs/benchmarks.md). */
+ * part's work, and 2,048 streamed 1.05-1.16x faster (docs/benchmarks.md). */
 #define MN_PIM_JX_TILE 2048
 #define MN_PIM_JX_DCOL 512
 
