@@ -289,6 +289,9 @@ typedef struct {
                            * epilogue (its one reader; nn/act_epi.h), or -1 */
     int bepi;             /* set by mn_model_build: the activation node, this node's input, whose
                            * backward this node applies to the gradient it writes, or -1 */
+    int cat_into;         /* set by mn_model_build for a concat read only by another concat, as its
+                           * first input: that concat, which copies this one's inputs straight
+                           * into its own output (this one then does nothing), or -1 */
 } mn_node;
 
 typedef struct {

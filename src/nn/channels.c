@@ -29,29 +29,59 @@ static void set_rows(float *dst, const float *src, long n)
     for (long i = 0; i < n; i++) dst[i] = 0.0f + src[i];
 }
 
-void mn_concat_forward(float *out, const float *a, const float *b, int B, int ca, int cb, int T)
+/* Part j of a row r = (b, c) of the concatenation, and the row's index in that part. */
+static const mn_cat_part *part_of(const mn_cat_part *part, int n, long C, long r, long *row)
 {
-    const long C = ca + cb, rows = (long)B * C;
+    const long bi = r / C;
+    long c = r % C;
+    int j = 0;
+    while (j < n - 1 && c >= part[j].c) c -= part[j++].c;
+    *row = bi * part[j].c + c;
+    return &part[j];
+}
+
+static long parts_channels(const mn_cat_part *part, int n)
+{
+    long C = 0;
+    for (int j = 0; j < n; j++) C += part[j].c;
+    return C;
+}
+
+void mn_concat_parts_forward(float *out, const mn_cat_part *part, int n, int B, int T)
+{
+    const long C = parts_channels(part, n), rows = (long)B * C;
     OMP(parallel for schedule(static) if(parallel: rows * T > PAR_MIN_N))
     for (long r = 0; r < rows; r++) {
-        const long bi = r / C, c = r % C;
-        const float *src = c < ca ? a + (bi * ca + c) * T : b + (bi * cb + c - ca) * T;
-        memcpy(out + r * T, src, (size_t)T * sizeof(float));
+        long row;
+        const mn_cat_part *p = part_of(part, n, C, r, &row);
+        memcpy(out + r * T, p->p + row * T, (size_t)T * sizeof(float));
     }
+}
+
+void mn_concat_parts_backward_into(const mn_cat_part *part, int n, const float *dout, int B, int T)
+{
+    const long C = parts_channels(part, n), rows = (long)B * C;
+    OMP(parallel for schedule(static) if(parallel: rows * T > PAR_MIN_N))
+    for (long r = 0; r < rows; r++) {
+        long row;
+        const mn_cat_part *p = part_of(part, n, C, r, &row);
+        if (!p->p) continue;
+        if (p->set) set_rows(p->p + row * T, dout + r * T, T);
+        else add_rows(p->p + row * T, dout + r * T, T);
+    }
+}
+
+void mn_concat_forward(float *out, const float *a, const float *b, int B, int ca, int cb, int T)
+{
+    const mn_cat_part part[2] = {{(float *)a, ca, false}, {(float *)b, cb, false}}; /* read only */
+    mn_concat_parts_forward(out, part, 2, B, T);
 }
 
 void mn_concat_backward_into(float *da, float *db, const float *dout, int B, int ca, int cb, int T, bool set_a,
                              bool set_b)
 {
-    const long C = ca + cb, rows = (long)B * C;
-    OMP(parallel for schedule(static) if(parallel: rows * T > PAR_MIN_N))
-    for (long r = 0; r < rows; r++) {
-        const long bi = r / C, c = r % C;
-        float *dst = c < ca ? (da ? da + (bi * ca + c) * T : NULL) : (db ? db + (bi * cb + c - ca) * T : NULL);
-        if (!dst) continue;
-        if (c < ca ? set_a : set_b) set_rows(dst, dout + r * T, T);
-        else add_rows(dst, dout + r * T, T);
-    }
+    const mn_cat_part part[2] = {{da, ca, set_a}, {db, cb, set_b}};
+    mn_concat_parts_backward_into(part, 2, dout, B, T);
 }
 
 void mn_concat_backward(float *da, float *db, const float *dout, int B, int ca, int cb, int T)

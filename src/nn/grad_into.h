@@ -38,4 +38,15 @@ void mn_mul_backward_into(float *da, float *db, const float *dout, const float *
 void mn_add_backward_into(float *da, float *db, const float *dout, size_t n, bool set_a, bool set_b);
 void mn_concat_backward_into(float *da, float *db, const float *dout, int B, int ca, int cb, int T, bool set_a,
                              bool set_b);
+
+/* A concatenation of n parts along the channels (nn/channels.c; nn/model.c joins a chain of
+ * concat nodes into one): part j holds [B, c, T] rows, its values in the forward, its gradient
+ * in the backward (NULL: none wanted), set as above.  The binary concat is the case n = 2. */
+typedef struct {
+    float *p;
+    int c;
+    bool set;
+} mn_cat_part;
+void mn_concat_parts_forward(float *out, const mn_cat_part *part, int n, int B, int T);
+void mn_concat_parts_backward_into(const mn_cat_part *part, int n, const float *dout, int B, int T);
 #endif

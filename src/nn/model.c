@@ -331,6 +331,30 @@ static int node_max_T(const mn_model *m, int i, int max_T)
     return t;
 }
 
+/* How many inputs of all the nodes read node i. */
+static int uses_of(const mn_model *m, int i)
+{
+    int uses = 0;
+    for (int r = 1; r < m->n_nodes; r++) uses += (m->nodes[r].in0 == i) + (m->nodes[r].in1 == i);
+    return uses;
+}
+
+/* The most parts one concat joins through the concats it absorbs (cat_into). */
+#define CAT_PARTS_MAX 32
+
+/* The nodes concat k joins, through the concats it absorbs (cat_into == k), in channel order,
+ * appended to leaf[n..] (leaf NULL: only counted); returns the new count. */
+static int cat_leaves(const mn_model *m, int k, int *leaf, int n)
+{
+    for (int e = 0; e < 2; e++) {
+        const int a = e ? m->nodes[k].in1 : m->nodes[k].in0;
+        if (m->nodes[a].cat_into == k) n = cat_leaves(m, a, leaf, n);
+        else if (leaf) leaf[n++] = a;
+        else n++;
+    }
+    return n;
+}
+
 mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
 {
     if (m->status != MN_OK) return m->status;
@@ -403,9 +427,7 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
         if (a->kind != MN_NODE_ACT || i == m->output ||
             (k != MN_NODE_CONV1D && k != MN_NODE_LINEAR && k != MN_NODE_BATCHNORM))
             continue;
-        int uses = 0;
-        for (int r = 1; r < m->n_nodes; r++) uses += (m->nodes[r].in0 == i) + (m->nodes[r].in1 == i);
-        if (uses == 1) m->nodes[i].epi = j;
+        if (uses_of(m, i) == 1) m->nodes[i].epi = j;
     }
     /* And in backward: a conv or linear over time whose input is an activation that nothing else
      * reads, and whose own input only that activation reads, writes the gradient of the
@@ -418,6 +440,25 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
         if (m->nodes[a].kind != MN_NODE_ACT || m->nodes[a].readers != 1) continue;
         if (m->nodes[m->nodes[a].in0].readers != 1) continue;
         n->bepi = a;
+    }
+    /* And a chain of concats (junction's six-way product map is five nested ones) runs as one:
+     * a concat whose only reader, among all the nodes, is another concat taking it as its first
+     * input, and whose own inputs have no other reader, is absorbed by it (cat_into): the last
+     * concat of the chain copies every part into its output, and gives every part its gradient,
+     * and the ones before do nothing.  The same copies, so the same bits. */
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].cat_into = -1;
+    for (int i = 1; i < m->output; i++) {
+        mn_node *n = &m->nodes[i];
+        const int r = n->last_reader;
+        if (n->kind != MN_NODE_CONCAT || n->readers != 1 || uses_of(m, i) != 1 || m->nodes[r].kind != MN_NODE_CONCAT ||
+            m->nodes[r].in0 != i || m->nodes[r].in1 == i || n->in0 == n->in1)
+            continue;
+        bool ok = cat_leaves(m, i, NULL, 0) + 1 <= CAT_PARTS_MAX;
+        for (int e = 0; e < 2; e++) {
+            const int a = e ? n->in1 : n->in0;
+            ok = ok && (m->nodes[a].cat_into == i || (a > 0 && m->nodes[a].readers == 1 && uses_of(m, a) == 1));
+        }
+        if (ok) n->cat_into = r;
     }
     if (rng) mn_params_randomize(&m->params, rng);
     /* LUTs start as the identity on [lo, hi]. */
@@ -492,6 +533,7 @@ static void node_forward(mn_model *m, int i, int b0, int B, bool training)
     mn_node *n = &m->nodes[i];
     const mn_node *a = &m->nodes[n->in0];
     if (n->kind == MN_NODE_ACT && a->epi == i && !m->fused_off) return; /* its input's node applied it */
+    if (n->cat_into >= 0 && !m->fused_off) return;                    /* the concat it feeds copies its parts */
     /* With an epilogue the output goes, activated, to the activation's buffer (nn/act_epi.h);
      * mn_model_set_fused(m, false) runs every node apart. */
     const int e = m->fused_off ? -1 : n->epi;
@@ -522,7 +564,17 @@ static void node_forward(mn_model *m, int i, int b0, int B, bool training)
     case MN_NODE_ADD: mn_add_forward(y, x, x1, cnt); break;
     case MN_NODE_PERMUTE: mn_permute3_forward(y, x, B, n->u.perm.dims, n->u.perm.perm); break;
     case MN_NODE_MUL: mn_mul_forward(y, x, x1, cnt); break;
-    case MN_NODE_CONCAT: mn_concat_forward(y, x, x1, B, a->C, m->nodes[n->in1].C, n->T); break;
+    case MN_NODE_CONCAT:
+        if (a->cat_into == i && !m->fused_off) { /* the parts of the concats it absorbs, and its second input */
+            int leaf[CAT_PARTS_MAX];
+            mn_cat_part part[CAT_PARTS_MAX];
+            const int np = cat_leaves(m, i, leaf, 0);
+            for (int j = 0; j < np; j++)
+                part[j] = (mn_cat_part){at(m, leaf[j], m->nodes[leaf[j]].y, b0), m->nodes[leaf[j]].C, false};
+            mn_concat_parts_forward(y, part, np, B, n->T);
+        } else
+            mn_concat_forward(y, x, x1, B, a->C, m->nodes[n->in1].C, n->T);
+        break;
     case MN_NODE_SLICE: mn_slice_forward(y, x, B, a->C, n->u.slice.c0, n->C, n->T); break;
     case MN_NODE_QUANT: mn_quant_forward(y, x, cnt, n->u.quant.bits); break;
     case MN_NODE_INPUT:
@@ -596,6 +648,7 @@ static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip
     mn_node *a = &m->nodes[n->in0];
     if (n->kind == MN_NODE_ACT && n->last_reader > 0 && backward_epi(m, n->last_reader) == i)
         return; /* its reader wrote its input's gradient */
+    if (n->cat_into >= 0 && !m->fused_off) return; /* the concat it feeds gave its parts their gradients */
     /* With a backward epilogue the gradient goes, through the activation, to its input's node. */
     const int e = backward_epi(m, i);
     const mn_act_epi epi = e >= 0 ? (mn_act_epi){a->u.act.kind, a->u.act.alpha} : MN_ACT_EPI_NONE;
@@ -631,7 +684,20 @@ static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip
     case MN_NODE_ADD: mn_add_backward_into(da, db, dy, cnt, set, set1); break;
     case MN_NODE_PERMUTE: mn_permute3_backward(da, dy, B, n->u.perm.dims, n->u.perm.perm); break;
     case MN_NODE_MUL: mn_mul_backward_into(da, db, dy, x, at(m, n->in1, b->y, b0), cnt, set, set1); break;
-    case MN_NODE_CONCAT: mn_concat_backward_into(da, db, dy, B, a->C, b->C, n->T, set, set1); break;
+    case MN_NODE_CONCAT:
+        if (a->cat_into == i && !m->fused_off) { /* every part of the chain its gradient */
+            int leaf[CAT_PARTS_MAX];
+            mn_cat_part part[CAT_PARTS_MAX];
+            const int np = cat_leaves(m, i, leaf, 0);
+            for (int j = 0; j < np; j++) {
+                const int l = leaf[j];
+                part[j] = (mn_cat_part){l == 0 && skip_input ? NULL : at(m, l, m->nodes[l].dy, b0), m->nodes[l].C,
+                                        grad_written(m, l)};
+            }
+            mn_concat_parts_backward_into(part, np, dy, B, n->T);
+        } else
+            mn_concat_backward_into(da, db, dy, B, a->C, b->C, n->T, set, set1);
+        break;
     case MN_NODE_SLICE: mn_slice_backward(da, dy, B, a->C, n->u.slice.c0, n->C, n->T); break;
     case MN_NODE_QUANT: mn_quant_backward(da, dy, cnt); break;
     case MN_NODE_INPUT:

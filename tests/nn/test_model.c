@@ -603,10 +603,10 @@ MN_TEST(model_act_epilogue_same_bits)
 {
     const int keep = mn_threads_get();
     mn_threads_set(2);
-    for (int kk = 0; kk < 2; kk++) {
+    for (int kk = 0; kk < 3; kk++) {
         mn_model m;
         mn_model_init(&m);
-        MN_CHECK(t, (kk == 0 ? epi_graph(&m) : mn_pim_model_declare(&m, "light", 2, 1)) > 0);
+        MN_CHECK(t, (kk == 0 ? epi_graph(&m) : mn_pim_model_declare(&m, kk == 1 ? "light" : "junction", 2, 1)) > 0);
         mn_rng rng;
         mn_rng_seed(&rng, t->seed + 70 + (uint64_t)kk);
         enum { B = 3, T = 200 };
@@ -615,13 +615,21 @@ MN_TEST(model_act_epilogue_same_bits)
         int fused = 0;
         for (int i = 0; i < m.n_nodes; i++) fused += m.nodes[i].epi >= 0;
         /* epi_graph: dw, bn and fc apply theirs, gc does not; light: every block's depthwise conv
-         * and batch norm (7), and both linears (2) */
-        MN_CHECK_MSG(t, fused == (kk == 0 ? 3 : 9), "model %d: %d epilogues", kk, fused);
+         * and batch norm (7), and both linears (2); junction: its gain's first layer (tanh) */
+        const int want[3] = {3, 9, 1};
+        MN_CHECK_MSG(t, fused == want[kk], "model %d: %d epilogues", kk, fused);
         /* backward: epi_graph's pw (leaky), fc (relu) and gc (sigmoid), not the mul after tanh;
-         * light: every activation, each read by a conv or linear over time */
+         * light: every activation, each read by a conv or linear over time; junction: the tanh,
+         * read by the gain's second layer */
         int bfused = 0;
         for (int i = 0; i < m.n_nodes; i++) bfused += m.nodes[i].bepi >= 0;
-        MN_CHECK_MSG(t, bfused == (kk == 0 ? 3 : 9), "model %d: %d backward epilogues", kk, bfused);
+        MN_CHECK_MSG(t, bfused == want[kk], "model %d: %d backward epilogues", kk, bfused);
+        /* concat chains: junction's six products are joined by five nested concats, of which
+         * the last copies them all (the first four do nothing); its other two concats join a
+         * product or a sum read elsewhere too, or end no chain */
+        int absorbed = 0;
+        for (int i = 0; i < m.n_nodes; i++) absorbed += m.nodes[i].cat_into >= 0;
+        MN_CHECK_MSG(t, absorbed == (kk == 2 ? 4 : 0), "model %d: %d concats absorbed", kk, absorbed);
         if (kk == 0)
             for (int i = 0; i < m.n_nodes; i++)
                 if (!strcmp(m.nodes[i].name, "gc")) MN_CHECK(t, m.nodes[i].epi == -1);
