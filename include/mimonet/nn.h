@@ -365,7 +365,8 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
  * output node's y, so intermediate nodes' y are stale and mn_model_backward after it fails.
  * on = false forces the layer-by-layer path for this model, every node in a pass of its own
  * (in training too: no node then applies the activation that reads it as it writes its output,
- * which gives the same bits); the default is on. */
+ * and no concat joins a chain of concats in one copy, which give the same bits); the default is
+ * on.  With it on, the y of a concat absorbed into a chain (cat_into) is never written. */
 void mn_model_set_fused(mn_model *m, bool on);
 /* Whether an eval forward of windows of T samples runs the fused executor (it does not for
  * graphs it cannot run, with mn_model_set_fused(m, false), for T < 16, or on a CPU without
