@@ -292,6 +292,10 @@ typedef struct {
     int cat_into;         /* set by mn_model_build for a concat read only by another concat, as its
                            * first input: that concat, which copies this one's inputs straight
                            * into its own output (this one then does nothing), or -1 */
+    int cat_view, cat_c0; /* set by mn_model_build for a part of a concat (through cat_into) that
+                           * nothing else reads: that concat, and the part's first channel there.
+                           * In a sample-split pass the part's output and gradient are those rows
+                           * of the concat's own, so nothing is copied; -1 otherwise */
 } mn_node;
 
 typedef struct {
@@ -306,6 +310,7 @@ typedef struct {
     bool built;
     struct mn_fused *fused; /* eval-mode fused executor (nn/fused.c); NULL for graphs it does not run */
     bool fused_off;         /* set by mn_model_set_fused(m, false) */
+    bool viewing;           /* in a sample-split pass: parts of concats are rows of them (cat_view) */
     bool fused_ran;         /* the last forward ran fused (only the output node's y was written) */
     mn_precision precision; /* of fused eval forwards (mn_model_set_precision); FP32 by default */
     bool no_input_grad;     /* set by mn_model_set_input_grad(m, false) */

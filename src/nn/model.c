@@ -460,6 +460,29 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
         }
         if (ok) n->cat_into = r;
     }
+    /* In a sample-split pass a node runs on one sample at a time, and a sample's rows of a concat
+     * are contiguous, so a part that nothing else reads can write its output into the concat's
+     * rows, and read its gradient from them (at): the concat then copies nothing.  Every part of
+     * the concat must qualify (not a node that couples samples, which runs on the whole batch),
+     * or none is a view. */
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].cat_view = m->nodes[i].cat_c0 = -1;
+    for (int h = 1; h <= m->output; h++) {
+        const mn_node *n = &m->nodes[h];
+        if (n->kind != MN_NODE_CONCAT || n->cat_into >= 0) continue;
+        int leaf[CAT_PARTS_MAX];
+        const int np = cat_leaves(m, h, leaf, 0);
+        bool ok = true;
+        for (int j = 0; j < np && ok; j++) {
+            const mn_node *l = &m->nodes[leaf[j]];
+            ok = leaf[j] > 0 && l->readers == 1 && uses_of(m, leaf[j]) == 1 && l->kind != MN_NODE_BATCHNORM &&
+                 l->kind != MN_NODE_LINEAR && l->kind != MN_NODE_CONCAT && l->kind != MN_NODE_PERMUTE;
+        }
+        for (int j = 0, c0 = 0; j < np && ok; j++) {
+            m->nodes[leaf[j]].cat_view = h;
+            m->nodes[leaf[j]].cat_c0 = c0;
+            c0 += m->nodes[leaf[j]].C;
+        }
+    }
     if (rng) mn_params_randomize(&m->params, rng);
     /* LUTs start as the identity on [lo, hi]. */
     for (int i = 0; i < m->n_nodes; i++) {
@@ -489,6 +512,10 @@ static float *pw(const mn_model *m, int idx) { return idx >= 0 ? mn_params_w(&m-
 static float *at(const mn_model *m, int i, float *p, int b0)
 {
     const mn_node *n = &m->nodes[i];
+    if (p && m->viewing && n->cat_view >= 0 && (p == n->y || p == n->dy)) { /* rows of its concat's */
+        const mn_node *h = &m->nodes[n->cat_view];
+        return (p == n->y ? h->y : h->dy) + ((size_t)b0 * (size_t)h->C + (size_t)n->cat_c0) * (size_t)n->T;
+    }
     return p ? p + (size_t)b0 * (size_t)n->C * (size_t)n->T : NULL;
 }
 
@@ -565,6 +592,7 @@ static void node_forward(mn_model *m, int i, int b0, int B, bool training)
     case MN_NODE_PERMUTE: mn_permute3_forward(y, x, B, n->u.perm.dims, n->u.perm.perm); break;
     case MN_NODE_MUL: mn_mul_forward(y, x, x1, cnt); break;
     case MN_NODE_CONCAT:
+        if (m->viewing && m->nodes[n->in1].cat_view == i) break; /* every part wrote its rows of y itself */
         if (a->cat_into == i && !m->fused_off) { /* the parts of the concats it absorbs, and its second input */
             int leaf[CAT_PARTS_MAX];
             mn_cat_part part[CAT_PARTS_MAX];
@@ -597,12 +625,14 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
         return mn_error(MN_ERR_SHAPE, "model: batch %d x window %d exceeds the built %d x %d", B, T,
                         m->max_B, m->max_T);
     m->fused_ran = false;
+    m->viewing = false;
     if (!training && mn_fused_usable(m, T)) return mn_fused_forward(m, x, B, T);
     mn_status st = plan_windows(m, T);
     if (st != MN_OK) return st;
     m->B = B;
     memcpy(m->nodes[0].y, x, (size_t)B * m->nodes[0].C * T * sizeof(float));
     const bool split = training && m->split_g && B > 1;
+    m->viewing = split && !m->fused_off;
     for (int i = 1; i < m->n_nodes;) {
         const int j = split ? run_end(m, i, m->n_nodes - 1) : i;
         if (j == i) { /* one node, the whole batch */
@@ -685,6 +715,7 @@ static void node_backward(mn_model *m, int i, int b0, int B, float *g, bool skip
     case MN_NODE_PERMUTE: mn_permute3_backward(da, dy, B, n->u.perm.dims, n->u.perm.perm); break;
     case MN_NODE_MUL: mn_mul_backward_into(da, db, dy, x, at(m, n->in1, b->y, b0), cnt, set, set1); break;
     case MN_NODE_CONCAT:
+        if (m->viewing && b->cat_view == i) break; /* every part reads its rows of dy itself */
         if (a->cat_into == i && !m->fused_off) { /* every part of the chain its gradient */
             int leaf[CAT_PARTS_MAX];
             mn_cat_part part[CAT_PARTS_MAX];
@@ -729,6 +760,7 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
             skip_input = false;
     }
     const bool split = m->split_g && B > 1;
+    m->viewing = split && !m->fused_off;
     const size_t P = m->params.total;
     /* Each node's gradient is a sum over its readers, so it starts at zero, except where its one
      * reader writes it (grad_written).  In a sample-split stretch a node's slice is zeroed by

@@ -625,11 +625,16 @@ MN_TEST(model_act_epilogue_same_bits)
         for (int i = 0; i < m.n_nodes; i++) bfused += m.nodes[i].bepi >= 0;
         MN_CHECK_MSG(t, bfused == want[kk], "model %d: %d backward epilogues", kk, bfused);
         /* concat chains: junction's six products are joined by five nested concats, of which
-         * the last copies them all (the first four do nothing); its other two concats join a
-         * product or a sum read elsewhere too, or end no chain */
+         * the last copies them all (the first four do nothing); its other two concats end no
+         * chain */
         int absorbed = 0;
         for (int i = 0; i < m.n_nodes; i++) absorbed += m.nodes[i].cat_into >= 0;
         MN_CHECK_MSG(t, absorbed == (kk == 2 ? 4 : 0), "model %d: %d concats absorbed", kk, absorbed);
+        /* and with the sample split, the parts that write their rows of a concat themselves:
+         * junction's six products, its two envelope sums and its two gated maps */
+        int views = 0;
+        for (int i = 0; i < m.n_nodes; i++) views += m.nodes[i].cat_view >= 0;
+        MN_CHECK_MSG(t, views == (kk == 2 ? 10 : 0), "model %d: %d concat parts in place", kk, views);
         if (kk == 0)
             for (int i = 0; i < m.n_nodes; i++)
                 if (!strcmp(m.nodes[i].name, "gc")) MN_CHECK(t, m.nodes[i].epi == -1);
