@@ -359,7 +359,9 @@ int mn_model_dsconv(mn_model *m, int in, const char *name, const mn_dsconv_cfg *
 /* Allocate parameters and activation arenas for batches up to max_B of windows up to max_T,
  * and initialize parameters from rng (PyTorch's default initializers). */
 mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng);
-/* x [B, C_in, T] -> output [B, C_out, T_out] (returned by mn_model_output). */
+/* x [B, C_in, T] -> output [B, C_out, T_out] (returned by mn_model_output).  x is copied into
+ * the input node's buffer, m->nodes[0].y, unless it is that buffer: a caller may assemble its
+ * batch there (it holds max_B x C_in x max_T) and save the copy. */
 mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool training);
 /* Eval-mode forwards (training = false) of windows of T >= 16 samples of a model that is a chain
  * of depthwise convs ('same'), pointwise convs, linears, batch norms and none / ReLU / LeakyReLU /

@@ -630,7 +630,7 @@ mn_status mn_model_forward(mn_model *m, const float *x, int B, int T, bool train
     mn_status st = plan_windows(m, T);
     if (st != MN_OK) return st;
     m->B = B;
-    memcpy(m->nodes[0].y, x, (size_t)B * m->nodes[0].C * T * sizeof(float));
+    if (x != m->nodes[0].y) memcpy(m->nodes[0].y, x, (size_t)B * m->nodes[0].C * T * sizeof(float));
     const bool split = training && m->split_g && B > 1;
     m->viewing = split && !m->fused_off;
     for (int i = 1; i < m->n_nodes;) {

@@ -9,6 +9,8 @@
 #include "mimonet/optim.h"
 #include "train_internal.h"
 
+#include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,7 +129,9 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     /* One-time buffers. */
     size_t nX = (size_t)cin * tlen, nY = (size_t)cout * tlen;
     float *X = mn_malloc(nX * sizeof *X), *Y = mn_malloc(nY * sizeof *Y);
-    float *xb = mn_malloc((size_t)B * cin * T * sizeof *xb), *yb = mn_malloc((size_t)B * cout * T * sizeof *yb);
+    /* the batch's input is gathered straight into the model's input buffer (mn_model_forward
+     * then copies nothing; built for q->max_B windows of q->window) */
+    float *xb = q->model.nodes[0].y, *yb = mn_malloc((size_t)B * cout * T * sizeof *yb);
     float *dy = mn_malloc((size_t)B * cout * T * sizeof *dy);
     float *best = mn_malloc(q->model.params.total * sizeof *best);
     float complex *pred = NULL, *txv = NULL, *rxv = NULL;
@@ -137,7 +141,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
         rxv = mn_malloc((size_t)q->n_rx * vlen * sizeof *rxv);
     }
     mn_status st = MN_OK;
-    if (!X || !Y || !xb || !yb || !dy || !best || (vlen > 0 && (!pred || !txv || !rxv))) {
+    if (!X || !Y || !yb || !dy || !best || (vlen > 0 && (!pred || !txv || !rxv))) {
         st = mn_error(MN_ERR_NOMEM, "training buffers (%zu MB)", (nX + nY) * sizeof(float) >> 20);
         goto done;
     }
@@ -193,13 +197,19 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     }
     long step;
     for (step = pos.step; step < c->steps; step++) {
-        /* A batch of random windows from the training span. */
-        for (int b = 0; b < B; b++) {
-            int64_t s = (int64_t)mn_rng_below(&pos.rng, (uint64_t)(tlen - T + 1));
-            for (int ch = 0; ch < cin; ch++)
-                memcpy(xb + ((size_t)b * cin + ch) * T, X + (size_t)ch * tlen + s, (size_t)T * sizeof *xb);
-            for (int ch = 0; ch < cout; ch++)
-                memcpy(yb + ((size_t)b * cout + ch) * T, Y + (size_t)ch * tlen + s, (size_t)T * sizeof *yb);
+        /* A batch of random windows from the training span: the starts drawn in order, the rows
+         * copied by the threads (random reads from a span larger than the caches). */
+        int64_t at[64]; /* B <= q->max_B <= 64, checked at creation (net.c) */
+        for (int b = 0; b < B; b++) at[b] = (int64_t)mn_rng_below(&pos.rng, (uint64_t)(tlen - T + 1));
+        const int rows = B * (cin + cout);
+        OMP(parallel for schedule(static) if(rows * (long)T > (1L << 16)))
+        for (int r = 0; r < rows; r++) {
+            const int b = r / (cin + cout), ch = r % (cin + cout);
+            if (ch < cin)
+                memcpy(xb + ((size_t)b * cin + ch) * T, X + (size_t)ch * tlen + at[b], (size_t)T * sizeof *xb);
+            else
+                memcpy(yb + ((size_t)b * cout + ch - cin) * T, Y + (size_t)(ch - cin) * tlen + at[b],
+                       (size_t)T * sizeof *yb);
         }
         double loss, gnorm;
         if ((st = pim_batch_grad(q, xb, yb, dy, B, T, c->clip, &loss, &gnorm)) != MN_OK) goto done;
@@ -273,7 +283,6 @@ done:
     res->seconds = mn_time_sec() - t0;
     mn_free(X);
     mn_free(Y);
-    mn_free(xb);
     mn_free(yb);
     mn_free(dy);
     mn_free(best);
