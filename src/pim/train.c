@@ -4,8 +4,9 @@
  * longer than the 1024-point FFT, plus early stopping on the validation APE.
  *
  * Everything is allocated once before the first step: the whole training and validation signal
- * as scaled I/Q channels, one batch of windows, a copy of the best weights and, with a
- * checkpoint file, the staging buffer of the training state (train_ckpt.c). */
+ * as scaled I/Q channels, one batch of target windows (the input windows go straight into the
+ * model's input buffer), a copy of the best weights and, with a checkpoint file, the staging
+ * buffer of the training state (train_ckpt.c). */
 #include "mimonet/optim.h"
 #include "train_internal.h"
 
