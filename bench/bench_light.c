@@ -285,6 +285,14 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < n_in; i++) x[i] = (float)mn_rng_normal(&rng);
     for (size_t i = 0; i < n_out; i++) y[i] = (float)mn_rng_normal(&rng);
+    /* Training reads its batch from the model's input buffer, where a training loop assembles
+     * it (as `pim train` does; mn_model_forward then copies nothing), as PyTorch's loop reads
+     * its input tensor in place. */
+    const float *xin = x;
+    if (o.train) {
+        memcpy(m.nodes[0].y, x, n_in * sizeof *x);
+        xin = m.nodes[0].y;
+    }
 
     const mn_adam_cfg adam = mn_adam_default(); /* AdamW, wd 0.01 */
     const float lr = 1e-3f;
@@ -298,7 +306,7 @@ int main(int argc, char **argv)
             st = mn_model_forward(&m, x, o.batch, o.T, false);
         } else {
             mn_params_zero_grad(&m.params);
-            st = mn_model_forward(&m, x, o.batch, o.T, true);
+            st = mn_model_forward(&m, xin, o.batch, o.T, true);
             if (st == MN_OK) {
                 sink += mn_loss_mse(dpred, mn_model_output(&m, NULL, NULL), y, o.batch, cout, o.T, border);
                 st = mn_model_backward(&m, dpred);
