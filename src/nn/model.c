@@ -463,8 +463,8 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
     /* In a sample-split pass a node runs on one sample at a time, and a sample's rows of a concat
      * are contiguous, so a part that nothing else reads can write its output into the concat's
      * rows, and read its gradient from them (at): the concat then copies nothing.  Every part of
-     * the concat must qualify (not a node that couples samples, which runs on the whole batch),
-     * or none is a view. */
+     * the concat must qualify (neither it nor the node that writes it as an epilogue couples
+     * samples: those run on the whole batch), or none is a view. */
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].cat_view = m->nodes[i].cat_c0 = -1;
     for (int h = 1; h <= m->output; h++) {
         const mn_node *n = &m->nodes[h];
@@ -474,8 +474,9 @@ mn_status mn_model_build(mn_model *m, int max_B, int max_T, mn_rng *rng)
         bool ok = true;
         for (int j = 0; j < np && ok; j++) {
             const mn_node *l = &m->nodes[leaf[j]];
-            ok = leaf[j] > 0 && l->readers == 1 && uses_of(m, leaf[j]) == 1 && l->kind != MN_NODE_BATCHNORM &&
-                 l->kind != MN_NODE_LINEAR && l->kind != MN_NODE_CONCAT && l->kind != MN_NODE_PERMUTE;
+            const mn_node *w = l->kind == MN_NODE_ACT && m->nodes[l->in0].epi == leaf[j] ? &m->nodes[l->in0] : l;
+            ok = leaf[j] > 0 && l->readers == 1 && uses_of(m, leaf[j]) == 1 && l->kind != MN_NODE_CONCAT &&
+                 l->kind != MN_NODE_PERMUTE && w->kind != MN_NODE_BATCHNORM && w->kind != MN_NODE_LINEAR;
         }
         for (int j = 0, c0 = 0; j < np && ok; j++) {
             m->nodes[leaf[j]].cat_view = h;
@@ -760,6 +761,9 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
             skip_input = false;
     }
     const bool split = m->split_g && B > 1;
+    /* A forward that left concat parts in their concats' rows needs a backward that reads them there. */
+    if (m->viewing && (!split || m->fused_off))
+        return mn_error(MN_ERR_INVALID, "model: the sample split or the fusion was turned off between forward and backward");
     m->viewing = split && !m->fused_off;
     const size_t P = m->params.total;
     /* Each node's gradient is a sum over its readers, so it starts at zero, except where its one

@@ -599,14 +599,32 @@ static int epi_graph(mn_model *m)
                                                         .pad = MN_PAD_SAME, .bias = true});
 }
 
+/* A concat of a part a batch norm writes (its activation as an epilogue: the batch norm runs on
+ * the whole batch, also in a sample-split pass) and a part a conv writes. */
+static int cat_graph(mn_model *m)
+{
+    int x = mn_model_input(m, 4);
+    int a = mn_model_conv1d(m, x, "c1", &(mn_conv1d_cfg){.cin = 4, .cout = 6, .k = 1, .dil = 1, .groups = 1,
+                                                        .pad = MN_PAD_SAME, .bias = true});
+    a = mn_model_batchnorm(m, a, "bn", true);
+    a = mn_model_act(m, a, MN_ACT_LEAKY, 0.1f);
+    int b = mn_model_conv1d(m, x, "c2", &(mn_conv1d_cfg){.cin = 4, .cout = 3, .k = 3, .dil = 1, .groups = 1,
+                                                        .pad = MN_PAD_SAME, .bias = true});
+    b = mn_model_act(m, b, MN_ACT_TANH, 0);
+    return mn_model_conv1d(m, mn_model_concat(m, a, b), "out", &(mn_conv1d_cfg){.cin = 9, .cout = 2, .k = 1, .dil = 1,
+                                                                              .groups = 1, .pad = MN_PAD_SAME, .bias = true});
+}
+
 MN_TEST(model_act_epilogue_same_bits)
 {
     const int keep = mn_threads_get();
     mn_threads_set(2);
-    for (int kk = 0; kk < 3; kk++) {
+    for (int kk = 0; kk < 4; kk++) {
         mn_model m;
         mn_model_init(&m);
-        MN_CHECK(t, (kk == 0 ? epi_graph(&m) : mn_pim_model_declare(&m, kk == 1 ? "light" : "junction", 2, 1)) > 0);
+        MN_CHECK(t, (kk == 0   ? epi_graph(&m)
+                     : kk == 3 ? cat_graph(&m)
+                               : mn_pim_model_declare(&m, kk == 1 ? "light" : "junction", 2, 1)) > 0);
         mn_rng rng;
         mn_rng_seed(&rng, t->seed + 70 + (uint64_t)kk);
         enum { B = 3, T = 200 };
@@ -615,15 +633,16 @@ MN_TEST(model_act_epilogue_same_bits)
         int fused = 0;
         for (int i = 0; i < m.n_nodes; i++) fused += m.nodes[i].epi >= 0;
         /* epi_graph: dw, bn and fc apply theirs, gc does not; light: every block's depthwise conv
-         * and batch norm (7), and both linears (2); junction: its gain's first layer (tanh) */
-        const int want[3] = {3, 9, 1};
+         * and batch norm (7), and both linears (2); junction: its gain's first layer (tanh);
+         * cat_graph: bn and c2 */
+        const int want[4] = {3, 9, 1, 2}, bwant[4] = {3, 9, 1, 0};
         MN_CHECK_MSG(t, fused == want[kk], "model %d: %d epilogues", kk, fused);
         /* backward: epi_graph's pw (leaky), fc (relu) and gc (sigmoid), not the mul after tanh;
          * light: every activation, each read by a conv or linear over time; junction: the tanh,
          * read by the gain's second layer */
         int bfused = 0;
         for (int i = 0; i < m.n_nodes; i++) bfused += m.nodes[i].bepi >= 0;
-        MN_CHECK_MSG(t, bfused == want[kk], "model %d: %d backward epilogues", kk, bfused);
+        MN_CHECK_MSG(t, bfused == bwant[kk], "model %d: %d backward epilogues", kk, bfused);
         /* concat chains: junction's six products are joined by five nested concats, of which
          * the last copies them all (the first four do nothing); its other two concats end no
          * chain */
@@ -631,7 +650,8 @@ MN_TEST(model_act_epilogue_same_bits)
         for (int i = 0; i < m.n_nodes; i++) absorbed += m.nodes[i].cat_into >= 0;
         MN_CHECK_MSG(t, absorbed == (kk == 2 ? 4 : 0), "model %d: %d concats absorbed", kk, absorbed);
         /* and with the sample split, the parts that write their rows of a concat themselves:
-         * junction's six products, its two envelope sums and its two gated maps */
+         * junction's six products, its two envelope sums and its two gated maps; none in
+         * cat_graph, whose batch norm writes its part for the whole batch at once */
         int views = 0;
         for (int i = 0; i < m.n_nodes; i++) views += m.nodes[i].cat_view >= 0;
         MN_CHECK_MSG(t, views == (kk == 2 ? 10 : 0), "model %d: %d concat parts in place", kk, views);
@@ -652,6 +672,19 @@ MN_TEST(model_act_epilogue_same_bits)
             MN_CHECK_MSG(t, !memcmp(y, y + ny, ny * sizeof *y), "model %d, split %d: outputs differ", kk, split);
             MN_CHECK_MSG(t, !memcmp(g, g + P, P * sizeof *g), "model %d, split %d: weight gradients differ", kk, split);
             MN_CHECK_MSG(t, !memcmp(dx, dx + nx, nx * sizeof *dx), "model %d, split %d: input gradients differ", kk, split);
+        }
+        if (kk == 2 && x && r) {
+            /* junction's split forward leaves its concat parts in the concats' rows: a backward
+             * without the split, or without fusion, would read them elsewhere, and is refused */
+            for (int off = 0; off < 2; off++) {
+                MN_CHECK_OK(t, mn_model_set_sample_split(&m, true));
+                mn_model_set_fused(&m, true);
+                MN_CHECK_OK(t, mn_model_forward(&m, x, B, T, true));
+                if (off) mn_model_set_fused(&m, false);
+                else MN_CHECK_OK(t, mn_model_set_sample_split(&m, false));
+                MN_CHECK(t, mn_model_backward(&m, r) == MN_ERR_INVALID);
+            }
+            mn_model_set_fused(&m, true);
         }
         free_pass(x, r, y, g, dx);
         mn_model_free(&m);
