@@ -419,7 +419,10 @@ mn_status mn_precision_parse(const char *name, mn_precision *p);
 /* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first.
  * The gradient with respect to the input is left in nodes[0].dy, unless turned off by
  * mn_model_set_input_grad(m, false) (training does not need it): then the convolutions that
- * read the input skip that part of their backward, and nodes[0].dy is unspecified. */
+ * read the input skip that part of their backward, and nodes[0].dy is unspecified.
+ * MN_ERR_INVALID if the sample split (mn_model_set_sample_split) or the fusion
+ * (mn_model_set_fused) was on for the forward and has been turned off since: that forward left
+ * the parts of concats in the concats' own rows (cat_view). */
 mn_status mn_model_backward(mn_model *m, const float *dy);
 void mn_model_set_input_grad(mn_model *m, bool on);
 /* Sample-parallel training.  With on = true, training forwards and backwards of B > 1 windows
@@ -430,6 +433,8 @@ void mn_model_set_input_grad(mn_model *m, bool on);
  * parameter gradients go to a buffer of its own ([max_B, params.total] floats, allocated here
  * once), summed into params.g in sample order at the end of the backward, so the result is the
  * same bits for any thread count; it differs from the whole-batch order's by float rounding.
+ * A concat's parts that nothing else reads then write their rows of its output, and read their
+ * rows of its gradient, in place (cat_view): the same bits as copies.
  * Call after mn_model_build; off frees the buffer.  MN_ERR_NOMEM when it cannot be allocated. */
 mn_status mn_model_set_sample_split(mn_model *m, bool on);
 float *mn_model_output(const mn_model *m, int *C, int *T);
