@@ -416,7 +416,9 @@ mn_precision mn_model_precision(const mn_model *m);
  * for any other name). */
 const char *mn_precision_name(mn_precision p);
 mn_status mn_precision_parse(const char *name, mn_precision *p);
-/* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first.
+/* dy [B, C_out, T_out]: accumulates parameter gradients.  Call mn_params_zero_grad first.  dy
+ * is copied into the output node's gradient buffer, unless it is that buffer
+ * (m->nodes[m->output].dy, which holds max_B x C_out x max_T): a caller may write it there.
  * The gradient with respect to the input is left in nodes[0].dy, unless turned off by
  * mn_model_set_input_grad(m, false) (training does not need it): then the convolutions that
  * read the input skip that part of their backward, and nodes[0].dy is unspecified.

@@ -791,7 +791,7 @@ mn_status mn_model_backward(mn_model *m, const float *dy)
         }
     }
     mn_node *out = &m->nodes[m->output];
-    memcpy(out->dy, dy, (size_t)B * out->C * out->T * sizeof(float));
+    if (dy != out->dy) memcpy(out->dy, dy, (size_t)B * out->C * out->T * sizeof(float));
     for (int i = m->output; i > 0;) {
         int j = i;
         while (split && j > 0 && !couples_samples(&m->nodes[j])) j--;

@@ -186,10 +186,9 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
                         (double)c->clip, (double)c->anchor);
     mn_params *p = &q->model.params;
     float *xb = mn_malloc((size_t)B * cin * T * sizeof *xb), *yb = mn_malloc((size_t)B * cout * T * sizeof *yb);
-    float *dy = mn_malloc((size_t)B * cout * T * sizeof *dy);
     float *w0 = c->anchor > 0 ? mn_malloc(p->total * sizeof *w0) : NULL; /* the trained weights */
     mn_status st = MN_OK;
-    if (!xb || !yb || !dy || (c->anchor > 0 && !w0)) {
+    if (!xb || !yb || (c->anchor > 0 && !w0)) {
         st = mn_error(MN_ERR_NOMEM, "adapt: batch buffers");
         goto done;
     }
@@ -225,7 +224,7 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
                         memset(yw + (size_t)r * T + (e - w), 0, (size_t)(w + T - e) * sizeof *yw);
             }
             double loss, g;
-            if ((st = pim_batch_grad(q, xb, yb, dy, B, T, c->clip, &loss, &g)) != MN_OK) goto done;
+            if ((st = pim_batch_grad(q, xb, yb, B, T, c->clip, &loss, &g)) != MN_OK) goto done;
             if (!isfinite(loss)) {
                 st = mn_error(MN_ERR_NUMERIC, "adapt: the loss is %g at sample %lld; lower the adaptation rate", loss,
                               (long long)e);
@@ -256,7 +255,6 @@ mn_status mn_pim_adapt(mn_pim_net *q, float complex *out, const float complex *t
 done:
     mn_free(xb);
     mn_free(yb);
-    mn_free(dy);
     mn_free(w0);
     return st;
 }

@@ -71,8 +71,8 @@ static mn_status diverged(mn_pim_net *q, const float *best, const mn_pim_train_c
     return mn_error(MN_ERR_NUMERIC, "training diverged at step %ld (%s is %g); %s", step, what, value, kept);
 }
 
-mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, float *dy, int B, int T, float clip,
-                         double *loss, double *gnorm)
+mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, int B, int T, float clip, double *loss,
+                         double *gnorm)
 {
     *loss = *gnorm = (double)NAN;
     /* One parallel region per pass, each thread carrying whole windows (allocated once). */
@@ -81,6 +81,7 @@ mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, float 
     mn_params_zero_grad(&q->model.params);
     st = mn_model_forward(&q->model, xb, B, T, true);
     if (st != MN_OK) return st;
+    float *dy = q->model.nodes[q->model.output].dy; /* mn_model_backward copies nothing from there */
     *loss = mn_loss_mse(dy, mn_model_output(&q->model, NULL, NULL), yb, B, 2 * q->n_rx, T, q->border);
     if (!isfinite(*loss)) return MN_OK;
     mn_model_set_input_grad(&q->model, false); /* only the weights' gradients are used */
@@ -133,7 +134,6 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     /* the batch's input is gathered straight into the model's input buffer (mn_model_forward
      * then copies nothing; built for q->max_B windows of q->window) */
     float *xb = q->model.nodes[0].y, *yb = mn_malloc((size_t)B * cout * T * sizeof *yb);
-    float *dy = mn_malloc((size_t)B * cout * T * sizeof *dy);
     float *best = mn_malloc(q->model.params.total * sizeof *best);
     float complex *pred = NULL, *txv = NULL, *rxv = NULL;
     if (vlen > 0) {
@@ -142,7 +142,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
         rxv = mn_malloc((size_t)q->n_rx * vlen * sizeof *rxv);
     }
     mn_status st = MN_OK;
-    if (!X || !Y || !yb || !dy || !best || (vlen > 0 && (!pred || !txv || !rxv))) {
+    if (!X || !Y || !yb || !best || (vlen > 0 && (!pred || !txv || !rxv))) {
         st = mn_error(MN_ERR_NOMEM, "training buffers (%zu MB)", (nX + nY) * sizeof(float) >> 20);
         goto done;
     }
@@ -213,7 +213,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
                        (size_t)T * sizeof *yb);
         }
         double loss, gnorm;
-        if ((st = pim_batch_grad(q, xb, yb, dy, B, T, c->clip, &loss, &gnorm)) != MN_OK) goto done;
+        if ((st = pim_batch_grad(q, xb, yb, B, T, c->clip, &loss, &gnorm)) != MN_OK) goto done;
         if (!isfinite(loss) || !isfinite(gnorm)) {
             st = diverged(q, best, c, res, step, isfinite(loss) ? "the gradient norm" : "the loss",
                           isfinite(loss) ? gnorm : loss);
@@ -285,7 +285,6 @@ done:
     mn_free(X);
     mn_free(Y);
     mn_free(yb);
-    mn_free(dy);
     mn_free(best);
     mn_free(pred);
     mn_free(txv);

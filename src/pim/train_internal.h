@@ -49,12 +49,14 @@ mn_status pim_state_load(pim_state *s, const char *path, mn_pim_net *q, float *b
                          const pim_run_id *id, char *note, size_t note_size);
 
 /* The gradients of one batch, as training and online adaptation take them: zero them, a
- * training forward of xb [B, 2 n_tx, T], the MSE against yb [B, 2 n_rx, T] without q->border
- * samples at either end (its gradient into dy), a backward for the weights only, and
- * global-norm clipping to `clip`.  *loss is the MSE; *gnorm the norm before clipping, NAN when
- * the loss is not finite (then no backward runs). */
-mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, float *dy, int B, int T, float clip,
-                         double *loss, double *gnorm);
+ * training forward of xb [B, 2 n_tx, T] (which may be the model's input buffer, nodes[0].y:
+ * then it is not copied), the MSE against yb [B, 2 n_rx, T] without q->border samples at either
+ * end (its gradient straight into the output node's gradient buffer, which the backward then
+ * does not copy), a backward for the weights only, and global-norm clipping to `clip`.  *loss
+ * is the MSE; *gnorm the norm before clipping, NAN when the loss is not finite (then no
+ * backward runs). */
+mn_status pim_batch_grad(mn_pim_net *q, const float *xb, const float *yb, int B, int T, float clip, double *loss,
+                         double *gnorm);
 
 /* 64-bit hash of rows [0, nch) x [0, n) of a complex signal (the run's data fingerprint). */
 uint64_t pim_signal_hash(uint64_t h, const float complex *x, int nch, int64_t n);
