@@ -44,7 +44,7 @@ mn_status mn_pim_net_create_opts(mn_pim_net *q, const char *kind, const mn_pim_m
 {
     memset(q, 0, sizeof *q);
     mn_model_init(&q->model);
-    if (n_tx < 1 || n_rx < 1 || max_B < 1 || max_B > 64)
+    if (n_tx < 1 || n_rx < 1 || max_B < 1 || max_B > PIM_MAX_BATCH)
         return mn_error(MN_ERR_INVALID, "canceller: %d Tx, %d Rx, batch %d", n_tx, n_rx, max_B);
     if (strlen(kind) >= sizeof q->kind) return mn_error(MN_ERR_INVALID, "unknown model '%s'", kind);
     strcpy(q->kind, kind);
@@ -145,7 +145,8 @@ mn_status mn_pim_net_load(mn_pim_net *q, const char *path, int max_B, int window
 {
     memset(q, 0, sizeof *q);
     mn_model_init(&q->model);
-    if (max_B < 1 || max_B > 64) return mn_error(MN_ERR_INVALID, "canceller: batch %d (1..64)", max_B);
+    if (max_B < 1 || max_B > PIM_MAX_BATCH)
+        return mn_error(MN_ERR_INVALID, "canceller: batch %d (1..%d)", max_B, PIM_MAX_BATCH);
     char *meta_txt = NULL;
     mn_status st = mn_safetensors_read_meta(path, &meta_txt);
     if (st != MN_OK) return st;
@@ -381,7 +382,7 @@ static mn_status model_predict_src(mn_pim_net *q, float complex *out, int64_t ou
             if (err != MN_OK) return err;
             continue;
         }
-        int64_t st[64]; /* max_B <= 64, checked at creation */
+        int64_t st[PIM_MAX_BATCH]; /* max_B <= PIM_MAX_BATCH, checked at creation */
         for (int b = 0; b < nb; b++) {
             int64_t s = s_lo + (w0 + b) * keep;
             if (s + T > s_hi) s = s_hi - T;

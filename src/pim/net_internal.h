@@ -83,6 +83,10 @@ mn_status pim_gmp_copy(mn_pim_gmp *dst, const mn_pim_gmp *src);
  * enough that a forward keeps 2 threads busy (8192 gave 6.4 Msps on 2 threads, 16384 6.8, when
  * the window was still copied; it costs no buffer now), and 8 receptive fields at least. */
 #define PIM_LONG_T 16384
+
+/* The most windows a net takes per forward (mn_pim_net_create's max_B): the per-batch arrays on
+ * the stack of net.c's prediction and train.c's batch are this long. */
+#define PIM_MAX_BATCH 64
 static inline int pim_long_T(int border) { return border < PIM_LONG_T / 8 ? PIM_LONG_T : 8 * border; }
 
 /* A cascade's base (mn_pim_net_set_base): the GMP, and what applying it takes without an

@@ -8,6 +8,7 @@
  * model's input buffer), a copy of the best weights and, with a checkpoint file, the staging
  * buffer of the training state (train_ckpt.c). */
 #include "mimonet/optim.h"
+#include "net_internal.h" /* PIM_MAX_BATCH */
 #include "train_internal.h"
 
 #include "../nn/pragma.h" /* OMP(): nothing without OpenMP */
@@ -200,7 +201,7 @@ mn_status mn_pim_train(mn_pim_net *q, const float complex *tx, const float compl
     for (step = pos.step; step < c->steps; step++) {
         /* A batch of random windows from the training span: the starts drawn in order, the rows
          * copied by the threads (random reads from a span larger than the caches). */
-        int64_t at[64]; /* B <= q->max_B <= 64, checked at creation (net.c) */
+        int64_t at[PIM_MAX_BATCH]; /* B <= q->max_B, checked at creation (net.c) */
         for (int b = 0; b < B; b++) at[b] = (int64_t)mn_rng_below(&pos.rng, (uint64_t)(tlen - T + 1));
         const int rows = B * (cin + cout);
         OMP(parallel for schedule(static) if(rows * (long)T > (1L << 16)))
